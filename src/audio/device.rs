@@ -1,0 +1,327 @@
+//! Device enumeration and stream set-up (cpal). Runs on the engine thread, never in a callback.
+//!
+//! Streams are opened at the device's native rate, channel count and sample format; the
+//! callbacks (see `rt`) only mix down/up to mono and move samples through rings, and the worker
+//! converts the rate to 48 kHz.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cpal::traits::{DeviceTrait as _, HostTrait as _, StreamTrait as _};
+use cpal::{FromSample, SampleFormat, SizedSample};
+
+use crate::audio::AudioError;
+use crate::audio::rt::{Capture, Playback, RtCounters};
+
+/// One audio device as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceInfo {
+    /// Stable identifier to select the device again (cpal's device id, `host:device`).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Whether this is the system's default device for its direction.
+    pub is_default: bool,
+    /// Supported sample rates (Hz) as ranges `(min, max)`.
+    pub sample_rates: Vec<(u32, u32)>,
+    /// Supported channel counts.
+    pub channels: Vec<u16>,
+}
+
+/// Capture or playback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Microphones.
+    Input,
+    /// Speakers and headphones.
+    Output,
+}
+
+impl Direction {
+    fn word(self) -> &'static str {
+        match self {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }
+    }
+}
+
+fn device_id(device: &cpal::Device) -> String {
+    device.id().map(|id| id.to_string()).unwrap_or_default()
+}
+
+fn device_name(device: &cpal::Device) -> String {
+    device
+        .description()
+        .map(|d| d.name().to_owned())
+        .unwrap_or_else(|_| device_id(device))
+}
+
+fn describe(device: &cpal::Device, direction: Direction, default_id: &str) -> DeviceInfo {
+    let ranges: Vec<(u32, u32, u16)> = match direction {
+        Direction::Input => device
+            .supported_input_configs()
+            .map(|configs| {
+                configs
+                    .map(|c| (c.min_sample_rate(), c.max_sample_rate(), c.channels()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Direction::Output => device
+            .supported_output_configs()
+            .map(|configs| {
+                configs
+                    .map(|c| (c.min_sample_rate(), c.max_sample_rate(), c.channels()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let mut sample_rates: Vec<(u32, u32)> = ranges.iter().map(|r| (r.0, r.1)).collect();
+    sample_rates.sort_unstable();
+    sample_rates.dedup();
+    let mut channels: Vec<u16> = ranges.iter().map(|r| r.2).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    let id = device_id(device);
+    DeviceInfo {
+        is_default: id == default_id,
+        id,
+        name: device_name(device),
+        sample_rates,
+        channels,
+    }
+}
+
+/// The devices of one direction on the default host, default first.
+pub fn list(direction: Direction) -> Vec<DeviceInfo> {
+    let host = cpal::default_host();
+    let default = match direction {
+        Direction::Input => host.default_input_device(),
+        Direction::Output => host.default_output_device(),
+    };
+    let default_id = default.as_ref().map(device_id).unwrap_or_default();
+    let devices = match direction {
+        Direction::Input => host.input_devices().map(|d| d.collect::<Vec<_>>()),
+        Direction::Output => host.output_devices().map(|d| d.collect::<Vec<_>>()),
+    };
+    // Devices that offer no configuration at all (ALSA's rate-converter plugins, a JACK or OSS
+    // bridge with no server behind it) cannot be opened: not worth showing.
+    let mut infos: Vec<DeviceInfo> = devices
+        .unwrap_or_default()
+        .iter()
+        .map(|d| describe(d, direction, &default_id))
+        .filter(|info| info.is_default || !info.sample_rates.is_empty())
+        .collect();
+    if let Some(default) = default.as_ref() {
+        if !infos.iter().any(|i| i.is_default) {
+            infos.push(describe(default, direction, &default_id));
+        }
+    }
+    infos.sort_by_key(|i| !i.is_default);
+    infos
+}
+
+/// Finds a device by id or by name (exact, then case-insensitive); `None` is the default one.
+pub fn find(direction: Direction, wanted: Option<&str>) -> Result<cpal::Device, AudioError> {
+    let host = cpal::default_host();
+    let Some(wanted) = wanted else {
+        let default = match direction {
+            Direction::Input => host.default_input_device(),
+            Direction::Output => host.default_output_device(),
+        };
+        return default.ok_or(AudioError::NoDevice {
+            direction: direction.word(),
+        });
+    };
+    let devices: Vec<cpal::Device> = match direction {
+        Direction::Input => host.input_devices().map(|d| d.collect()),
+        Direction::Output => host.output_devices().map(|d| d.collect()),
+    }
+    .unwrap_or_default();
+    let exact = devices
+        .iter()
+        .find(|d| device_id(d) == wanted || device_name(d) == wanted);
+    let loose = || {
+        devices
+            .iter()
+            .find(|d| device_name(d).eq_ignore_ascii_case(wanted))
+    };
+    if let Some(device) = exact.or_else(loose) {
+        return Ok(device.clone());
+    }
+    let mut available: Vec<String> = devices.iter().map(device_name).collect();
+    available.dedup();
+    if available.is_empty() {
+        return Err(AudioError::NoDevice {
+            direction: direction.word(),
+        });
+    }
+    Err(AudioError::NoSuchDevice {
+        direction: direction.word(),
+        wanted: wanted.to_owned(),
+        available,
+    })
+}
+
+/// An open device stream. Dropping it closes the device.
+pub struct OpenStream {
+    /// Kept alive for as long as the device should run.
+    _stream: cpal::Stream,
+    /// Display name of the device.
+    pub name: String,
+    /// Device sample rate (Hz).
+    pub rate_hz: u32,
+    /// Device channel count.
+    pub channels: u16,
+    /// Errors the device reported (disconnection…), read by the engine.
+    pub errors: rtrb::Consumer<cpal::ErrorKind>,
+}
+
+impl std::fmt::Debug for OpenStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenStream")
+            .field("name", &self.name)
+            .field("rate_hz", &self.rate_hz)
+            .field("channels", &self.channels)
+            .finish()
+    }
+}
+
+const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn open_failed(direction: Direction, name: &str, e: impl std::fmt::Display) -> AudioError {
+    AudioError::OpenFailed {
+        direction: direction.word(),
+        name: name.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// Opens `device` for capture; mono samples at the device rate arrive in the returned ring.
+pub fn open_input(
+    device: &cpal::Device,
+    counters: Arc<RtCounters>,
+) -> Result<(OpenStream, rtrb::Consumer<f32>), AudioError> {
+    let name = device_name(device);
+    let supported = device
+        .default_input_config()
+        .map_err(|e| open_failed(Direction::Input, &name, e))?;
+    let config = supported.config();
+    // One second of backlog: the worker drains every few milliseconds.
+    let (producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
+    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
+    let on_error = move |e: cpal::Error| {
+        let _ = error_tx.push(e.kind());
+    };
+    let capture = Capture::new(producer, config.channels as usize, counters);
+    let stream = match supported.sample_format() {
+        SampleFormat::F32 => build_input::<f32>(device, config.clone(), capture, on_error),
+        SampleFormat::I16 => build_input::<i16>(device, config.clone(), capture, on_error),
+        SampleFormat::I32 => build_input::<i32>(device, config.clone(), capture, on_error),
+        SampleFormat::U16 => build_input::<u16>(device, config.clone(), capture, on_error),
+        SampleFormat::U8 => build_input::<u8>(device, config.clone(), capture, on_error),
+        other => {
+            return Err(open_failed(
+                Direction::Input,
+                &name,
+                format!("sample format {other} is not supported"),
+            ));
+        }
+    }
+    .map_err(|e| open_failed(Direction::Input, &name, e))?;
+    stream
+        .play()
+        .map_err(|e| open_failed(Direction::Input, &name, e))?;
+    let open = OpenStream {
+        _stream: stream,
+        name,
+        rate_hz: config.sample_rate,
+        channels: config.channels,
+        errors,
+    };
+    Ok((open, consumer))
+}
+
+fn build_input<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    mut capture: Capture,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample,
+    f32: FromSample<T>,
+{
+    device.build_input_stream::<T, _, _>(
+        config,
+        move |data: &[T], _| capture.process(data),
+        on_error,
+        Some(OPEN_TIMEOUT),
+    )
+}
+
+/// Opens `device` for playback; mono samples at the device rate pushed into the returned ring
+/// are played on every channel. The ring starts with `prefill_ms` of silence.
+pub fn open_output(
+    device: &cpal::Device,
+    counters: Arc<RtCounters>,
+    prefill_ms: u32,
+) -> Result<(OpenStream, rtrb::Producer<f32>), AudioError> {
+    let name = device_name(device);
+    let supported = device
+        .default_output_config()
+        .map_err(|e| open_failed(Direction::Output, &name, e))?;
+    let config = supported.config();
+    let (mut producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
+    for _ in 0..(config.sample_rate as usize * prefill_ms as usize / 1000) {
+        let _ = producer.push(0.0);
+    }
+    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
+    let on_error = move |e: cpal::Error| {
+        let _ = error_tx.push(e.kind());
+    };
+    let playback = Playback::new(consumer, config.channels as usize, counters);
+    let stream = match supported.sample_format() {
+        SampleFormat::F32 => build_output::<f32>(device, config.clone(), playback, on_error),
+        SampleFormat::I16 => build_output::<i16>(device, config.clone(), playback, on_error),
+        SampleFormat::I32 => build_output::<i32>(device, config.clone(), playback, on_error),
+        SampleFormat::U16 => build_output::<u16>(device, config.clone(), playback, on_error),
+        SampleFormat::U8 => build_output::<u8>(device, config.clone(), playback, on_error),
+        other => {
+            return Err(open_failed(
+                Direction::Output,
+                &name,
+                format!("sample format {other} is not supported"),
+            ));
+        }
+    }
+    .map_err(|e| open_failed(Direction::Output, &name, e))?;
+    stream
+        .play()
+        .map_err(|e| open_failed(Direction::Output, &name, e))?;
+    let open = OpenStream {
+        _stream: stream,
+        name,
+        rate_hz: config.sample_rate,
+        channels: config.channels,
+        errors,
+    };
+    Ok((open, producer))
+}
+
+fn build_output<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    mut playback: Playback,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + FromSample<f32>,
+{
+    device.build_output_stream::<T, _, _>(
+        config,
+        move |data: &mut [T], _| playback.process(data),
+        on_error,
+        Some(OPEN_TIMEOUT),
+    )
+}

@@ -1,0 +1,485 @@
+//! The live audio engine: one thread that owns the devices and runs the chains.
+//!
+//! The window (or the command line) talks to it only through [`Command`]s and [`Event`]s and
+//! reads [`Meters`]. The engine thread wakes every few milliseconds, drains the capture ring,
+//! converts to 48 kHz, runs the send chain (or the whole echo loop) per 10 ms frame and fills
+//! the playback ring. It reopens the default device when a device goes away.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use crate::audio::device::{self, Direction, OpenStream};
+use crate::audio::dsp::resample::StreamResampler;
+use crate::audio::echo::{EchoLoop, LinkConditions};
+use crate::audio::rt::RtCounters;
+use crate::audio::send::SendChain;
+use crate::audio::{AudioError, FRAME_SAMPLES, Meters, SAMPLE_RATE};
+use crate::command::{Command, Event};
+use crate::config::AudioSettings;
+
+/// How often the engine thread wakes up.
+const TICK: Duration = Duration::from_millis(5);
+/// Silence queued in the playback ring when it opens, against early underruns.
+const PLAYBACK_PREFILL_MS: u32 = 30;
+/// Above this much queued playback, frames are dropped (input and output clocks drift).
+const PLAYBACK_MAX_MS: usize = 200;
+/// How often a missing device is looked for again.
+const REOPEN_EVERY: Duration = Duration::from_secs(2);
+/// Frequency and length of the test sound.
+const TEST_SOUND_HZ: f32 = 440.0;
+const TEST_SOUND_MS: usize = 1000;
+
+/// The window's (or command line's) side of a running engine.
+#[derive(Debug)]
+pub struct EngineHandle {
+    /// Commands to the engine.
+    pub commands: Sender<Command>,
+    /// Events from the engine.
+    pub events: Receiver<Event>,
+    /// Live levels.
+    pub meters: Arc<Meters>,
+    /// Real-time counters (underruns…), for diagnostics.
+    pub counters: Arc<RtCounters>,
+}
+
+/// Starts the engine thread. `repaint` is called after each event is sent.
+pub fn spawn(
+    settings: AudioSettings,
+    input: Option<String>,
+    output: Option<String>,
+    repaint: Box<dyn Fn() + Send + Sync>,
+) -> EngineHandle {
+    let (command_tx, command_rx) = channel();
+    let (event_tx, event_rx) = channel();
+    let meters = Arc::new(Meters::default());
+    let counters = Arc::new(RtCounters::default());
+    let engine = Engine {
+        settings,
+        input_choice: input,
+        output_choice: output,
+        events: event_tx,
+        repaint,
+        meters: meters.clone(),
+        counters: counters.clone(),
+        input: None,
+        output: None,
+        reopen_at: None,
+        device_errors_reported: 0,
+        monitor: None,
+        echo: None,
+        test_sound_left: 0,
+        test_sound_phase: 0.0,
+        recording: None,
+        media_frames: 0,
+        start: Instant::now(),
+    };
+    let spawned = std::thread::Builder::new()
+        .name("palabre-audio".into())
+        .spawn(move || engine.run(command_rx));
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the audio thread: {e}");
+    }
+    EngineHandle {
+        commands: command_tx,
+        events: event_rx,
+        meters,
+        counters,
+    }
+}
+
+struct InputSide {
+    stream: OpenStream,
+    ring: rtrb::Consumer<f32>,
+    to_48k: StreamResampler,
+    scratch: Vec<f32>,
+}
+
+struct OutputSide {
+    stream: OpenStream,
+    ring: rtrb::Producer<f32>,
+    from_48k: StreamResampler,
+    scratch: Vec<f32>,
+}
+
+struct Engine {
+    settings: AudioSettings,
+    input_choice: Option<String>,
+    output_choice: Option<String>,
+    events: Sender<Event>,
+    repaint: Box<dyn Fn() + Send + Sync>,
+    meters: Arc<Meters>,
+    counters: Arc<RtCounters>,
+    input: Option<InputSide>,
+    output: Option<OutputSide>,
+    /// When a device is missing, the next attempt to open it (the default one).
+    reopen_at: Option<Instant>,
+    /// Device errors seen so far (logging is thinned out after the first few).
+    device_errors_reported: u64,
+    /// The send chain run for the meters while no echo test runs (nothing is encoded).
+    monitor: Option<SendChain>,
+    echo: Option<EchoLoop>,
+    test_sound_left: usize,
+    test_sound_phase: f32,
+    recording: Option<Vec<f32>>,
+    media_frames: u64,
+    start: Instant,
+}
+
+impl Engine {
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+        (self.repaint)();
+    }
+
+    fn run(mut self, commands: Receiver<Command>) {
+        self.emit_devices();
+        self.open_input(false);
+        self.open_output(false);
+        self.monitor = match SendChain::new(&self.settings) {
+            Ok(chain) => Some(chain),
+            Err(e) => {
+                self.emit(Event::Error(e));
+                None
+            }
+        };
+        loop {
+            loop {
+                match commands.try_recv() {
+                    Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
+                        self.stop_echo();
+                        return;
+                    }
+                    Ok(command) => self.handle(command),
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+            self.check_devices();
+            self.process_capture();
+            std::thread::sleep(TICK);
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::SelectInput(choice) => {
+                self.input_choice = choice;
+                self.input = None;
+                self.open_input(false);
+            }
+            Command::SelectOutput(choice) => {
+                self.output_choice = choice;
+                self.output = None;
+                self.open_output(false);
+            }
+            Command::RefreshDevices => self.emit_devices(),
+            Command::SetAudioSettings(settings) => {
+                self.settings = settings;
+                let mut failure = None;
+                if let Some(monitor) = self.monitor.as_mut() {
+                    failure = monitor.apply(&self.settings).err();
+                }
+                if let Some(echo) = self.echo.as_mut() {
+                    failure = failure.or(echo.apply(&self.settings).err());
+                }
+                if let Some(e) = failure {
+                    self.emit(Event::Error(e));
+                }
+            }
+            Command::PushToTalk(held) => {
+                if let Some(monitor) = self.monitor.as_mut() {
+                    monitor.set_push_to_talk(held);
+                }
+                if let Some(echo) = self.echo.as_mut() {
+                    echo.set_push_to_talk(held);
+                }
+            }
+            Command::StartEchoTest => self.start_echo(),
+            Command::StopEchoTest => self.stop_echo(),
+            Command::PlayTestSound => {
+                self.test_sound_left = SAMPLE_RATE as usize * TEST_SOUND_MS / 1000;
+            }
+            Command::StartRecording => {
+                self.recording = Some(Vec::with_capacity(SAMPLE_RATE as usize * 10))
+            }
+            Command::StopRecording => {
+                let samples = self.recording.take().unwrap_or_default();
+                self.emit(Event::Recorded(samples));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn emit_devices(&self) {
+        let inputs = device::list(Direction::Input);
+        let outputs = device::list(Direction::Output);
+        self.emit(Event::Devices { inputs, outputs });
+    }
+
+    fn try_open_input(&self, choice: Option<String>) -> Result<InputSide, AudioError> {
+        let device = device::find(Direction::Input, choice.as_deref())?;
+        let (stream, ring) = device::open_input(&device, self.counters.clone())?;
+        let to_48k = StreamResampler::new(stream.rate_hz, SAMPLE_RATE)?;
+        Ok(InputSide {
+            scratch: vec![0.0; stream.rate_hz as usize],
+            stream,
+            ring,
+            to_48k,
+        })
+    }
+
+    fn try_open_output(&self, choice: Option<String>) -> Result<OutputSide, AudioError> {
+        let device = device::find(Direction::Output, choice.as_deref())?;
+        let (stream, ring) =
+            device::open_output(&device, self.counters.clone(), PLAYBACK_PREFILL_MS)?;
+        let from_48k = StreamResampler::new(SAMPLE_RATE, stream.rate_hz)?;
+        Ok(OutputSide {
+            scratch: vec![0.0; stream.rate_hz as usize],
+            stream,
+            ring,
+            from_48k,
+        })
+    }
+
+    /// Opens the chosen input (or the default one when `fallback`).
+    fn open_input(&mut self, fallback: bool) {
+        let choice = if fallback {
+            None
+        } else {
+            self.input_choice.clone()
+        };
+        match self.try_open_input(choice) {
+            Ok(side) => {
+                tracing::info!(device = %side.stream.name, rate = side.stream.rate_hz, "microphone open");
+                let name = side.stream.name.clone();
+                self.input = Some(side);
+                self.emit(Event::InputOpened(name));
+            }
+            Err(e) => self.emit(Event::Error(e)),
+        }
+    }
+
+    /// Opens the chosen output (or the default one when `fallback`).
+    fn open_output(&mut self, fallback: bool) {
+        let choice = if fallback {
+            None
+        } else {
+            self.output_choice.clone()
+        };
+        match self.try_open_output(choice) {
+            Ok(side) => {
+                tracing::info!(device = %side.stream.name, rate = side.stream.rate_hz, "speakers open");
+                let name = side.stream.name.clone();
+                self.output = Some(side);
+                self.emit(Event::OutputOpened(name));
+            }
+            Err(e) => self.emit(Event::Error(e)),
+        }
+    }
+
+    /// Reacts to devices that reported an error: a lost device is replaced by the default one.
+    fn check_devices(&mut self) {
+        if self.input.is_none() || self.output.is_none() {
+            let now = Instant::now();
+            match self.reopen_at {
+                None => self.reopen_at = Some(now + REOPEN_EVERY),
+                Some(at) if now >= at => {
+                    self.reopen_at = None;
+                    self.reopen_missing();
+                }
+                Some(_) => {}
+            }
+        }
+        let reported = &mut self.device_errors_reported;
+        let input_lost = self
+            .input
+            .as_mut()
+            .is_some_and(|i| drain_errors(&mut i.stream, reported));
+        if let Some(name) = self
+            .input
+            .as_ref()
+            .filter(|_| input_lost)
+            .map(|i| i.stream.name.clone())
+        {
+            self.input = None;
+            self.open_input(true);
+            let fallback = self.input.as_ref().map(|i| i.stream.name.clone());
+            self.emit(Event::DeviceLost { name, fallback });
+        }
+        let reported = &mut self.device_errors_reported;
+        let output_lost = self
+            .output
+            .as_mut()
+            .is_some_and(|o| drain_errors(&mut o.stream, reported));
+        if let Some(name) = self
+            .output
+            .as_ref()
+            .filter(|_| output_lost)
+            .map(|o| o.stream.name.clone())
+        {
+            self.output = None;
+            self.open_output(true);
+            let fallback = self.output.as_ref().map(|o| o.stream.name.clone());
+            self.emit(Event::DeviceLost { name, fallback });
+        }
+    }
+
+    /// Tries again to open a device that is missing (lost, or absent at start), quietly: the
+    /// user was already told it is missing.
+    fn reopen_missing(&mut self) {
+        if self.input.is_none() {
+            if let Ok(side) = self
+                .try_open_input(self.input_choice.clone())
+                .or_else(|_| self.try_open_input(None))
+            {
+                let name = side.stream.name.clone();
+                self.input = Some(side);
+                self.emit(Event::InputOpened(name));
+            }
+        }
+        if self.output.is_none() {
+            if let Ok(side) = self
+                .try_open_output(self.output_choice.clone())
+                .or_else(|_| self.try_open_output(None))
+            {
+                let name = side.stream.name.clone();
+                self.output = Some(side);
+                self.emit(Event::OutputOpened(name));
+            }
+        }
+    }
+
+    fn start_echo(&mut self) {
+        if self.input.is_none() {
+            self.emit(Event::Error(AudioError::NoDevice { direction: "input" }));
+            return;
+        }
+        match EchoLoop::new(&self.settings, LinkConditions::default(), true) {
+            Ok(echo) => {
+                self.echo = Some(echo);
+                self.emit(Event::EchoTestStarted);
+            }
+            Err(e) => self.emit(Event::Error(e)),
+        }
+    }
+
+    fn stop_echo(&mut self) {
+        if let Some(echo) = self.echo.take() {
+            self.meters.set_remote_speaking(false);
+            self.emit(Event::EchoTestStopped(echo.summary()));
+        }
+    }
+
+    /// Drains the capture ring and runs every complete 10 ms frame through the chain.
+    fn process_capture(&mut self) {
+        let Some(input) = self.input.as_mut() else {
+            // No microphone: still play the test sound.
+            if self.test_sound_left > 0 {
+                let mut speaker = [0.0f32; FRAME_SAMPLES];
+                self.add_test_sound(&mut speaker);
+                self.play(&speaker);
+            }
+            return;
+        };
+        let available = input.ring.slots().min(input.scratch.len());
+        if let Ok(chunk) = input.ring.read_chunk(available) {
+            let (first, second) = chunk.as_slices();
+            input.to_48k.push(first);
+            input.to_48k.push(second);
+            chunk.commit_all();
+        }
+        let mut mic = [0.0f32; FRAME_SAMPLES];
+        let mut speaker = [0.0f32; FRAME_SAMPLES];
+        loop {
+            let Some(input) = self.input.as_mut() else {
+                break;
+            };
+            if !input.to_48k.pop_exact(&mut mic) {
+                break;
+            }
+            if let Some(recording) = self.recording.as_mut() {
+                recording.extend_from_slice(&mic);
+            }
+            let now = self.start + Duration::from_millis(10 * self.media_frames);
+            self.media_frames += 1;
+            speaker.fill(0.0);
+            let result = if let Some(echo) = self.echo.as_mut() {
+                echo.step(now, &mut mic, &mut speaker, &self.meters)
+            } else if let Some(monitor) = self.monitor.as_mut() {
+                // Meters only: the frame is processed but never encoded.
+                monitor
+                    .process(&mut mic, &speaker, &self.meters)
+                    .map(|_| monitor.discard_pending())
+            } else {
+                Ok(())
+            };
+            if let Err(e) = result {
+                self.echo = None;
+                self.emit(Event::Error(e));
+            }
+            self.add_test_sound(&mut speaker);
+            if self.echo.is_some() || self.test_sound_left > 0 || speaker.iter().any(|s| *s != 0.0)
+            {
+                self.play(&speaker);
+            }
+        }
+    }
+
+    fn add_test_sound(&mut self, speaker: &mut [f32]) {
+        if self.test_sound_left == 0 {
+            return;
+        }
+        let step = TEST_SOUND_HZ * 2.0 * std::f32::consts::PI / SAMPLE_RATE as f32;
+        for sample in speaker.iter_mut() {
+            if self.test_sound_left == 0 {
+                break;
+            }
+            *sample += 0.25 * self.test_sound_phase.sin();
+            self.test_sound_phase = (self.test_sound_phase + step) % (2.0 * std::f32::consts::PI);
+            self.test_sound_left -= 1;
+        }
+    }
+
+    /// Sends a 48 kHz frame to the speakers.
+    fn play(&mut self, frame: &[f32]) {
+        let Some(output) = self.output.as_mut() else {
+            return;
+        };
+        output.from_48k.push(frame);
+        let ready = output.from_48k.available().min(output.scratch.len());
+        let scratch = &mut output.scratch[..ready];
+        if !output.from_48k.pop_exact(scratch) {
+            return;
+        }
+        let max_queued = output.stream.rate_hz as usize * PLAYBACK_MAX_MS / 1000;
+        let queued = output.ring.buffer().capacity() - output.ring.slots();
+        if queued > max_queued {
+            // The speakers run slower than the microphone: drop this frame rather than lag.
+            return;
+        }
+        let writable = output.ring.slots().min(scratch.len());
+        if let Ok(chunk) = output.ring.write_chunk_uninit(writable) {
+            chunk.fill_from_iter(scratch[..writable].iter().copied());
+        }
+    }
+}
+
+/// Takes the errors a device reported; returns whether the device is gone. Hosts may report the
+/// same transient error (an xrun) many times a second: it is logged a few times, then only
+/// counted in `reported`.
+fn drain_errors(stream: &mut OpenStream, reported: &mut u64) -> bool {
+    let mut lost = false;
+    while let Ok(kind) = stream.errors.pop() {
+        *reported += 1;
+        if *reported <= 3 {
+            tracing::warn!(device = %stream.name, "device error: {kind}");
+        } else if reported.is_power_of_two() {
+            tracing::warn!(device = %stream.name, "{reported} device errors so far, last: {kind}");
+        }
+        lost |= matches!(
+            kind,
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable
+        );
+    }
+    lost
+}

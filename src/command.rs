@@ -1,0 +1,69 @@
+//! The only boundary between the window and the engine: `Command`s go down, `Event`s come up.
+//!
+//! The UI never does I/O. It renders what it knows, sends `Command`s through an
+//! `std::sync::mpsc::Sender<Command>`, and applies the `Event`s it drains from an
+//! `std::sync::mpsc::Receiver<Event>` at the start of each frame. The engine calls the repaint
+//! callback it was given after each `Event` it sends. High-rate values (levels, gate state) are
+//! not events: the UI reads them from [`crate::audio::Meters`] each frame.
+
+use crate::audio::EchoSummary;
+use crate::audio::device::DeviceInfo;
+
+/// What the window asks the audio engine to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Use this input device (by [`DeviceInfo::id`]); `None` means the system default.
+    SelectInput(Option<String>),
+    /// Use this output device (by [`DeviceInfo::id`]); `None` means the system default.
+    SelectOutput(Option<String>),
+    /// Enumerate devices again and answer with [`Event::Devices`].
+    RefreshDevices,
+    /// Change the processing settings of the send chain (gate, noise suppression, preset…).
+    SetAudioSettings(crate::config::AudioSettings),
+    /// Push-to-talk key pressed (`true`) or released (`false`); only matters in push-to-talk mode.
+    PushToTalk(bool),
+    /// Start the echo test: the microphone goes through the whole call chain and back to the
+    /// speakers.
+    StartEchoTest,
+    /// Stop the echo test; the engine answers with [`Event::EchoTestStopped`].
+    StopEchoTest,
+    /// Play a short tone on the speakers ("play a test sound").
+    PlayTestSound,
+    /// Start keeping what the microphone captures (48 kHz mono, before any processing).
+    StartRecording,
+    /// Stop keeping it; the engine answers with [`Event::Recorded`].
+    StopRecording,
+    /// Stop everything and end the engine thread.
+    Shutdown,
+}
+
+/// What the audio engine tells the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The devices available now.
+    Devices {
+        /// Capture devices.
+        inputs: Vec<DeviceInfo>,
+        /// Playback devices.
+        outputs: Vec<DeviceInfo>,
+    },
+    /// The microphone is open on this device (its display name).
+    InputOpened(String),
+    /// The speakers are open on this device (its display name).
+    OutputOpened(String),
+    /// A device went away; the engine fell back to the default one (if any).
+    DeviceLost {
+        /// The display name of the device that was lost.
+        name: String,
+        /// The display name of the device used instead, if one could be opened.
+        fallback: Option<String>,
+    },
+    /// The echo test runs.
+    EchoTestStarted,
+    /// The echo test stopped; what went through it.
+    EchoTestStopped(EchoSummary),
+    /// What the microphone captured between `StartRecording` and `StopRecording`.
+    Recorded(Vec<f32>),
+    /// Something failed; the UI turns it into a sentence in the user's language.
+    Error(crate::audio::AudioError),
+}
