@@ -1,0 +1,103 @@
+# palabre — English strings (the reference locale).
+# Every key here must exist in i18n/fr/palabre.ftl too; tests/i18n.rs checks it.
+# Numbers with decimals arrive already formatted (as text); counts arrive as numbers.
+
+## Window
+
+app-title = palabre — audio set-up
+heading = Audio set-up
+intro = Choose your microphone and speakers, set the noise gate on the level meter, then try the echo test.
+dismiss = Dismiss
+
+## Language
+
+language-label = Language
+language-system = System language
+language-en = English
+language-fr = Français
+
+## Devices
+
+input-device-label = Microphone
+output-device-label = Speakers
+device-system-default = System default
+device-default-mark = { $name } (default)
+device-missing = { $name } (not found)
+device-refresh = Look for devices again
+test-sound-play = Play a test sound
+input-opened = Microphone in use: { $name }
+output-opened = Speakers in use: { $name }
+input-not-open = The microphone is not open yet.
+output-not-open = The speakers are not open yet.
+device-lost-fallback = The device “{ $name }” went away; palabre now uses “{ $fallback }”.
+device-lost-none = The device “{ $name }” went away and no other device could be opened.
+
+## Level meter and noise gate
+
+level-heading = Microphone level
+level-value = { $level } dB
+level-silence = silence
+level-a11y = Microphone level: { $level } dB. The noise gate opens above { $threshold } dB.
+gate-checkbox = Noise gate: send sound only while I speak
+gate-threshold-label = The gate opens above
+gate-hint = Speak normally: the bar should pass the marker. Stay quiet: it should stay to the left of it.
+speaking = Speaking
+silent = Not speaking
+gate-off = Gate off: everything is sent
+
+## Processing
+
+processing-heading = Sound processing
+denoise-checkbox = Noise suppression
+echo-cancel-checkbox = Echo cancellation
+preset-label = Sound quality
+preset-sober = Sober (low bandwidth)
+preset-standard = Standard
+preset-high = High (music)
+
+## Echo test
+
+echo-test-heading = Echo test
+echo-test-explain = You hear yourself through the whole call chain, as the others would hear you.
+echo-test-start = Start the echo test
+echo-test-stop = Stop the echo test
+echo-test-starting = Starting…
+echo-test-stopping = Stopping…
+echo-test-running = The echo test is running: speak, then listen.
+echo-summary-sound = Last echo test: the call chain carried { $seconds } s of sound in { $packets ->
+        [one] one packet
+       *[other] { $packets } packets
+    } ({ $kilobytes } kB).
+echo-summary-network = Packets lost: { $lost }; arrived too late: { $late }; rebuilt by error correction: { $recovered }. Missing 10 ms pieces filled in: { $concealed }.
+echo-summary-delay = Delay added by palabre: { $delay } ms, on top of your devices' own (mean wait in the jitter buffer: { $jitter } ms).
+
+## Errors (from the audio engine)
+
+error-heading = Something went wrong
+error-no-such-device = There is no { $direction ->
+        [input] microphone
+       *[output] speaker
+    } called “{ $wanted }”. { $count ->
+        [0] No other one was found.
+       *[other] Available: { $available }.
+    }
+error-no-device = No { $direction ->
+        [input] microphone
+       *[output] speakers
+    } could be found on this computer.
+error-open-failed = The { $direction ->
+        [input] microphone
+       *[output] speakers
+    } “{ $name }” could not be opened: { $reason }
+error-wav = The sound file { $path } could not be used: { $reason }
+error-codec = The Opus sound codec failed: { $reason }
+error-invalid-setting = A setting is not valid: { $reason }
+engine-stopped = The audio engine stopped. Restart palabre to use sound again.
+
+## Settings file
+
+settings-heading = Settings
+settings-save-failed = Your settings could not be saved: { $reason }
+settings-no-dir = No folder was found to keep your settings: changes last until you close palabre.
+config-corrupt = The settings file { $path } could not be read ({ $reason }). It was kept as { $backup } and palabre started with default settings.
+config-corrupt-not-kept = The settings file { $path } could not be read ({ $reason }) and could not be set aside ({ $error }). palabre started with default settings; saving them will replace that file.

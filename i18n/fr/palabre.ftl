@@ -1,0 +1,103 @@
+# palabre — chaînes françaises.
+# Chaque clé doit exister aussi dans i18n/en/palabre.ftl (la référence) ; tests/i18n.rs le vérifie.
+# Les nombres à virgule arrivent déjà formatés (en texte) ; les nombres entiers arrivent en nombres.
+
+## Fenêtre
+
+app-title = palabre — réglages du son
+heading = Réglages du son
+intro = Choisissez votre micro et vos haut-parleurs, réglez le seuil de voix sur l’indicateur de niveau, puis essayez le test d’écho.
+dismiss = Fermer
+
+## Langue
+
+language-label = Langue
+language-system = Langue du système
+language-en = English
+language-fr = Français
+
+## Périphériques
+
+input-device-label = Micro
+output-device-label = Haut-parleurs
+device-system-default = Choix du système
+device-default-mark = { $name } (par défaut)
+device-missing = { $name } (introuvable)
+device-refresh = Chercher à nouveau les périphériques
+test-sound-play = Jouer un son d’essai
+input-opened = Micro utilisé : { $name }
+output-opened = Haut-parleurs utilisés : { $name }
+input-not-open = Le micro n’est pas encore ouvert.
+output-not-open = Les haut-parleurs ne sont pas encore ouverts.
+device-lost-fallback = Le périphérique « { $name } » a disparu ; palabre utilise maintenant « { $fallback } ».
+device-lost-none = Le périphérique « { $name } » a disparu et aucun autre n’a pu être ouvert.
+
+## Indicateur de niveau et seuil de voix
+
+level-heading = Niveau du micro
+level-value = { $level } dB
+level-silence = silence
+level-a11y = Niveau du micro : { $level } dB. Le seuil de voix s’ouvre au-dessus de { $threshold } dB.
+gate-checkbox = Seuil de voix : n’envoyer le son que quand je parle
+gate-threshold-label = Le seuil s’ouvre au-dessus de
+gate-hint = Parlez normalement : la barre doit dépasser le repère. Taisez-vous : elle doit rester à sa gauche.
+speaking = Vous parlez
+silent = Vous ne parlez pas
+gate-off = Seuil désactivé : tout est envoyé
+
+## Traitement
+
+processing-heading = Traitement du son
+denoise-checkbox = Réduction du bruit
+echo-cancel-checkbox = Suppression de l’écho
+preset-label = Qualité du son
+preset-sober = Sobre (peu de débit)
+preset-standard = Standard
+preset-high = Haute (musique)
+
+## Test d’écho
+
+echo-test-heading = Test d’écho
+echo-test-explain = Vous vous entendez à travers toute la chaîne d’appel, comme les autres vous entendraient.
+echo-test-start = Lancer le test d’écho
+echo-test-stop = Arrêter le test d’écho
+echo-test-starting = Démarrage…
+echo-test-stopping = Arrêt…
+echo-test-running = Le test d’écho est en cours : parlez, puis écoutez.
+echo-summary-sound = Dernier test d’écho : la chaîne d’appel a transmis { $seconds } s de son en { $packets ->
+        [one] { $packets } paquet
+       *[other] { $packets } paquets
+    } ({ $kilobytes } ko).
+echo-summary-network = Paquets perdus : { $lost } ; arrivés trop tard : { $late } ; reconstruits par la correction d’erreurs : { $recovered }. Morceaux de 10 ms manquants comblés : { $concealed }.
+echo-summary-delay = Délai ajouté par palabre : { $delay } ms, en plus de celui de vos périphériques (attente moyenne dans le tampon de gigue : { $jitter } ms).
+
+## Erreurs (du moteur audio)
+
+error-heading = Un problème est survenu
+error-no-such-device = { $direction ->
+        [input] Il n’y a pas de micro nommé « { $wanted } ».
+       *[output] Il n’y a pas de sortie audio nommée « { $wanted } ».
+    } { $count ->
+        [0] Aucun autre périphérique n’a été trouvé.
+       *[other] Disponibles : { $available }.
+    }
+error-no-device = { $direction ->
+        [input] Aucun micro n’a été trouvé sur cet ordinateur.
+       *[output] Aucune sortie audio n’a été trouvée sur cet ordinateur.
+    }
+error-open-failed = { $direction ->
+        [input] Le micro « { $name } » n’a pas pu être ouvert : { $reason }
+       *[output] La sortie audio « { $name } » n’a pas pu être ouverte : { $reason }
+    }
+error-wav = Le fichier son { $path } n’a pas pu être utilisé : { $reason }
+error-codec = Le codec audio Opus a échoué : { $reason }
+error-invalid-setting = Un réglage n’est pas valable : { $reason }
+engine-stopped = Le moteur audio s’est arrêté. Relancez palabre pour retrouver le son.
+
+## Fichier de réglages
+
+settings-heading = Réglages
+settings-save-failed = Vos réglages n’ont pas pu être enregistrés : { $reason }
+settings-no-dir = Aucun dossier n’a été trouvé pour garder vos réglages : les changements durent jusqu’à la fermeture de palabre.
+config-corrupt = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }). Il a été conservé sous le nom { $backup } et palabre a démarré avec les réglages par défaut.
+config-corrupt-not-kept = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }) ni mis de côté ({ $error }). palabre a démarré avec les réglages par défaut ; les enregistrer remplacera ce fichier.

@@ -1,0 +1,184 @@
+//! The window (eframe/egui, glow renderer): glue between the engine and the screen.
+//!
+//! Each frame, [`eframe::App::logic`] drains the engine's [`crate::command::Event`]s into the [`WindowState`]
+//! and carries out the [`state::Intent`]s the previous frame produced (commands to the engine,
+//! settings saved to disk); [`eframe::App::ui`] then renders the state with [`view`] and
+//! collects new intents. The UI never blocks: events are drained with `try_recv`, commands go
+//! through an unbounded channel.
+//!
+//! Repaint policy: the engine wakes the window after each event; while the window is shown the
+//! level meter asks for one repaint every [`METER_REFRESH`] (at most 30 Hz), nothing more — no
+//! continuous repaint (it runs unthrottled without vsync).
+
+pub mod state;
+pub mod view;
+
+use std::path::PathBuf;
+use std::sync::mpsc::TryRecvError;
+use std::time::Duration;
+
+use eframe::egui;
+
+use crate::audio::engine::EngineHandle;
+use crate::command::Command;
+use crate::config::Settings;
+use crate::i18n::I18n;
+use crate::ui::state::{Intent, WindowState};
+use crate::ui::view::Levels;
+
+/// How often the level meter is redrawn while the window is shown.
+pub const METER_REFRESH: Duration = Duration::from_millis(33);
+
+/// Smallest window size, in points (logical pixels, so it holds at any scale).
+pub const MIN_WINDOW_SIZE: [f32; 2] = [800.0, 500.0];
+
+/// Opens the window and runs until it is closed.
+///
+/// `config_dir` is where settings changed in the window are saved (`None`: they are not).
+/// `warning` is shown at the top (e.g. a settings file that could not be read). `spawn_engine`
+/// is called once the window exists, with a callback that wakes the window; the engine calls it
+/// after each [`crate::command::Event`] it sends.
+pub fn run(
+    settings: Settings,
+    config_dir: Option<PathBuf>,
+    warning: Option<String>,
+    spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle + 'static,
+) -> anyhow::Result<()> {
+    let i18n = I18n::new(settings.language);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(i18n.tr("app-title"))
+            .with_app_id("palabre")
+            .with_inner_size([900.0, 640.0])
+            .with_min_inner_size(MIN_WINDOW_SIZE),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let state = WindowState::new(settings, warning, config_dir.is_some());
+    eframe::run_native(
+        "palabre",
+        options,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let engine = spawn_engine(Box::new(move || ctx.request_repaint()));
+            Ok(Box::new(PalabreApp {
+                state,
+                i18n,
+                engine,
+                config_dir,
+                intents: Vec::new(),
+            }))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}
+
+/// The eframe application: owns the state, the strings and the engine handle.
+struct PalabreApp {
+    state: WindowState,
+    i18n: I18n,
+    engine: EngineHandle,
+    config_dir: Option<PathBuf>,
+    /// What the user did in the last frame, applied in the next `logic` pass.
+    intents: Vec<Intent>,
+}
+
+impl PalabreApp {
+    /// Applies every event the engine has sent since the last frame.
+    fn drain_events(&mut self) {
+        loop {
+            match self.engine.events.try_recv() {
+                Ok(event) => self.state.apply(event),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    if !self.state.engine_stopped {
+                        tracing::warn!("the audio engine's event channel closed");
+                        self.state.engine_gone();
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Applies the pending intents: updates the state, sends commands, saves settings.
+    fn carry_out_intents(&mut self, ctx: &egui::Context) {
+        let language_before = self.state.settings.language;
+        for intent in std::mem::take(&mut self.intents) {
+            let effects = self.state.handle(intent);
+            for command in effects.commands {
+                self.send(command);
+            }
+            if effects.save {
+                self.save();
+            }
+        }
+        if self.state.settings.language != language_before {
+            self.i18n = I18n::new(self.state.settings.language);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.i18n.tr("app-title")));
+        }
+    }
+
+    fn send(&mut self, command: Command) {
+        if self.engine.commands.send(command).is_err() && !self.state.engine_stopped {
+            tracing::warn!("the audio engine's command channel closed");
+            self.state.engine_gone();
+        }
+    }
+
+    /// Writes the settings; a failure is shown in the window.
+    fn save(&mut self) {
+        let Some(dir) = &self.config_dir else {
+            return;
+        };
+        self.state.save_error = self.state.settings.save(dir).err().map(|e| e.to_string());
+    }
+}
+
+impl eframe::App for PalabreApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+        self.carry_out_intents(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let levels = Levels {
+            input_dbfs: self.engine.meters.input_dbfs(),
+            gate_open: self.engine.meters.gate_open(),
+        };
+        egui::CentralPanel::default().show(ui, |ui| {
+            view::window_ui(ui, &self.state, &self.i18n, levels, &mut self.intents);
+        });
+        let ctx = ui.ctx();
+        if !self.intents.is_empty() {
+            // Apply them right away (next `logic` pass) rather than at the next meter tick.
+            ctx.request_repaint();
+        }
+        let minimized = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
+        if !minimized {
+            ctx.request_repaint_after(METER_REFRESH);
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if self.state.unsaved {
+            self.save();
+        }
+        self.send(Command::Shutdown);
+    }
+}
+
+impl Drop for PalabreApp {
+    fn drop(&mut self) {
+        // If `on_exit` was skipped (the event loop ended abnormally), the engine still stops.
+        self.engine.commands.send(Command::Shutdown).ok();
+    }
+}
+
+impl std::fmt::Debug for PalabreApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PalabreApp")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
