@@ -1,0 +1,17 @@
+//! palabre: a sober native client for Jitsi Meet and Mumble.
+//!
+//! See ARCHITECTURE.md for the bird's-eye view and the code map.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audio;
+pub mod command;
+pub mod config;
+pub mod i18n;
+pub mod ui;
+
+/// With the `assert-no-alloc` feature, every binary linking palabre (the app, the tests) counts
+/// allocations made inside the real-time callbacks (see `audio::rt`).
+#[cfg(feature = "assert-no-alloc")]
+#[global_allocator]
+static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;

@@ -1,0 +1,432 @@
+//! The `palabre` command: opens the window, or runs a headless command.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use palabre::audio::device::{self, Direction};
+use palabre::audio::echo::{LinkConditions, run_offline};
+use palabre::audio::engine::{self, EngineHandle};
+use palabre::audio::{EchoSummary, wav};
+use palabre::command::{Command, Event};
+use palabre::config::{self, AudioSettings, Preset, Settings};
+
+/// A sober native client for Jitsi Meet and Mumble.
+#[derive(Debug, Parser)]
+#[command(name = "palabre", version, about)]
+struct Cli {
+    /// More logs (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// List the input and output devices.
+    Devices {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hear yourself through everything a call does to your voice, with no server.
+    EchoTest(EchoArgs),
+    /// Play a short tone on the speakers (optionally recording the microphone meanwhile).
+    TestSound {
+        /// Output device (id or name); the default one otherwise.
+        #[arg(long)]
+        output_device: Option<String>,
+        /// Input device (id or name) used with --record.
+        #[arg(long)]
+        input_device: Option<String>,
+        /// Record the microphone to this WAV file while the tone plays.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// How long to record, in seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(Debug, Args)]
+struct EchoArgs {
+    /// Read the microphone from this WAV file instead of a device (needs --output).
+    #[arg(long, requires = "output")]
+    input: Option<PathBuf>,
+    /// Write what you would hear to this WAV file instead of a device (needs --input).
+    #[arg(long, requires = "input")]
+    output: Option<PathBuf>,
+    /// Encoder preset.
+    #[arg(long, value_enum, default_value_t = Preset::Standard)]
+    preset: Preset,
+    /// Opus bitrate in kbit/s (6–128), overriding the preset's.
+    #[arg(long)]
+    bitrate: Option<u32>,
+    /// Opus frame duration in ms (10, 20, 40 or 60), overriding the preset's.
+    #[arg(long)]
+    frame_ms: Option<u32>,
+    /// Fraction of packets the simulated network drops (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Seed of the simulated network's random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Random extra delay of each packet, 0 to N ms (reorders packets too).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u32,
+    /// Send every frame: no noise gate.
+    #[arg(long)]
+    no_gate: bool,
+    /// No noise suppression.
+    #[arg(long)]
+    no_denoise: bool,
+    /// No echo cancellation.
+    #[arg(long)]
+    no_aec: bool,
+    /// Live mode: input device (id or name).
+    #[arg(long, conflicts_with = "input")]
+    input_device: Option<String>,
+    /// Live mode: output device (id or name).
+    #[arg(long, conflicts_with = "output")]
+    output_device: Option<String>,
+    /// Live mode: stop after this many seconds (default: when Enter is pressed, or 10 s
+    /// without a terminal).
+    #[arg(long)]
+    seconds: Option<f64>,
+}
+
+impl EchoArgs {
+    fn settings(&self) -> AudioSettings {
+        AudioSettings {
+            preset: self.preset,
+            bitrate_kbps: self.bitrate,
+            frame_ms: self.frame_ms,
+            denoise: !self.no_denoise,
+            echo_cancel: !self.no_aec,
+            gate: !self.no_gate,
+            ..AudioSettings::default()
+        }
+    }
+
+    fn conditions(&self) -> anyhow::Result<LinkConditions> {
+        if !(0.0..=1.0).contains(&self.loss) {
+            anyhow::bail!("--loss must be a fraction between 0 and 1 (for example 0.05 for 5 %)");
+        }
+        Ok(LinkConditions {
+            loss: self.loss,
+            jitter_ms: self.jitter_ms,
+            seed: self.seed,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("palabre: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(verbose: u8) {
+    let level = match verbose {
+        0 => "palabre=info",
+        1 => "palabre=debug",
+        _ => "palabre=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => open_window(),
+        Some(Sub::Devices { json }) => list_devices(json),
+        Some(Sub::EchoTest(args)) => echo_test(&args),
+        Some(Sub::TestSound {
+            output_device,
+            input_device,
+            record,
+            seconds,
+        }) => test_sound(output_device, input_device, record, seconds),
+    }
+}
+
+fn open_window() -> anyhow::Result<()> {
+    let dir = config::config_dir();
+    let (settings, warning) = match dir.as_deref() {
+        Some(dir) => Settings::load(dir),
+        None => (Settings::default(), None),
+    };
+    let i18n = palabre::i18n::I18n::new(settings.language);
+    let warning = warning.map(|w| {
+        tracing::warn!("{w}");
+        i18n.config_warning(&w)
+    });
+    let audio = settings.audio.clone();
+    let (input, output) = (
+        settings.input_device.clone(),
+        settings.output_device.clone(),
+    );
+    palabre::ui::run(settings, dir, warning, move |repaint| {
+        engine::spawn(audio, input, output, repaint)
+    })
+}
+
+fn list_devices(json: bool) -> anyhow::Result<()> {
+    let inputs = device::list(Direction::Input);
+    let outputs = device::list(Direction::Output);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "inputs": inputs, "outputs": outputs })
+        );
+        return Ok(());
+    }
+    for (title, devices) in [("Input devices", &inputs), ("Output devices", &outputs)] {
+        println!("{title}:");
+        if devices.is_empty() {
+            println!("  (none found)");
+        }
+        for d in devices {
+            let rates: Vec<String> = d
+                .sample_rates
+                .iter()
+                .map(|(lo, hi)| {
+                    if lo == hi {
+                        format!("{lo}")
+                    } else {
+                        format!("{lo}–{hi}")
+                    }
+                })
+                .collect();
+            let channels: Vec<String> = d.channels.iter().map(u16::to_string).collect();
+            println!(
+                "  {}{}\n      id: {}  rates: {} Hz  channels: {}",
+                d.name,
+                if d.is_default { " (default)" } else { "" },
+                d.id,
+                rates.join(", "),
+                channels.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn echo_test(args: &EchoArgs) -> anyhow::Result<()> {
+    let settings = args.settings();
+    let conditions = args.conditions()?;
+    let summary = match (&args.input, &args.output) {
+        (Some(input), Some(output)) => {
+            let samples = wav::read_mono_48k(input)?;
+            let (played, summary) =
+                run_offline(&settings, conditions, &samples, Duration::from_millis(500))?;
+            wav::write_mono_48k(output, &played)?;
+            summary
+        }
+        _ => echo_live(args, settings)?,
+    };
+    print_summary(&summary)
+}
+
+fn print_summary(summary: &EchoSummary) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(summary)?);
+    Ok(())
+}
+
+/// Waits until the engine opened both devices, or returns the first error it reported.
+fn wait_for_devices(
+    handle: &EngineHandle,
+    need_input: bool,
+    need_output: bool,
+) -> anyhow::Result<()> {
+    let (mut input_ok, mut output_ok) = (!need_input, !need_output);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(input_ok && output_ok) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match handle.events.recv_timeout(left) {
+            Ok(Event::InputOpened(name)) => {
+                eprintln!("microphone: {name}");
+                input_ok = true;
+            }
+            Ok(Event::OutputOpened(name)) => {
+                eprintln!("speakers: {name}");
+                output_ok = true;
+            }
+            // A microphone that is not needed may well be missing.
+            Ok(Event::Error(e)) if !need_input && e.direction() == Some("input") => {}
+            Ok(Event::Error(e)) => anyhow::bail!("{e}"),
+            Ok(_) => {}
+            Err(_) => anyhow::bail!("the audio devices did not open within 10 seconds"),
+        }
+    }
+    Ok(())
+}
+
+fn echo_live(args: &EchoArgs, settings: AudioSettings) -> anyhow::Result<EchoSummary> {
+    let handle = engine::spawn(
+        settings,
+        args.input_device.clone(),
+        args.output_device.clone(),
+        Box::new(|| {}),
+    );
+    wait_for_devices(&handle, true, true)?;
+    handle.commands.send(Command::StartEchoTest)?;
+    let interactive = std::io::stdin().is_terminal();
+    let duration = match args.seconds {
+        Some(seconds) => Some(Duration::from_secs_f64(seconds.max(0.0))),
+        None if interactive => {
+            eprintln!(
+                "Speak: you hear yourself through the whole call chain. Press Enter to stop."
+            );
+            let (enter_tx, enter_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+                let _ = enter_tx.send(());
+            });
+            follow_events(&handle, None, Some(&enter_rx))?;
+            None
+        }
+        None => Some(Duration::from_secs(10)),
+    };
+    if let Some(duration) = duration {
+        follow_events(&handle, Some(Instant::now() + duration), None)?;
+    }
+    handle.commands.send(Command::StopEchoTest)?;
+    let summary = loop {
+        match handle.events.recv_timeout(Duration::from_secs(5)) {
+            Ok(Event::EchoTestStopped(summary)) => break summary,
+            Ok(other) => say_event(&other),
+            Err(_) => anyhow::bail!("the audio engine stopped answering"),
+        }
+    };
+    report_realtime(&handle);
+    let _ = handle.commands.send(Command::Shutdown);
+    Ok(summary)
+}
+
+/// Tells the user what the engine reports (stages, device changes, errors) until `deadline`
+/// or until `stop` receives something.
+fn follow_events(
+    handle: &EngineHandle,
+    deadline: Option<Instant>,
+    stop: Option<&std::sync::mpsc::Receiver<()>>,
+) -> anyhow::Result<()> {
+    loop {
+        if stop.is_some_and(|s| s.try_recv().is_ok()) {
+            return Ok(());
+        }
+        let wait = match deadline {
+            Some(deadline) if Instant::now() >= deadline => return Ok(()),
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100)),
+            None => Duration::from_millis(100),
+        };
+        match handle.events.recv_timeout(wait) {
+            Ok(event) => say_event(&event),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                anyhow::bail!("the audio engine stopped")
+            }
+        }
+    }
+}
+
+/// One line on stderr for an engine event worth telling.
+fn say_event(event: &Event) {
+    match event {
+        Event::InputOpened(name) => eprintln!("microphone: {name}"),
+        Event::OutputOpened(name) => eprintln!("speakers: {name}"),
+        Event::DeviceLost {
+            name,
+            fallback: Some(other),
+        } => {
+            eprintln!("the device “{name}” went away; now using “{other}”")
+        }
+        Event::DeviceLost {
+            name,
+            fallback: None,
+        } => {
+            eprintln!("the device “{name}” went away; palabre keeps looking for one")
+        }
+        Event::Error(e) => eprintln!("{e}"),
+        _ => {}
+    }
+}
+
+fn test_sound(
+    output_device: Option<String>,
+    input_device: Option<String>,
+    record: Option<PathBuf>,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let recording = record.is_some();
+    let handle = engine::spawn(
+        AudioSettings::default(),
+        input_device,
+        output_device,
+        Box::new(|| {}),
+    );
+    wait_for_devices(&handle, recording, true)?;
+    if recording {
+        handle.commands.send(Command::StartRecording)?;
+    }
+    // The tone lasts a second: repeat it for as long as asked.
+    let end = Instant::now() + Duration::from_secs_f64(seconds.max(1.0));
+    while Instant::now() < end {
+        handle.commands.send(Command::PlayTestSound)?;
+        follow_events(
+            &handle,
+            Some(end.min(Instant::now() + Duration::from_secs(1))),
+            None,
+        )?;
+    }
+    if let Some(path) = record {
+        handle.commands.send(Command::StopRecording)?;
+        let samples = loop {
+            match handle.events.recv_timeout(Duration::from_secs(5)) {
+                Ok(Event::Recorded(samples)) => break samples,
+                Ok(_) => {}
+                Err(_) => anyhow::bail!("the audio engine stopped answering"),
+            }
+        };
+        wav::write_mono_48k(&path, &samples)?;
+        eprintln!(
+            "recorded {:.2} s to {}",
+            samples.len() as f64 / 48_000.0,
+            path.display()
+        );
+    }
+    report_realtime(&handle);
+    let _ = handle.commands.send(Command::Shutdown);
+    Ok(())
+}
+
+/// Prints the real-time counters; with `assert-no-alloc`, fails on any allocation in a
+/// callback.
+fn report_realtime(handle: &EngineHandle) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = &handle.counters;
+    eprintln!(
+        "realtime: callbacks={} capture_overruns={} playback_underruns={} alloc_violations={}",
+        c.callbacks.load(Relaxed),
+        c.capture_overruns.load(Relaxed),
+        c.playback_underruns.load(Relaxed),
+        palabre::audio::rt::alloc_violations()
+    );
+}
