@@ -54,6 +54,10 @@ preset-label = Sound quality
 preset-sober = Sober (low bandwidth)
 preset-standard = Standard
 preset-high = High (music)
+transmit-label = Send my voice
+transmit-voice = When I speak (voice activation)
+transmit-push-to-talk = While I hold a key (push-to-talk)
+push-to-talk-hint = Hold Space to talk while this window is in front.
 
 ## Echo test
 

@@ -54,6 +54,10 @@ preset-label = Qualité du son
 preset-sober = Sobre (peu de débit)
 preset-standard = Standard
 preset-high = Haute (musique)
+transmit-label = Envoyer ma voix
+transmit-voice = Quand je parle (détection de la voix)
+transmit-push-to-talk = Quand je tiens une touche (appuyer pour parler)
+push-to-talk-hint = Maintenez Espace pour parler quand cette fenêtre est au premier plan.
 
 ## Test d’écho
 

@@ -24,6 +24,10 @@ const TICK: Duration = Duration::from_millis(5);
 const PLAYBACK_PREFILL_MS: u32 = 30;
 /// Above this much queued playback, frames are dropped (input and output clocks drift).
 const PLAYBACK_MAX_MS: usize = 200;
+/// The window is woken for meters at most this often (30 Hz)…
+const METER_REFRESH: Duration = Duration::from_millis(33);
+/// …and only when the level moved at least this much (or a flag changed).
+const METER_STEP_DB: f32 = 1.0;
 /// How often a missing device is looked for again.
 const REOPEN_EVERY: Duration = Duration::from_secs(2);
 /// Frequency and length of the test sound.
@@ -66,6 +70,12 @@ pub fn spawn(
         output: None,
         reopen_at: None,
         device_errors_reported: 0,
+        meters_shown: MetersShown {
+            at: Instant::now(),
+            input_dbfs: crate::audio::meter::SILENCE_DBFS,
+            gate_open: false,
+            remote_speaking: false,
+        },
         monitor: None,
         echo: None,
         test_sound_left: 0,
@@ -102,6 +112,14 @@ struct OutputSide {
     scratch: Vec<f32>,
 }
 
+/// The meter values the window was last woken for.
+struct MetersShown {
+    at: Instant,
+    input_dbfs: f32,
+    gate_open: bool,
+    remote_speaking: bool,
+}
+
 struct Engine {
     settings: AudioSettings,
     input_choice: Option<String>,
@@ -116,6 +134,7 @@ struct Engine {
     reopen_at: Option<Instant>,
     /// Device errors seen so far (logging is thinned out after the first few).
     device_errors_reported: u64,
+    meters_shown: MetersShown,
     /// The send chain run for the meters while no echo test runs (nothing is encoded).
     monitor: Option<SendChain>,
     echo: Option<EchoLoop>,
@@ -136,7 +155,7 @@ impl Engine {
         self.emit_devices();
         self.open_input(false);
         self.open_output(false);
-        self.monitor = match SendChain::new(&self.settings) {
+        self.monitor = match SendChain::new(&monitor_settings(&self.settings)) {
             Ok(chain) => Some(chain),
             Err(e) => {
                 self.emit(Event::Error(e));
@@ -156,6 +175,7 @@ impl Engine {
             }
             self.check_devices();
             self.process_capture();
+            self.wake_window_for_meters();
             std::thread::sleep(TICK);
         }
     }
@@ -177,7 +197,7 @@ impl Engine {
                 self.settings = settings;
                 let mut failure = None;
                 if let Some(monitor) = self.monitor.as_mut() {
-                    failure = monitor.apply(&self.settings).err();
+                    failure = monitor.apply(&monitor_settings(&self.settings)).err();
                 }
                 if let Some(echo) = self.echo.as_mut() {
                     failure = failure.or(echo.apply(&self.settings).err());
@@ -207,6 +227,28 @@ impl Engine {
                 self.emit(Event::Recorded(samples));
             }
             Command::Shutdown => {}
+        }
+    }
+
+    /// Wakes the window when a meter changed enough to be seen, at most [`METER_REFRESH`]
+    /// apart: a quiet room costs no repaint.
+    fn wake_window_for_meters(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.meters_shown.at) < METER_REFRESH {
+            return;
+        }
+        let shown = MetersShown {
+            at: now,
+            input_dbfs: self.meters.input_dbfs(),
+            gate_open: self.meters.gate_open(),
+            remote_speaking: self.meters.remote_speaking(),
+        };
+        if (shown.input_dbfs - self.meters_shown.input_dbfs).abs() >= METER_STEP_DB
+            || shown.gate_open != self.meters_shown.gate_open
+            || shown.remote_speaking != self.meters_shown.remote_speaking
+        {
+            self.meters_shown = shown;
+            (self.repaint)();
         }
     }
 
@@ -482,4 +524,10 @@ fn drain_errors(stream: &mut OpenStream, reported: &mut u64) -> bool {
         );
     }
     lost
+}
+
+/// The send chain that only feeds the meters: nothing is played while it runs, so there is no
+/// echo to cancel, and the canceller's CPU is saved.
+fn monitor_settings(settings: &AudioSettings) -> AudioSettings {
+    AudioSettings { echo_cancel: false, ..settings.clone() }
 }

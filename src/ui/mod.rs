@@ -6,9 +6,9 @@
 //! collects new intents. The UI never blocks: events are drained with `try_recv`, commands go
 //! through an unbounded channel.
 //!
-//! Repaint policy: the engine wakes the window after each event; while the window is shown the
-//! level meter asks for one repaint every [`METER_REFRESH`] (at most 30 Hz), nothing more — no
-//! continuous repaint (it runs unthrottled without vsync).
+//! Repaint policy: the engine wakes the window after each event, and when the microphone level
+//! or the gate changes visibly, at most once every [`METER_REFRESH`] (30 Hz). Nothing else: no
+//! continuous repaint (it runs unthrottled without vsync), and a quiet room costs no frame.
 
 pub mod state;
 pub mod view;
@@ -67,6 +67,7 @@ pub fn run(
                 engine,
                 config_dir,
                 intents: Vec::new(),
+                push_to_talk_held: false,
             }))
         }),
     )
@@ -81,6 +82,8 @@ struct PalabreApp {
     config_dir: Option<PathBuf>,
     /// What the user did in the last frame, applied in the next `logic` pass.
     intents: Vec<Intent>,
+    /// Whether the push-to-talk key was held at the last frame.
+    push_to_talk_held: bool,
 }
 
 impl PalabreApp {
@@ -126,6 +129,17 @@ impl PalabreApp {
         }
     }
 
+    /// Push-to-talk: Space held while the window is in front and no text field wants the key.
+    fn push_to_talk(&mut self, ctx: &egui::Context) {
+        let held = self.state.settings.audio.transmit == crate::config::TransmitMode::PushToTalk
+            && !ctx.egui_wants_keyboard_input()
+            && ctx.input(|i| i.key_down(egui::Key::Space));
+        if held != self.push_to_talk_held {
+            self.push_to_talk_held = held;
+            self.send(Command::PushToTalk(held));
+        }
+    }
+
     /// Writes the settings; a failure is shown in the window.
     fn save(&mut self) {
         let Some(dir) = &self.config_dir else {
@@ -154,10 +168,7 @@ impl eframe::App for PalabreApp {
             // Apply them right away (next `logic` pass) rather than at the next meter tick.
             ctx.request_repaint();
         }
-        let minimized = ctx.input(|i| i.viewport().minimized.unwrap_or(false));
-        if !minimized {
-            ctx.request_repaint_after(METER_REFRESH);
-        }
+        self.push_to_talk(ctx);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

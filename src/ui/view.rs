@@ -11,6 +11,7 @@ use eframe::egui::{
 
 use crate::audio::device::DeviceInfo;
 use crate::audio::meter::SILENCE_DBFS;
+use crate::config::TransmitMode;
 use crate::config::{AudioSettings, GATE_MAX_DBFS, GATE_MIN_DBFS, Language, Preset};
 use crate::i18n::{FluentValue, I18n};
 use crate::ui::state::{EchoPhase, Intent, WindowState};
@@ -517,6 +518,23 @@ fn processing_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Ve
         );
         ui.radio_value(&mut changed.preset, Preset::High, i18n.tr("preset-high"));
     });
+    ui.add_space(4.0);
+    ui.label(i18n.tr("transmit-label"));
+    ui.horizontal_wrapped(|ui| {
+        ui.radio_value(
+            &mut changed.transmit,
+            TransmitMode::VoiceActivation,
+            i18n.tr("transmit-voice"),
+        );
+        ui.radio_value(
+            &mut changed.transmit,
+            TransmitMode::PushToTalk,
+            i18n.tr("transmit-push-to-talk"),
+        );
+    });
+    if changed.transmit == TransmitMode::PushToTalk {
+        ui.label(i18n.tr("push-to-talk-hint"));
+    }
     if changed != *audio {
         intents.push(Intent::SetAudio {
             audio: changed,
