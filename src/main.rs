@@ -423,8 +423,10 @@ fn report_realtime(handle: &EngineHandle) {
     use std::sync::atomic::Ordering::Relaxed;
     let c = &handle.counters;
     eprintln!(
-        "realtime: callbacks={} capture_overruns={} playback_underruns={} alloc_violations={}",
-        c.callbacks.load(Relaxed),
+        "realtime: capture_callbacks={} playback_callbacks={} capture_overruns={} \
+         playback_underruns={} alloc_violations={}",
+        c.capture_callbacks.load(Relaxed),
+        c.playback_callbacks.load(Relaxed),
         c.capture_overruns.load(Relaxed),
         c.playback_underruns.load(Relaxed),
         palabre::audio::rt::alloc_violations()

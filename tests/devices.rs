@@ -194,3 +194,71 @@ fn a_missing_device_is_named_with_the_alternatives() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+fn pactl(args: &[&str]) -> String {
+    let out = Command::new("pactl")
+        .args(args)
+        .output()
+        .expect("pactl (pulseaudio-utils)");
+    assert!(
+        out.status.success(),
+        "pactl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Takes the null sink away, as if a USB headset were unplugged, then plugs it back.
+fn unplug_and_replug_sink(away: std::time::Duration) {
+    let modules = pactl(&["list", "short", "modules"]);
+    let module = modules
+        .lines()
+        .find(|l| l.contains("module-null-sink"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the null sink module")
+        .to_owned();
+    pactl(&["unload-module", &module]);
+    std::thread::sleep(away);
+    pactl(&[
+        "load-module",
+        "module-null-sink",
+        "sink_name=palabre_sink",
+        "rate=48000",
+        "channels=2",
+        "sink_properties=device.description=palabre_null_sink",
+    ]);
+    pactl(&["set-default-sink", "palabre_sink"]);
+    pactl(&["set-default-source", "palabre_sink.monitor"]);
+}
+
+#[test]
+fn a_lost_device_is_reported_and_replaced_without_a_crash() {
+    let _sink = SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !devices_available() {
+        return;
+    }
+    let echo = Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["echo-test", "--seconds", "14"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run palabre");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    unplug_and_replug_sink(std::time::Duration::from_secs(3));
+    let out = echo.wait_with_output().expect("palabre ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lost = stderr
+        .find("went away")
+        .unwrap_or_else(|| panic!("loss not reported: {stderr}"));
+    assert!(
+        stderr[lost..].contains("microphone: "),
+        "microphone not reopened: {stderr}"
+    );
+    assert!(
+        stderr[lost..].contains("speakers: "),
+        "speakers not reopened: {stderr}"
+    );
+    assert_eq!(alloc_violations(&stderr), 0, "{stderr}");
+}

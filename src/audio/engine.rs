@@ -6,6 +6,7 @@
 //! the playback ring. It reopens the default device when a device goes away.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,10 @@ const PLAYBACK_MAX_MS: usize = 200;
 const METER_REFRESH: Duration = Duration::from_millis(33);
 /// …and only when the level moved at least this much (or a flag changed).
 const METER_STEP_DB: f32 = 1.0;
+/// A device whose callbacks stopped for this long is considered gone…
+const STALL_AFTER: Duration = Duration::from_millis(1500);
+/// …once it has been open this long (PulseAudio through ALSA may start capturing 2 s late).
+const STALL_GRACE: Duration = Duration::from_secs(4);
 /// How often a missing device is looked for again.
 const REOPEN_EVERY: Duration = Duration::from_secs(2);
 /// Frequency and length of the test sound.
@@ -98,7 +103,38 @@ pub fn spawn(
     }
 }
 
+/// Watches a device's callback count: a device that stops calling back is gone, even when its
+/// host reports nothing better than an unclassified error (ALSA through PulseAudio does).
+struct Liveness {
+    opened_at: Instant,
+    last_count: u64,
+    last_moved: Instant,
+}
+
+impl Liveness {
+    fn new(now: Instant) -> Self {
+        Self {
+            opened_at: now,
+            last_count: 0,
+            last_moved: now,
+        }
+    }
+
+    /// Whether the device stalled: no callback for [`STALL_AFTER`], once past the
+    /// [`STALL_GRACE`] some hosts need to start.
+    fn stalled(&mut self, now: Instant, count: u64) -> bool {
+        if count != self.last_count {
+            self.last_count = count;
+            self.last_moved = now;
+            return false;
+        }
+        now.duration_since(self.opened_at) > STALL_GRACE
+            && now.duration_since(self.last_moved) > STALL_AFTER
+    }
+}
+
 struct InputSide {
+    liveness: Liveness,
     stream: OpenStream,
     ring: rtrb::Consumer<f32>,
     to_48k: StreamResampler,
@@ -106,6 +142,7 @@ struct InputSide {
 }
 
 struct OutputSide {
+    liveness: Liveness,
     stream: OpenStream,
     ring: rtrb::Producer<f32>,
     from_48k: StreamResampler,
@@ -263,6 +300,7 @@ impl Engine {
         let (stream, ring) = device::open_input(&device, self.counters.clone())?;
         let to_48k = StreamResampler::new(stream.rate_hz, SAMPLE_RATE)?;
         Ok(InputSide {
+            liveness: Liveness::new(Instant::now()),
             scratch: vec![0.0; stream.rate_hz as usize],
             stream,
             ring,
@@ -276,6 +314,7 @@ impl Engine {
             device::open_output(&device, self.counters.clone(), PLAYBACK_PREFILL_MS)?;
         let from_48k = StreamResampler::new(SAMPLE_RATE, stream.rate_hz)?;
         Ok(OutputSide {
+            liveness: Liveness::new(Instant::now()),
             scratch: vec![0.0; stream.rate_hz as usize],
             stream,
             ring,
@@ -333,10 +372,11 @@ impl Engine {
             }
         }
         let reported = &mut self.device_errors_reported;
-        let input_lost = self
-            .input
-            .as_mut()
-            .is_some_and(|i| drain_errors(&mut i.stream, reported));
+        let now = Instant::now();
+        let captured = self.counters.capture_callbacks.load(Ordering::Relaxed);
+        let input_lost = self.input.as_mut().is_some_and(|i| {
+            drain_errors(&mut i.stream, reported) | i.liveness.stalled(now, captured)
+        });
         if let Some(name) = self
             .input
             .as_ref()
@@ -349,10 +389,10 @@ impl Engine {
             self.emit(Event::DeviceLost { name, fallback });
         }
         let reported = &mut self.device_errors_reported;
-        let output_lost = self
-            .output
-            .as_mut()
-            .is_some_and(|o| drain_errors(&mut o.stream, reported));
+        let played = self.counters.playback_callbacks.load(Ordering::Relaxed);
+        let output_lost = self.output.as_mut().is_some_and(|o| {
+            drain_errors(&mut o.stream, reported) | o.liveness.stalled(now, played)
+        });
         if let Some(name) = self
             .output
             .as_ref()
@@ -529,5 +569,8 @@ fn drain_errors(stream: &mut OpenStream, reported: &mut u64) -> bool {
 /// The send chain that only feeds the meters: nothing is played while it runs, so there is no
 /// echo to cancel, and the canceller's CPU is saved.
 fn monitor_settings(settings: &AudioSettings) -> AudioSettings {
-    AudioSettings { echo_cancel: false, ..settings.clone() }
+    AudioSettings {
+        echo_cancel: false,
+        ..settings.clone()
+    }
 }

@@ -18,8 +18,10 @@ pub struct RtCounters {
     pub capture_overruns: AtomicU64,
     /// Device frames filled with silence because the playback ring was empty.
     pub playback_underruns: AtomicU64,
-    /// Callback invocations, both directions.
-    pub callbacks: AtomicU64,
+    /// Capture callback invocations: a count that stops moving means a dead device.
+    pub capture_callbacks: AtomicU64,
+    /// Playback callback invocations.
+    pub playback_callbacks: AtomicU64,
 }
 
 #[inline]
@@ -72,7 +74,9 @@ impl Capture {
         f32: FromSample<T>,
     {
         guarded(|| {
-            self.counters.callbacks.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .capture_callbacks
+                .fetch_add(1, Ordering::Relaxed);
             let scale = 1.0 / self.channels as f32;
             let mut dropped = 0u64;
             for frame in data.chunks_exact(self.channels) {
@@ -114,7 +118,9 @@ impl Playback {
         T: SizedSample + FromSample<f32>,
     {
         guarded(|| {
-            self.counters.callbacks.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .playback_callbacks
+                .fetch_add(1, Ordering::Relaxed);
             let mut missing = 0u64;
             for frame in data.chunks_exact_mut(self.channels) {
                 let value = match self.ring.pop() {
