@@ -112,10 +112,10 @@ pub fn list(direction: Direction) -> Vec<DeviceInfo> {
         .map(|d| describe(d, direction, &default_id))
         .filter(|info| info.is_default || !info.sample_rates.is_empty())
         .collect();
-    if let Some(default) = default.as_ref() {
-        if !infos.iter().any(|i| i.is_default) {
-            infos.push(describe(default, direction, &default_id));
-        }
+    if let Some(default) = default.as_ref()
+        && !infos.iter().any(|i| i.is_default)
+    {
+        infos.push(describe(default, direction, &default_id));
     }
     infos.sort_by_key(|i| !i.is_default);
     infos
@@ -215,11 +215,11 @@ pub fn open_input(
     };
     let capture = Capture::new(producer, config.channels as usize, counters);
     let stream = match supported.sample_format() {
-        SampleFormat::F32 => build_input::<f32>(device, config.clone(), capture, on_error),
-        SampleFormat::I16 => build_input::<i16>(device, config.clone(), capture, on_error),
-        SampleFormat::I32 => build_input::<i32>(device, config.clone(), capture, on_error),
-        SampleFormat::U16 => build_input::<u16>(device, config.clone(), capture, on_error),
-        SampleFormat::U8 => build_input::<u8>(device, config.clone(), capture, on_error),
+        SampleFormat::F32 => build_input::<f32>(device, config, capture, on_error),
+        SampleFormat::I16 => build_input::<i16>(device, config, capture, on_error),
+        SampleFormat::I32 => build_input::<i32>(device, config, capture, on_error),
+        SampleFormat::U16 => build_input::<u16>(device, config, capture, on_error),
+        SampleFormat::U8 => build_input::<u8>(device, config, capture, on_error),
         other => {
             return Err(open_failed(
                 Direction::Input,
@@ -282,11 +282,11 @@ pub fn open_output(
     };
     let playback = Playback::new(consumer, config.channels as usize, counters);
     let stream = match supported.sample_format() {
-        SampleFormat::F32 => build_output::<f32>(device, config.clone(), playback, on_error),
-        SampleFormat::I16 => build_output::<i16>(device, config.clone(), playback, on_error),
-        SampleFormat::I32 => build_output::<i32>(device, config.clone(), playback, on_error),
-        SampleFormat::U16 => build_output::<u16>(device, config.clone(), playback, on_error),
-        SampleFormat::U8 => build_output::<u8>(device, config.clone(), playback, on_error),
+        SampleFormat::F32 => build_output::<f32>(device, config, playback, on_error),
+        SampleFormat::I16 => build_output::<i16>(device, config, playback, on_error),
+        SampleFormat::I32 => build_output::<i32>(device, config, playback, on_error),
+        SampleFormat::U16 => build_output::<u16>(device, config, playback, on_error),
+        SampleFormat::U8 => build_output::<u8>(device, config, playback, on_error),
         other => {
             return Err(open_failed(
                 Direction::Output,

@@ -409,25 +409,23 @@ impl Engine {
     /// Tries again to open a device that is missing (lost, or absent at start), quietly: the
     /// user was already told it is missing.
     fn reopen_missing(&mut self) {
-        if self.input.is_none() {
-            if let Ok(side) = self
+        if self.input.is_none()
+            && let Ok(side) = self
                 .try_open_input(self.input_choice.clone())
                 .or_else(|_| self.try_open_input(None))
-            {
-                let name = side.stream.name.clone();
-                self.input = Some(side);
-                self.emit(Event::InputOpened(name));
-            }
+        {
+            let name = side.stream.name.clone();
+            self.input = Some(side);
+            self.emit(Event::InputOpened(name));
         }
-        if self.output.is_none() {
-            if let Ok(side) = self
+        if self.output.is_none()
+            && let Ok(side) = self
                 .try_open_output(self.output_choice.clone())
                 .or_else(|_| self.try_open_output(None))
-            {
-                let name = side.stream.name.clone();
-                self.output = Some(side);
-                self.emit(Event::OutputOpened(name));
-            }
+        {
+            let name = side.stream.name.clone();
+            self.output = Some(side);
+            self.emit(Event::OutputOpened(name));
         }
     }
 
@@ -472,13 +470,11 @@ impl Engine {
         }
         let mut mic = [0.0f32; FRAME_SAMPLES];
         let mut speaker = [0.0f32; FRAME_SAMPLES];
-        loop {
-            let Some(input) = self.input.as_mut() else {
-                break;
-            };
-            if !input.to_48k.pop_exact(&mut mic) {
-                break;
-            }
+        while self
+            .input
+            .as_mut()
+            .is_some_and(|input| input.to_48k.pop_exact(&mut mic))
+        {
             if let Some(recording) = self.recording.as_mut() {
                 recording.extend_from_slice(&mic);
             }
