@@ -33,6 +33,8 @@ const METER_STEP_DB: f32 = 1.0;
 const STALL_AFTER: Duration = Duration::from_millis(1500);
 /// …once it has been open this long (PulseAudio through ALSA may start capturing 2 s late).
 const STALL_GRACE: Duration = Duration::from_secs(4);
+/// A recording stops growing after ten minutes.
+const MAX_RECORDING_SAMPLES: usize = SAMPLE_RATE as usize * 600;
 /// How often a missing device is looked for again.
 const REOPEN_EVERY: Duration = Duration::from_secs(2);
 /// Frequency and length of the test sound.
@@ -475,7 +477,9 @@ impl Engine {
             .as_mut()
             .is_some_and(|input| input.to_48k.pop_exact(&mut mic))
         {
-            if let Some(recording) = self.recording.as_mut() {
+            if let Some(recording) = self.recording.as_mut()
+                && recording.len() < MAX_RECORDING_SAMPLES
+            {
                 recording.extend_from_slice(&mic);
             }
             let now = self.start + Duration::from_millis(10 * self.media_frames);
