@@ -214,6 +214,7 @@ impl Engine {
             }
             self.check_devices();
             self.process_capture();
+            self.pump_output();
             self.wake_window_for_meters();
             std::thread::sleep(TICK);
         }
@@ -455,12 +456,6 @@ impl Engine {
     /// Drains the capture ring and runs every complete 10 ms frame through the chain.
     fn process_capture(&mut self) {
         let Some(input) = self.input.as_mut() else {
-            // No microphone: still play the test sound.
-            if self.test_sound_left > 0 {
-                let mut speaker = [0.0f32; FRAME_SAMPLES];
-                self.add_test_sound(&mut speaker);
-                self.play(&speaker);
-            }
             return;
         };
         let available = input.ring.slots().min(input.scratch.len());
@@ -499,11 +494,34 @@ impl Engine {
                 self.echo = None;
                 self.emit(Event::Error(e));
             }
-            self.add_test_sound(&mut speaker);
-            if self.echo.is_some() || self.test_sound_left > 0 || speaker.iter().any(|s| *s != 0.0)
-            {
+            if self.echo.is_some() {
+                self.add_test_sound(&mut speaker);
                 self.play(&speaker);
             }
+        }
+    }
+
+    /// Outside the echo test, the speakers are fed on their own clock while a test sound plays
+    /// or a recording runs: the tone, then silence. (Some hosts, such as a PulseAudio null
+    /// sink, also stop the monitor of an idle sink, so recording needs something playing.)
+    fn pump_output(&mut self) {
+        if self.echo.is_some() || (self.test_sound_left == 0 && self.recording.is_none()) {
+            return;
+        }
+        let Some(output) = self.output.as_ref() else {
+            return;
+        };
+        let queued =
+            output.ring.buffer().capacity() - output.ring.slots() + output.from_48k.available();
+        let target = output.stream.rate_hz as usize * PLAYBACK_PREFILL_MS as usize / 1000;
+        let frames = target
+            .saturating_sub(queued)
+            .div_ceil(FRAME_SAMPLES * output.stream.rate_hz as usize / SAMPLE_RATE as usize);
+        let mut speaker = [0.0f32; FRAME_SAMPLES];
+        for _ in 0..frames {
+            speaker.fill(0.0);
+            self.add_test_sound(&mut speaker);
+            self.play(&speaker);
         }
     }
 
