@@ -5,7 +5,7 @@
 //! Both speech files are looped to 60 s at 48 kHz and pushed, 10 ms at a time, through
 //! `SendChain` (echo cancellation → noise suppression → gate → Opus) and then through
 //! `ReceiveStream` (jitter buffer → Opus decoder / concealment) plus the mixer, on one thread,
-//! as fast as it goes. Each measurement is repeated three times and the minimum kept.
+//! as fast as it goes. Each measurement is repeated five times and the minimum kept.
 //!
 //! Two clocks are read around each pass: wall time (`Instant`) and the CPU time of the
 //! benchmark thread, from `/proc/thread-self/schedstat` (Linux; a plain file read, no FFI).
@@ -27,7 +27,7 @@ use palabre::audio::{FRAME_SAMPLES, Meters, SAMPLE_RATE, wav};
 use palabre::config::{AudioSettings, Preset};
 
 const SECONDS: usize = 60;
-const REPEATS: usize = 3;
+const REPEATS: usize = 5;
 
 /// CPU time consumed so far by the calling thread, when the kernel exposes it.
 fn thread_cpu() -> Option<Duration> {
