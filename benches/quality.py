@@ -333,8 +333,9 @@ def section_chain_latency(results):
 
 
 def device_latency(results, runs, attempts):
-    """`palabre test-sound --record` plays a 440 Hz tone (amplitude 0.25, no fade) from the
-    instant it starts recording; the tone's onset in the recording is the device round trip.
+    """`palabre test-sound --record` starts a 440 Hz tone (amplitude 0.25, no fade) once half a
+    second has been recorded and prints the recording sample at which it started
+    (`tone_at_sample=N`); the tone's onset in the recording minus N is the device round trip.
     Runs until `runs` recordings hold the tone or `attempts` were made; failed attempts (an
     empty or truncated recording) are counted and shown."""
     print("\n### Device round trip (`palabre test-sound --record`, PulseAudio null sink)\n")
@@ -345,7 +346,7 @@ def device_latency(results, runs, attempts):
                 break
             rec = Path(tmp) / f"rec{i}.wav"
             run = subprocess.run(
-                [str(BIN), "test-sound", "--record", str(rec), "--seconds", "2"],
+                [str(BIN), "test-sound", "--record", str(rec), "--seconds", "4"],
                 capture_output=True,
                 text=True,
             )
@@ -358,7 +359,12 @@ def device_latency(results, runs, attempts):
                 counters = [l for l in run.stderr.splitlines() if l.startswith("realtime:")]
                 failures.append(f"no tone in {len(x) / rate:.2f} s recorded; {' '.join(counters)}")
                 continue
-            delays.append(onset * 1000.0 / rate)
+            marks = [l for l in run.stderr.splitlines() if l.startswith("tone_at_sample=")]
+            if not marks:
+                failures.append("no tone_at_sample line: " + " ".join(run.stderr.splitlines()[-2:]))
+                continue
+            tone_at = int(marks[0].split("=", 1)[1]) * rate // 48000
+            delays.append((onset - tone_at) * 1000.0 / rate)
     print("| recordings with the tone | attempts | min ms | median ms | max ms |")
     print("|---|---|---|---|---|")
     if delays:

@@ -31,3 +31,31 @@ need_rust() {
     exit 1
   fi
 }
+
+# Starts a private PulseAudio server whose default sink is a null sink "palabre_sink" and whose
+# default source is that sink's monitor: what palabre plays comes back as microphone input.
+# Sets PULSE_SERVER, PALABRE_PULSE_DIR and PALABRE_PULSE_PID; stop it with stop_null_sink.
+start_null_sink() {
+  PALABRE_PULSE_DIR=$(mktemp -d /tmp/palabre-pulse.XXXXXX)
+  mkdir -p "$PALABRE_PULSE_DIR/run" "$PALABRE_PULSE_DIR/state"
+  cat > "$PALABRE_PULSE_DIR/default.pa" <<PA
+load-module module-native-protocol-unix auth-anonymous=1 socket=$PALABRE_PULSE_DIR/run/native
+load-module module-null-sink sink_name=palabre_sink rate=48000 channels=2 sink_properties=device.description=palabre_null_sink
+set-default-sink palabre_sink
+set-default-source palabre_sink.monitor
+PA
+  PULSE_RUNTIME_PATH="$PALABRE_PULSE_DIR/run" PULSE_STATE_PATH="$PALABRE_PULSE_DIR/state" \
+    pulseaudio --daemonize=no --system=false --exit-idle-time=-1 --disallow-exit --use-pid-file=no \
+    --disable-shm=yes -n -F "$PALABRE_PULSE_DIR/default.pa" \
+    --log-target="file:$PALABRE_PULSE_DIR/pulse.log" &
+  PALABRE_PULSE_PID=$!
+  export PULSE_SERVER="unix:$PALABRE_PULSE_DIR/run/native"
+  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.2; done
+  pactl info | grep -E '^Default (Sink|Source)' >&2
+}
+
+stop_null_sink() {
+  kill "$PALABRE_PULSE_PID" 2>/dev/null || true
+  wait "$PALABRE_PULSE_PID" 2>/dev/null || true
+  rm -rf "$PALABRE_PULSE_DIR"
+}

@@ -27,7 +27,8 @@ pub enum Command {
     StartEchoTest,
     /// Stop the echo test; the engine answers with [`Event::EchoTestStopped`].
     StopEchoTest,
-    /// Play a short tone on the speakers ("play a test sound").
+    /// Play a short tone on the speakers ("play a test sound"). While recording, it starts once
+    /// half a second has been recorded.
     PlayTestSound,
     /// Start keeping what the microphone captures (48 kHz mono, before any processing).
     StartRecording,
@@ -63,7 +64,13 @@ pub enum Event {
     /// The echo test stopped; what went through it.
     EchoTestStopped(EchoSummary),
     /// What the microphone captured between `StartRecording` and `StopRecording`.
-    Recorded(Vec<f32>),
+    Recorded {
+        /// 48 kHz mono samples.
+        samples: Vec<f32>,
+        /// The sample of the recording at which the first test sound started playing, if one
+        /// played: the tone's onset in the recording minus this is the device round trip.
+        tone_at: Option<usize>,
+    },
     /// Something failed; the UI turns it into a sentence in the user's language.
     Error(crate::audio::AudioError),
 }

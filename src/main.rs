@@ -398,9 +398,9 @@ fn test_sound(
     }
     if let Some(path) = record {
         handle.commands.send(Command::StopRecording)?;
-        let samples = loop {
+        let (samples, tone_at) = loop {
             match handle.events.recv_timeout(Duration::from_secs(5)) {
-                Ok(Event::Recorded(samples)) => break samples,
+                Ok(Event::Recorded { samples, tone_at }) => break (samples, tone_at),
                 Ok(_) => {}
                 Err(_) => anyhow::bail!("the audio engine stopped answering"),
             }
@@ -411,6 +411,10 @@ fn test_sound(
             samples.len() as f64 / 48_000.0,
             path.display()
         );
+        match tone_at {
+            Some(at) => eprintln!("tone_at_sample={at}"),
+            None => eprintln!("the microphone delivered too little for the tone to start"),
+        }
     }
     report_realtime(&handle);
     let _ = handle.commands.send(Command::Shutdown);

@@ -33,6 +33,8 @@ const METER_STEP_DB: f32 = 1.0;
 const STALL_AFTER: Duration = Duration::from_millis(1500);
 /// …once it has been open this long (PulseAudio through ALSA may start capturing 2 s late).
 const STALL_GRACE: Duration = Duration::from_secs(4);
+/// A test sound asked for while recording starts after this much has been recorded.
+const RECORDING_LEAD_SAMPLES: usize = SAMPLE_RATE as usize / 2;
 /// A recording stops growing after ten minutes.
 const MAX_RECORDING_SAMPLES: usize = SAMPLE_RATE as usize * 600;
 /// How often a missing device is looked for again.
@@ -88,6 +90,8 @@ pub fn spawn(
         test_sound_left: 0,
         test_sound_phase: 0.0,
         recording: None,
+        test_sound_pending: false,
+        tone_at: None,
         media_frames: 0,
         start: Instant::now(),
     };
@@ -180,6 +184,10 @@ struct Engine {
     test_sound_left: usize,
     test_sound_phase: f32,
     recording: Option<Vec<f32>>,
+    /// A test sound waits for the recording to have started.
+    test_sound_pending: bool,
+    /// Where in the recording the first test sound started.
+    tone_at: Option<usize>,
     media_frames: u64,
     start: Instant,
 }
@@ -256,15 +264,21 @@ impl Engine {
             }
             Command::StartEchoTest => self.start_echo(),
             Command::StopEchoTest => self.stop_echo(),
-            Command::PlayTestSound => {
-                self.test_sound_left = SAMPLE_RATE as usize * TEST_SOUND_MS / 1000;
-            }
+            Command::PlayTestSound => match self.recording.as_ref() {
+                // While recording, the tone waits until the microphone delivers, so its start
+                // can be placed in the recording (the device round trip is measured so).
+                Some(recording) if recording.len() < RECORDING_LEAD_SAMPLES => {
+                    self.test_sound_pending = true;
+                }
+                _ => self.start_test_sound(),
+            },
             Command::StartRecording => {
                 self.recording = Some(Vec::with_capacity(SAMPLE_RATE as usize * 10))
             }
             Command::StopRecording => {
                 let samples = self.recording.take().unwrap_or_default();
-                self.emit(Event::Recorded(samples));
+                let tone_at = self.tone_at.take();
+                self.emit(Event::Recorded { samples, tone_at });
             }
             Command::Shutdown => {}
         }
@@ -476,6 +490,10 @@ impl Engine {
                 && recording.len() < MAX_RECORDING_SAMPLES
             {
                 recording.extend_from_slice(&mic);
+                if self.test_sound_pending && recording.len() >= RECORDING_LEAD_SAMPLES {
+                    self.test_sound_pending = false;
+                    self.start_test_sound();
+                }
             }
             let now = self.start + Duration::from_millis(10 * self.media_frames);
             self.media_frames += 1;
@@ -522,6 +540,13 @@ impl Engine {
             speaker.fill(0.0);
             self.add_test_sound(&mut speaker);
             self.play(&speaker);
+        }
+    }
+
+    fn start_test_sound(&mut self) {
+        self.test_sound_left = SAMPLE_RATE as usize * TEST_SOUND_MS / 1000;
+        if let Some(recording) = self.recording.as_ref() {
+            self.tone_at.get_or_insert(recording.len());
         }
     }
 
