@@ -62,6 +62,10 @@ pub struct AudioSettings {
     pub gate_close_dbfs: f32,
     /// Voice activation or push-to-talk.
     pub transmit: TransmitMode,
+    /// Opus in-band forward error correction (a lost packet rebuilt from the next one).
+    pub fec: bool,
+    /// Opus discontinuous transmission (near-silent frames shrink to 1–2 bytes).
+    pub dtx: bool,
 }
 
 impl Default for AudioSettings {
@@ -76,6 +80,8 @@ impl Default for AudioSettings {
             gate_open_dbfs: -45.0,
             gate_close_dbfs: -52.0,
             transmit: TransmitMode::VoiceActivation,
+            fec: true,
+            dtx: true,
         }
     }
 }
@@ -454,6 +460,8 @@ mod tests {
                 gate_open_dbfs: -30.5,
                 gate_close_dbfs: -38.0,
                 transmit: TransmitMode::PushToTalk,
+                fec: false,
+                dtx: false,
             },
         };
         settings.save(dir.path()).expect("save");

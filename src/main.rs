@@ -87,6 +87,12 @@ struct EchoArgs {
     /// No echo cancellation.
     #[arg(long)]
     no_aec: bool,
+    /// No Opus in-band forward error correction.
+    #[arg(long)]
+    no_fec: bool,
+    /// No Opus discontinuous transmission.
+    #[arg(long)]
+    no_dtx: bool,
     /// Live mode: input device (id or name).
     #[arg(long, conflicts_with = "input")]
     input_device: Option<String>,
@@ -108,6 +114,8 @@ impl EchoArgs {
             denoise: !self.no_denoise,
             echo_cancel: !self.no_aec,
             gate: !self.no_gate,
+            fec: !self.no_fec,
+            dtx: !self.no_dtx,
             ..AudioSettings::default()
         }
     }

@@ -103,6 +103,29 @@ fn speech_survives_loss_with_fec_and_jitter() {
 }
 
 #[test]
+fn fec_is_what_recovers_lost_packets() {
+    let with = echo_test(&["--loss", "0.1", "--seed", "3"]);
+    let without = echo_test(&["--loss", "0.1", "--seed", "3", "--no-fec"]);
+    assert!(
+        field(&with, "packets_recovered_fec") > 0.0,
+        "{}",
+        with.summary
+    );
+    assert_eq!(
+        field(&without, "packets_recovered_fec"),
+        0.0,
+        "{}",
+        without.summary
+    );
+    assert!(
+        field(&without, "frames_concealed") > field(&with, "frames_concealed"),
+        "without FEC more is concealed: {} vs {}",
+        without.summary,
+        with.summary
+    );
+}
+
+#[test]
 fn every_preset_and_frame_size_round_trips() {
     for args in [
         &["--preset", "sober"][..],

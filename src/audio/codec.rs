@@ -136,6 +136,8 @@ pub fn encoder_config(settings: &AudioSettings) -> Result<EncoderConfig, AudioEr
         check_frame_ms(frame_ms)?;
         config.frame_ms = frame_ms;
     }
+    config.fec &= settings.fec;
+    config.dtx &= settings.dtx;
     Ok(config)
 }
 
