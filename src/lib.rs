@@ -8,6 +8,7 @@ pub mod audio;
 pub mod command;
 pub mod config;
 pub mod i18n;
+pub mod proto;
 pub mod ui;
 
 /// With the `assert-no-alloc` feature, every binary linking palabre (the app, the tests) counts
