@@ -197,6 +197,44 @@ fn open_failed(direction: Direction, name: &str, e: impl std::fmt::Display) -> A
     }
 }
 
+/// Reports device errors from cpal's error callback to the engine, through a small ring.
+type ErrorSink = Box<dyn FnMut(cpal::Error) + Send + 'static>;
+
+/// The part of opening a stream that both directions share: the error ring, building the
+/// stream for the device's sample format (`build` answers `None` for a format it cannot take),
+/// starting it.
+fn start_stream(
+    direction: Direction,
+    name: String,
+    supported: &cpal::SupportedStreamConfig,
+    build: impl FnOnce(SampleFormat, ErrorSink) -> Option<Result<cpal::Stream, cpal::Error>>,
+) -> Result<OpenStream, AudioError> {
+    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
+    let on_error: ErrorSink = Box::new(move |e: cpal::Error| {
+        let _ = error_tx.push(e.kind());
+    });
+    let format = supported.sample_format();
+    let stream = build(format, on_error)
+        .unwrap_or_else(|| {
+            Err(cpal::Error::with_message(
+                cpal::ErrorKind::UnsupportedConfig,
+                format!("sample format {format} is not supported"),
+            ))
+        })
+        .map_err(|e| open_failed(direction, &name, e))?;
+    stream
+        .play()
+        .map_err(|e| open_failed(direction, &name, e))?;
+    let config = supported.config();
+    Ok(OpenStream {
+        _stream: stream,
+        name,
+        rate_hz: config.sample_rate,
+        channels: config.channels,
+        errors,
+    })
+}
+
 /// Opens `device` for capture; mono samples at the device rate arrive in the returned ring.
 pub fn open_input(
     device: &cpal::Device,
@@ -209,36 +247,17 @@ pub fn open_input(
     let config = supported.config();
     // One second of backlog: the worker drains every few milliseconds.
     let (producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
-    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
-    let on_error = move |e: cpal::Error| {
-        let _ = error_tx.push(e.kind());
-    };
     let capture = Capture::new(producer, config.channels as usize, counters);
-    let stream = match supported.sample_format() {
-        SampleFormat::F32 => build_input::<f32>(device, config, capture, on_error),
-        SampleFormat::I16 => build_input::<i16>(device, config, capture, on_error),
-        SampleFormat::I32 => build_input::<i32>(device, config, capture, on_error),
-        SampleFormat::U16 => build_input::<u16>(device, config, capture, on_error),
-        SampleFormat::U8 => build_input::<u8>(device, config, capture, on_error),
-        other => {
-            return Err(open_failed(
-                Direction::Input,
-                &name,
-                format!("sample format {other} is not supported"),
-            ));
-        }
-    }
-    .map_err(|e| open_failed(Direction::Input, &name, e))?;
-    stream
-        .play()
-        .map_err(|e| open_failed(Direction::Input, &name, e))?;
-    let open = OpenStream {
-        _stream: stream,
-        name,
-        rate_hz: config.sample_rate,
-        channels: config.channels,
-        errors,
-    };
+    let open = start_stream(Direction::Input, name, &supported, |format, on_error| {
+        Some(match format {
+            SampleFormat::F32 => build_input::<f32>(device, config, capture, on_error),
+            SampleFormat::I16 => build_input::<i16>(device, config, capture, on_error),
+            SampleFormat::I32 => build_input::<i32>(device, config, capture, on_error),
+            SampleFormat::U16 => build_input::<u16>(device, config, capture, on_error),
+            SampleFormat::U8 => build_input::<u8>(device, config, capture, on_error),
+            _ => return None,
+        })
+    })?;
     Ok((open, consumer))
 }
 
@@ -246,7 +265,7 @@ fn build_input<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mut capture: Capture,
-    on_error: impl FnMut(cpal::Error) + Send + 'static,
+    on_error: ErrorSink,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample,
@@ -276,36 +295,17 @@ pub fn open_output(
     for _ in 0..(config.sample_rate as usize * prefill_ms as usize / 1000) {
         let _ = producer.push(0.0);
     }
-    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
-    let on_error = move |e: cpal::Error| {
-        let _ = error_tx.push(e.kind());
-    };
     let playback = Playback::new(consumer, config.channels as usize, counters);
-    let stream = match supported.sample_format() {
-        SampleFormat::F32 => build_output::<f32>(device, config, playback, on_error),
-        SampleFormat::I16 => build_output::<i16>(device, config, playback, on_error),
-        SampleFormat::I32 => build_output::<i32>(device, config, playback, on_error),
-        SampleFormat::U16 => build_output::<u16>(device, config, playback, on_error),
-        SampleFormat::U8 => build_output::<u8>(device, config, playback, on_error),
-        other => {
-            return Err(open_failed(
-                Direction::Output,
-                &name,
-                format!("sample format {other} is not supported"),
-            ));
-        }
-    }
-    .map_err(|e| open_failed(Direction::Output, &name, e))?;
-    stream
-        .play()
-        .map_err(|e| open_failed(Direction::Output, &name, e))?;
-    let open = OpenStream {
-        _stream: stream,
-        name,
-        rate_hz: config.sample_rate,
-        channels: config.channels,
-        errors,
-    };
+    let open = start_stream(Direction::Output, name, &supported, |format, on_error| {
+        Some(match format {
+            SampleFormat::F32 => build_output::<f32>(device, config, playback, on_error),
+            SampleFormat::I16 => build_output::<i16>(device, config, playback, on_error),
+            SampleFormat::I32 => build_output::<i32>(device, config, playback, on_error),
+            SampleFormat::U16 => build_output::<u16>(device, config, playback, on_error),
+            SampleFormat::U8 => build_output::<u8>(device, config, playback, on_error),
+            _ => return None,
+        })
+    })?;
     Ok((open, producer))
 }
 
@@ -313,7 +313,7 @@ fn build_output<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mut playback: Playback,
-    on_error: impl FnMut(cpal::Error) + Send + 'static,
+    on_error: ErrorSink,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
