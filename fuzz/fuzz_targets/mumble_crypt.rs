@@ -69,7 +69,8 @@ fuzz_target!(|data: &[u8]| {
                 if sent.is_empty() {
                     continue;
                 }
-                let (packet, expected, accepted) = &mut sent[index % sent.len()];
+                let count = sent.len();
+                let (packet, expected, accepted) = &mut sent[index % count];
                 let mut out = vec![0xee];
                 if receiver.decrypt(packet, &mut out).is_ok() {
                     assert!(!*accepted, "a packet was accepted twice");
