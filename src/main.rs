@@ -267,12 +267,12 @@ fn wait_for_devices(
     while !(input_ok && output_ok) {
         let left = deadline.saturating_duration_since(Instant::now());
         match handle.events.recv_timeout(left) {
-            Ok(Event::InputOpened(name)) => {
-                eprintln!("microphone: {name}");
+            Ok(event @ Event::InputOpened(_)) => {
+                say_event(&event);
                 input_ok = true;
             }
-            Ok(Event::OutputOpened(name)) => {
-                eprintln!("speakers: {name}");
+            Ok(event @ Event::OutputOpened(_)) => {
+                say_event(&event);
                 output_ok = true;
             }
             // A microphone that is not needed may well be missing.

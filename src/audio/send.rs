@@ -8,18 +8,6 @@ use crate::audio::dsp::gate::{GateDecision, GateMode, NoiseGate};
 use crate::audio::{AudioError, FRAME_SAMPLES, Meters};
 use crate::config::{AudioSettings, TransmitMode};
 
-/// One encoded voice packet ready for the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VoicePacket {
-    /// Media time of the packet's first sample, in 48 kHz samples since the chain started.
-    /// Frames the gate kept back still advance it, so receivers see the silence as a gap.
-    pub ts_samples: u64,
-    /// Opus payload.
-    pub payload: Vec<u8>,
-    /// Last packet of a talk spurt (the gate closed after it).
-    pub last: bool,
-}
-
 /// Echo cancellation → noise suppression → gate → Opus.
 pub struct SendChain {
     aec: Option<EchoCanceller>,
@@ -122,11 +110,6 @@ impl SendChain {
         self.gate.set_push_to_talk(held);
     }
 
-    /// Whether the gate currently transmits.
-    pub fn transmitting(&self) -> bool {
-        self.gate.is_open()
-    }
-
     /// Processes one 10 ms microphone frame in place. `far` is the 10 ms frame sent to the
     /// speakers in the same period (the echo canceller's reference). When an Opus frame is
     /// complete, returns its media time and whether it ends the talk spurt; the caller then
@@ -179,24 +162,5 @@ impl SendChain {
     /// (the engine does so while it only shows the meters).
     pub fn discard_pending(&mut self) {
         self.pending.clear();
-    }
-
-    /// Convenience for callers that do not manage buffers: process, and encode if complete.
-    pub fn process_to_packet(
-        &mut self,
-        mic: &mut [f32],
-        far: &[f32],
-        meters: &Meters,
-    ) -> Result<Option<VoicePacket>, AudioError> {
-        let Some((ts_samples, last)) = self.process(mic, far, meters)? else {
-            return Ok(None);
-        };
-        let mut payload = Vec::with_capacity(256);
-        self.encode_pending(&mut payload)?;
-        Ok(Some(VoicePacket {
-            ts_samples,
-            payload,
-            last,
-        }))
     }
 }
