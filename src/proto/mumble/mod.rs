@@ -12,4 +12,5 @@
 pub mod control;
 pub mod crypt;
 pub mod messages;
+pub mod session;
 pub mod voice;
