@@ -243,11 +243,11 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// Saving the settings failed.
+/// Saving the settings (or another file of the config directory) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config directory could not be created.
-    #[error("the settings folder {path} could not be created: {source}")]
+    #[error("the folder {path} could not be created: {source}")]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -265,12 +265,12 @@ pub enum ConfigError {
         /// The system's reason.
         source: std::io::Error,
     },
-    /// The temporary file could not replace the settings file.
+    /// The temporary file could not replace the target file.
     #[error("the file {from} could not be renamed to {to}: {source}")]
     Rename {
         /// The temporary file.
         from: PathBuf,
-        /// The settings file.
+        /// The target file.
         to: PathBuf,
         /// The system's reason.
         source: std::io::Error,
@@ -314,47 +314,84 @@ impl Settings {
         }
     }
 
-    /// Writes the settings to `dir` atomically: a temporary file in the same directory is
-    /// written and synced, then renamed over `settings.toml`. Creates `dir` if needed. On
-    /// failure the previous file is untouched and no temporary file is left behind.
+    /// Writes the settings to `dir` atomically (see [`write_atomically`]): a temporary file in
+    /// the same directory is written and synced, then renamed over `settings.toml`. Creates `dir`
+    /// if needed. On failure the previous file is untouched and no temporary file is left behind.
     pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
-        std::fs::create_dir_all(dir).map_err(|source| ConfigError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let text = toml::to_string_pretty(self)?;
-        let target = settings_path(dir);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let temp = dir.join(format!(
-            ".{SETTINGS_FILE}.tmp-{}-{nanos}",
-            std::process::id()
-        ));
-        let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()
-        })();
-        if let Err(source) = written {
-            std::fs::remove_file(&temp).ok();
-            return Err(ConfigError::Write { path: temp, source });
-        }
-        if let Err(source) = std::fs::rename(&temp, &target) {
-            std::fs::remove_file(&temp).ok();
-            return Err(ConfigError::Rename {
-                from: temp,
-                to: target,
-                source,
-            });
-        }
-        sync_dir(dir);
-        Ok(())
+        write_atomically(dir, SETTINGS_FILE, text.as_bytes())
     }
+}
+
+/// Writes `bytes` to `dir/file_name` atomically: creates `dir` if needed, writes a temporary file
+/// (created new, in the same directory), syncs it, renames it over `file_name`, then syncs the
+/// directory. On failure the previous file is untouched and no temporary file is left behind.
+pub fn write_atomically(dir: &Path, file_name: &str, bytes: &[u8]) -> Result<(), ConfigError> {
+    write_atomically_with(dir, file_name, bytes, false)
+}
+
+/// [`write_atomically`] for secrets: on unix the file is readable and writable by its owner only
+/// (mode 0600), and the temporary file has that mode from its creation, before anything is
+/// written to it. On other systems it is the same as [`write_atomically`].
+pub fn write_private_atomically(
+    dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<(), ConfigError> {
+    write_atomically_with(dir, file_name, bytes, true)
+}
+
+/// [`write_atomically`], with the file made private to its owner when `private` is set.
+fn write_atomically_with(
+    dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+    private: bool,
+) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let target = dir.join(file_name);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.tmp-{}-{nanos}", std::process::id()));
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        if private {
+            // The creation mode is filtered by the umask; this makes it exactly 0600.
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    if let Err(source) = written {
+        std::fs::remove_file(&temp).ok();
+        return Err(ConfigError::Write { path: temp, source });
+    }
+    if let Err(source) = std::fs::rename(&temp, &target) {
+        std::fs::remove_file(&temp).ok();
+        return Err(ConfigError::Rename {
+            from: temp,
+            to: target,
+            source,
+        });
+    }
+    sync_dir(dir);
+    Ok(())
 }
 
 /// Makes a rename inside `dir` durable. The rename is already done, so a failure here is not an
@@ -389,31 +426,40 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
 
 /// Renames an unusable settings file out of the way and describes what happened.
 fn set_aside(path: &Path, reason: String) -> ConfigWarning {
+    // Not logged here: the caller shows or logs the warning (each error is handled once).
+    ConfigWarning {
+        path: path.to_path_buf(),
+        reason,
+        backup: set_aside_corrupt(path).map_err(|e| e.to_string()),
+    }
+}
+
+/// Renames an unusable file to `<name>.corrupt-<unix time>` next to it (never deleted, never
+/// overwriting an earlier backup) and returns the new path.
+pub fn set_aside_corrupt(path: &Path) -> Result<PathBuf, std::io::Error> {
+    let backup = unused_sibling(path, "corrupt");
+    std::fs::rename(path, &backup)?;
+    Ok(backup)
+}
+
+/// `<path>.<label>-<unix time>`, or `<path>.<label>-<unix time>-<n>` when that exists already.
+pub fn unused_sibling(path: &Path, label: &str) -> PathBuf {
     let unix_time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let mut backup = path.as_os_str().to_owned();
-    backup.push(format!(".corrupt-{unix_time}"));
+    backup.push(format!(".{label}-{unix_time}"));
     let mut backup = PathBuf::from(backup);
     // Two failures within the same second must not overwrite the first backup.
     let mut n = 1;
     while backup.exists() {
         let mut next = path.as_os_str().to_owned();
-        next.push(format!(".corrupt-{unix_time}-{n}"));
+        next.push(format!(".{label}-{unix_time}-{n}"));
         backup = PathBuf::from(next);
         n += 1;
     }
-    let backup = match std::fs::rename(path, &backup) {
-        Ok(()) => Ok(backup),
-        Err(e) => Err(e.to_string()),
-    };
-    // Not logged here: the caller shows or logs the warning (each error is handled once).
-    ConfigWarning {
-        path: path.to_path_buf(),
-        reason,
-        backup,
-    }
+    backup
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub mod audio;
 pub mod command;
 pub mod config;
 pub mod i18n;
+pub mod identity;
+pub mod net;
 pub mod proto;
 pub mod ui;
 
