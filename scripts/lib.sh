@@ -25,6 +25,32 @@ BUILD_PACKAGES=(build-essential pkg-config cmake libasound2-dev)
 RUNTIME_PACKAGES=(libasound2 libgl1 libegl1 libgl1-mesa-dri libx11-6 libx11-xcb1 libxcursor1 libxi6
   libxrandr2 libxkbcommon0 libxkbcommon-x11-0 libwayland-client0 libwayland-cursor0 libwayland-egl1)
 
+# What the end-to-end tests need: a real Mumble server (murmurd, run privately per test), openssl
+# for its test certificates, and Python with venv for the independent peer (pymumble + opuslib,
+# which loads libopus0).
+E2E_PACKAGES=(mumble-server openssl libopus0 python3 python3-venv)
+
+# Prepares target/test-venv with the peer's pinned requirements (tests/peers/requirements.txt);
+# rebuilt only when missing or when the requirements or the Python changed (a stamp keeps what it
+# was built from). Exports PALABRE_TEST_PYTHON, which the tests use.
+prepare_test_venv() {
+  local venv=target/test-venv requirements=tests/peers/requirements.txt python=python3
+  # The system Python, which python3-venv goes with (a pyenv or other python3 may be first on PATH).
+  [ -x /usr/bin/python3 ] && python=/usr/bin/python3
+  local stamp="$venv/.palabre-stamp" want
+  want="$(sha256sum "$requirements" | cut -d' ' -f1) $python $("$python" -c 'import platform; print(platform.python_version())')"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "palabre: preparing $venv" >&2
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --use-pep517 -r "$requirements"
+    echo "$want" > "$stamp"
+  fi
+  PALABRE_TEST_PYTHON="$PWD/$venv/bin/python"
+  export PALABRE_TEST_PYTHON
+}
+
 need_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "palabre: a Rust toolchain (1.95 or newer) is needed: see https://rustup.rs" >&2
