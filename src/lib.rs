@@ -5,9 +5,11 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod call;
 pub mod command;
 pub mod config;
 pub mod i18n;
+pub mod link;
 pub mod identity;
 pub mod net;
 pub mod proto;

@@ -35,6 +35,17 @@ enum Sub {
     },
     /// Hear yourself through everything a call does to your voice, with no server.
     EchoTest(EchoArgs),
+    /// Join a Mumble server: mumble://[user[:password]@]host[:port][/Channel/Sub] or host[:port].
+    Join(JoinArgs),
+    /// Show, export or import your identity (the certificate Mumble servers know you by).
+    Identity {
+        /// Write your identity (certificate and private key, PEM) to this file.
+        #[arg(long, conflicts_with = "import")]
+        export: Option<PathBuf>,
+        /// Replace your identity with the one in this PEM file (the old one is kept aside).
+        #[arg(long)]
+        import: Option<PathBuf>,
+    },
     /// Play a short tone on the speakers (optionally recording the microphone meanwhile).
     TestSound {
         /// Output device (id or name); the default one otherwise.
@@ -105,6 +116,69 @@ struct EchoArgs {
     seconds: Option<f64>,
 }
 
+#[derive(Debug, Args)]
+struct JoinArgs {
+    /// The server link.
+    link: String,
+    /// No window and no devices: a WAV file is the microphone, another records what is heard;
+    /// one JSON line at the end. Lines on standard input act as commands: say TEXT, tell NAME
+    /// TEXT, move Channel/Sub, mute, unmute, deaf, undeaf, register, leave.
+    #[arg(long)]
+    headless: bool,
+    /// Your name on the server (default: the name in the link).
+    #[arg(long)]
+    name: Option<String>,
+    /// Server password (default: the one in the link).
+    #[arg(long)]
+    password: Option<String>,
+    /// The microphone: a WAV file.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Record what you hear (all speakers mixed) to this WAV file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Leave after this many seconds (default: once the input has been sent; without input,
+    /// when "leave" is read on standard input).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Start sending the input once a user of this name is present (at most 30 s).
+    #[arg(long)]
+    wait_for: Option<String>,
+    /// Encoder preset.
+    #[arg(long, value_enum, default_value_t = Preset::Standard)]
+    preset: Preset,
+    /// Opus bitrate in kbit/s (6–128), overriding the preset's.
+    #[arg(long)]
+    bitrate: Option<u32>,
+    /// Opus frame duration in ms (10, 20, 40 or 60), overriding the preset's.
+    #[arg(long)]
+    frame_ms: Option<u32>,
+    /// Send every frame: no noise gate.
+    #[arg(long)]
+    no_gate: bool,
+    /// No noise suppression.
+    #[arg(long)]
+    no_denoise: bool,
+    /// Keep voice in the TCP connection (for networks that block UDP).
+    #[arg(long)]
+    no_udp: bool,
+    /// Join muted.
+    #[arg(long)]
+    mute: bool,
+    /// Join deafened (and muted).
+    #[arg(long)]
+    deaf: bool,
+    /// Accept a server certificate that differs from the one seen before.
+    #[arg(long)]
+    accept_new_certificate: bool,
+    /// Do not present your identity certificate.
+    #[arg(long)]
+    no_certificate: bool,
+    /// Do not reconnect after a lost connection.
+    #[arg(long)]
+    no_reconnect: bool,
+}
+
 impl EchoArgs {
     fn settings(&self) -> AudioSettings {
         AudioSettings {
@@ -164,6 +238,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => open_window(),
         Some(Sub::Devices { json }) => list_devices(json),
         Some(Sub::EchoTest(args)) => echo_test(&args),
+        Some(Sub::Join(args)) => join(args),
+        Some(Sub::Identity { export, import }) => identity(export, import),
         Some(Sub::TestSound {
             output_device,
             input_device,
@@ -444,4 +520,116 @@ fn report_realtime(handle: &EngineHandle) {
         c.playback_underruns.load(Relaxed),
         palabre::audio::rt::alloc_violations()
     );
+}
+
+fn join(args: JoinArgs) -> anyhow::Result<()> {
+    use palabre::link::{self, Link};
+    let link = match link::parse(&args.link)? {
+        Link::Mumble(link) => link,
+        Link::Jitsi(link) => {
+            anyhow::bail!("{link} is a Jitsi Meet link; palabre joins Mumble servers for now")
+        }
+    };
+    if !args.headless {
+        anyhow::bail!(
+            "joining from the window is not there yet; add --headless (with --input/--record \
+             WAV files) to join from the command line"
+        );
+    }
+    let Some(name) = args.name.clone().or_else(|| link.username.clone()) else {
+        anyhow::bail!("give your name on the server with --name NAME (or put it in the link)");
+    };
+    let dir = config::config_dir();
+    let identity = match (&dir, args.no_certificate) {
+        (Some(dir), false) => {
+            let (identity, created) = palabre::identity::Identity::load_or_create(dir, &name)?;
+            if created {
+                eprintln!(
+                    "palabre: created your identity certificate ({}) in {}",
+                    identity.fingerprint(),
+                    dir.display()
+                );
+            }
+            Some(identity)
+        }
+        _ => None,
+    };
+    let mut session = palabre::call::session_config(&name);
+    session.password = args.password.clone().or_else(|| link.password.clone());
+    session.channel_path = link.channel_path.clone();
+    session.udp = !args.no_udp;
+    session.self_mute = args.mute || args.deaf;
+    session.self_deaf = args.deaf;
+    let call = palabre::call::HeadlessCall {
+        mumble: palabre::net::mumble::MumbleOptions {
+            host: link.host.clone(),
+            port: link.port,
+            session,
+            identity,
+            config_dir: dir,
+            accept_new_certificate: args.accept_new_certificate,
+            reconnect: !args.no_reconnect,
+        },
+        audio: AudioSettings {
+            preset: args.preset,
+            bitrate_kbps: args.bitrate,
+            frame_ms: args.frame_ms,
+            denoise: !args.no_denoise,
+            // A file is the microphone: nothing played can come back into it.
+            echo_cancel: false,
+            gate: !args.no_gate,
+            ..AudioSettings::default()
+        },
+        input: args.input.clone(),
+        record: args.record.clone(),
+        seconds: args.seconds,
+        wait_for: args.wait_for.clone(),
+    };
+    // Commands on standard input, read on their own thread (reading blocks).
+    let (control_tx, control_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("palabre-stdin".to_owned())
+        .spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if control_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })?;
+    let summary = palabre::call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?;
+    println!("{}", serde_json::to_string(&summary)?);
+    if summary.succeeded() {
+        Ok(())
+    } else if summary.connected {
+        anyhow::bail!("{}", summary.reason)
+    } else {
+        anyhow::bail!("could not join {}: {}", summary.server, summary.reason)
+    }
+}
+
+fn identity(export: Option<PathBuf>, import: Option<PathBuf>) -> anyhow::Result<()> {
+    use palabre::identity::Identity;
+    let Some(dir) = config::config_dir() else {
+        anyhow::bail!("no configuration folder could be found for your identity");
+    };
+    if let Some(path) = import {
+        let identity = Identity::import_from(&path)?;
+        if let Some(previous) = identity.save(&dir)? {
+            println!("previous identity kept as {}", previous.display());
+        }
+        println!("identity imported: {}", identity.fingerprint());
+        return Ok(());
+    }
+    let Some(identity) = Identity::load(&dir)? else {
+        println!("no identity yet: one is created the first time you join a Mumble server");
+        return Ok(());
+    };
+    if let Some(path) = export {
+        identity.export_to(&path)?;
+        println!("identity written to {} (keep it private)", path.display());
+    } else {
+        println!("identity certificate: {}", identity.fingerprint());
+    }
+    Ok(())
 }

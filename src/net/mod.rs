@@ -4,3 +4,4 @@
 //! does not.
 
 pub mod trust;
+pub mod mumble;

@@ -207,6 +207,9 @@ pub enum CloseReason {
     Lost(String),
     /// The server sent something palabre cannot accept.
     Protocol(String),
+    /// The server's certificate is not the one remembered (or could not be set up); the user
+    /// must decide.
+    Untrusted(String),
 }
 
 impl CloseReason {
@@ -219,7 +222,11 @@ impl CloseReason {
     pub fn sentence(&self) -> String {
         match self {
             Self::Left => "You left the server.".to_owned(),
-            Self::Rejected(s) | Self::Kicked(s) | Self::Lost(s) | Self::Protocol(s) => s.clone(),
+            Self::Rejected(s)
+            | Self::Kicked(s)
+            | Self::Lost(s)
+            | Self::Protocol(s)
+            | Self::Untrusted(s) => s.clone(),
         }
     }
 }

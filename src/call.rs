@@ -1,0 +1,614 @@
+//! A headless call on a Mumble server: the same send and receive chains as a live call, with a
+//! WAV file as the microphone and another as the speakers. For bots, tests, benchmarks and the
+//! impatient (`palabre join LINK --headless`).
+//!
+//! The call runs in real time on the calling thread, in 10 ms steps: one microphone frame goes
+//! through the send chain (gate, noise suppression, Opus) to the network driver
+//! ([`crate::net::mumble`]), and one frame is pulled from each remote speaker's receive stream
+//! (jitter buffer, Opus decoder), mixed and appended to the recording. Lines read from `control`
+//! (stdin for the CLI) act like a user: `say TEXT`, `tell NAME TEXT`, `move Channel/Sub`,
+//! `mute`, `unmute`, `deaf`, `undeaf`, `register`, `leave`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::audio::codec::encoder_config;
+use crate::audio::dsp::mix::{limit, mix_into};
+use crate::audio::receive::ReceiveStream;
+use crate::audio::send::SendChain;
+use crate::audio::{AudioError, FRAME_SAMPLES, Meters, SAMPLE_RATE, wav};
+use crate::config::AudioSettings;
+use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
+use crate::proto::mumble::session::{
+    CloseReason, IP_UDP_OVERHEAD, SessionConfig, SessionEvent, TextTarget, TrafficStats,
+};
+
+/// Longest recording kept (the rest is dropped, with a warning).
+const MAX_RECORD_SECONDS: usize = 30 * 60;
+/// How long `--wait-for` waits for the named user.
+const WAIT_FOR_LIMIT: Duration = Duration::from_secs(30);
+
+/// What the headless call does.
+#[derive(Debug, Clone)]
+pub struct HeadlessCall {
+    /// Connection (server, login, identity, certificate policy).
+    pub mumble: MumbleOptions,
+    /// Send chain settings (preset, gate, noise suppression).
+    pub audio: AudioSettings,
+    /// The microphone: a WAV file (any common format; converted to 48 kHz mono).
+    pub input: Option<PathBuf>,
+    /// Where to write what was heard (48 kHz mono 16-bit WAV).
+    pub record: Option<PathBuf>,
+    /// Leave this long after joining; `None` stays until the input has been sent, or until
+    /// `leave` on the control channel when there is no input.
+    pub seconds: Option<f64>,
+    /// Start sending the input only once a user of this name is in the channel.
+    pub wait_for: Option<String>,
+}
+
+/// Why a call could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The input or recording file, or the encoder settings.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// The network thread could not start.
+    #[error("the network thread could not start: {0}")]
+    Thread(std::io::Error),
+}
+
+/// One text message as received.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReceivedText {
+    /// Sender's name.
+    pub from: String,
+    /// Sent to us alone.
+    pub private: bool,
+    /// Plain text.
+    pub message: String,
+}
+
+/// Voice traffic on one path, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct PathTraffic {
+    /// Packets sent.
+    pub packets_sent: u64,
+    /// Payload bytes sent (UDP payload, or TCP frames for the tunnel).
+    pub bytes_sent: u64,
+    /// Bytes on the wire sent: UDP payload plus IPv4 and UDP headers (UDP only).
+    pub wire_bytes_sent: u64,
+    /// Packets received.
+    pub packets_received: u64,
+    /// Payload bytes received.
+    pub bytes_received: u64,
+}
+
+/// The JSON line printed at the end.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CallSummary {
+    /// `host:port`.
+    pub server: String,
+    /// Whether the login succeeded (at least once).
+    pub connected: bool,
+    /// How it ended: `left`, `lost`, `rejected`, `kicked`, `protocol`, `untrusted`.
+    pub state: String,
+    /// The sentence for how it ended.
+    pub reason: String,
+    /// Our session number (last connection).
+    pub session: Option<u32>,
+    /// Our account id when registered.
+    pub user_id: Option<u32>,
+    /// Channel path we were in at the end.
+    pub channel: String,
+    /// Voice path at the end: `udp` or `tcp`.
+    pub transport: String,
+    /// Seconds from joining to leaving.
+    pub seconds: f64,
+    /// UDP datagrams (voice and pings).
+    pub udp: PathTraffic,
+    /// Voice through the TCP tunnel.
+    pub tunnel: PathTraffic,
+    /// Voice packets sent, either path.
+    pub voice_packets_sent: u64,
+    /// Voice packets received, either path.
+    pub voice_packets_received: u64,
+    /// Datagrams the server sent that never arrived.
+    pub udp_lost: u64,
+    /// Datagrams that arrived out of order.
+    pub udp_late: u64,
+    /// Frames the receive chains had to conceal.
+    pub frames_concealed: u64,
+    /// Reconnections after a lost connection.
+    pub reconnections: u32,
+    /// Bitrate used at the end, bit/s.
+    pub bitrate: u32,
+    /// Packet length used at the end, ms.
+    pub frame_ms: u32,
+    /// Names of the other users seen.
+    pub users_seen: Vec<String>,
+    /// Text messages received.
+    pub texts: Vec<ReceivedText>,
+    /// Seconds of audio written to the recording.
+    pub recorded_seconds: f64,
+}
+
+impl CallSummary {
+    /// Whether the process should exit with success.
+    pub fn succeeded(&self) -> bool {
+        self.connected && self.state == "left"
+    }
+}
+
+/// Runs the call until it ends. Stages and events are passed to `say` as sentences; commands
+/// are read from `control`. Errors before the call starts (unreadable WAV, encoder settings)
+/// are returned; how the call ended is in the summary.
+pub fn run(
+    call: HeadlessCall,
+    control: Option<mpsc::Receiver<String>>,
+    mut say: impl FnMut(&str),
+) -> Result<CallSummary, CallError> {
+    let input = match &call.input {
+        Some(path) => wav::read_mono_48k(path)?,
+        None => Vec::new(),
+    };
+    let mut audio = call.audio.clone();
+    let mut send = SendChain::new(&audio)?;
+    let encoder = encoder_config(&audio)?;
+    let mut options = call.mumble.clone();
+    options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
+    options.session.frame_ms = encoder.frame_ms;
+    let server = format!("{}:{}", options.host, options.port);
+    let handle = mumble::spawn(options, None).map_err(CallError::Thread)?;
+
+    let meters = Meters::default();
+    let mut summary = CallSummary {
+        server,
+        bitrate: encoder.bitrate_bps.max(0) as u32,
+        frame_ms: encoder.frame_ms,
+        transport: "tcp".to_owned(),
+        ..CallSummary::default()
+    };
+    let mut tree = Tree::default();
+    let mut streams: BTreeMap<u32, ReceiveStream> = BTreeMap::new();
+    let mut speaking: BTreeSet<u32> = BTreeSet::new();
+    let mut users_seen: BTreeSet<String> = BTreeSet::new();
+    let mut recording: Vec<f32> = Vec::new();
+    let mut joined_at: Option<Instant> = None;
+    let mut sending_from: Option<usize> = None;
+    let mut input_pos = 0usize;
+    let mut payload = Vec::with_capacity(1500);
+    let mut mic = [0.0f32; FRAME_SAMPLES];
+    let mut mixed = [0.0f32; FRAME_SAMPLES];
+    let mut decoded = [0.0f32; FRAME_SAMPLES];
+    let silence = [0.0f32; FRAME_SAMPLES];
+    let mut warned_record_cap = false;
+    let mut leaving = false;
+    let mut wait_started: Option<Instant> = None;
+
+    let mut next_tick = Instant::now();
+    let finished = loop {
+        let now = Instant::now();
+        // Network events.
+        let mut finished = None;
+        loop {
+            match handle.events.try_recv() {
+                Ok(event) => {
+                    if let Some(end) = on_event(
+                        event,
+                        &mut summary,
+                        &mut tree,
+                        &mut streams,
+                        &mut users_seen,
+                        &mut say,
+                        now,
+                    ) {
+                        finished = Some(end);
+                        break;
+                    }
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    finished = Some((
+                        CloseReason::Lost("The network thread stopped.".to_owned()),
+                        TrafficStats::default(),
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(end) = finished {
+            break end;
+        }
+        if summary.connected && joined_at.is_none() {
+            joined_at = Some(now);
+            wait_started = Some(now);
+        }
+        // Codec settings after the server's bandwidth cap.
+        if summary.connected
+            && (audio.bitrate_kbps != Some(summary.bitrate / 1000)
+                || audio.frame_ms != Some(summary.frame_ms))
+            && (summary.bitrate, summary.frame_ms)
+                != (
+                    send.encoder_config().bitrate_bps.max(0) as u32,
+                    send.encoder_config().frame_ms,
+                )
+        {
+            audio.bitrate_kbps = Some(summary.bitrate / 1000);
+            audio.frame_ms = Some(summary.frame_ms);
+            send.apply(&audio)?;
+        }
+        // User commands.
+        if let Some(control) = &control {
+            while let Ok(line) = control.try_recv() {
+                if let Some(command) = parse_control(&line, &tree, &mut say) {
+                    if matches!(command, MumbleCommand::Leave) {
+                        leaving = true;
+                    }
+                    handle.send(command);
+                }
+            }
+        }
+        if let Some(joined) = joined_at {
+            // When to leave.
+            let elapsed = now.saturating_duration_since(joined).as_secs_f64();
+            let input_done = sending_from.is_some() && input_pos >= input.len() + SAMPLE_RATE as usize;
+            let done = match call.seconds {
+                Some(limit) => elapsed >= limit,
+                None => !input.is_empty() && input_done,
+            };
+            if done && !leaving {
+                leaving = true;
+                handle.send(MumbleCommand::Leave);
+            }
+            // Start sending once whoever we wait for is here.
+            if sending_from.is_none() && !input.is_empty() {
+                let ready = match &call.wait_for {
+                    None => true,
+                    Some(name) => {
+                        tree.users.iter().any(|user| &user.name == name)
+                            || wait_started
+                                .is_some_and(|at| now.saturating_duration_since(at) > WAIT_FOR_LIMIT)
+                    }
+                };
+                if ready {
+                    sending_from = Some(recording.len());
+                    say("Sending the input file as the microphone.");
+                }
+            }
+            // One 10 ms step.
+            mic.fill(0.0);
+            if sending_from.is_some() && input_pos < input.len() {
+                let end = (input_pos + FRAME_SAMPLES).min(input.len());
+                mic[..end - input_pos].copy_from_slice(&input[input_pos..end]);
+            }
+            if sending_from.is_some() {
+                input_pos += FRAME_SAMPLES;
+            }
+            if let Some((ts, last)) = send.process(&mut mic, &silence, &meters)? {
+                let bytes = send.encode_pending(&mut payload)?;
+                handle.send(MumbleCommand::Audio {
+                    opus: payload[..bytes].to_vec(),
+                    sequence: ts / FRAME_SAMPLES as u64,
+                    terminator: last,
+                });
+            }
+            mixed.fill(0.0);
+            for (session, stream) in &mut streams {
+                let playing = stream.pull_frame(now, &mut decoded);
+                if playing {
+                    mix_into(&mut mixed, &decoded, 1.0);
+                }
+                let name = || {
+                    tree.users
+                        .iter()
+                        .find(|user| user.session == *session)
+                        .map_or_else(|| format!("session {session}"), |user| user.name.clone())
+                };
+                if playing && speaking.insert(*session) {
+                    tracing::debug!("{} is speaking", name());
+                } else if !playing && speaking.remove(session) {
+                    tracing::debug!("{} stopped speaking", name());
+                }
+            }
+            limit(&mut mixed);
+            if call.record.is_some() {
+                if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
+                    recording.extend_from_slice(&mixed);
+                } else if !warned_record_cap {
+                    warned_record_cap = true;
+                    say("The recording reached 30 minutes; the rest is not recorded.");
+                }
+            }
+        }
+        // Real time: the next 10 ms step.
+        next_tick += Duration::from_millis(10);
+        let now = Instant::now();
+        if next_tick > now {
+            std::thread::sleep(next_tick - now);
+        } else if now - next_tick > Duration::from_millis(200) {
+            // Far behind (the machine was suspended or overloaded): do not race to catch up.
+            next_tick = now;
+        }
+    };
+
+    let (reason, traffic) = finished;
+    summary.seconds = joined_at.map_or(0.0, |at| at.elapsed().as_secs_f64());
+    summary.state = match &reason {
+        CloseReason::Left => "left",
+        CloseReason::Rejected(_) => "rejected",
+        CloseReason::Kicked(_) => "kicked",
+        CloseReason::Lost(_) => "lost",
+        CloseReason::Protocol(_) => "protocol",
+        CloseReason::Untrusted(_) => "untrusted",
+    }
+    .to_owned();
+    summary.reason = reason.sentence();
+    summary.udp = PathTraffic {
+        packets_sent: traffic.udp_packets_sent,
+        bytes_sent: traffic.udp_bytes_sent,
+        wire_bytes_sent: traffic.udp_bytes_sent
+            + traffic.udp_packets_sent * u64::from(IP_UDP_OVERHEAD),
+        packets_received: traffic.udp_packets_received,
+        bytes_received: traffic.udp_bytes_received,
+    };
+    summary.tunnel = PathTraffic {
+        packets_sent: traffic.tunnel_packets_sent,
+        bytes_sent: traffic.tunnel_bytes_sent,
+        wire_bytes_sent: 0,
+        packets_received: traffic.tunnel_packets_received,
+        bytes_received: traffic.tunnel_bytes_received,
+    };
+    summary.voice_packets_sent = traffic.voice_packets_sent;
+    summary.voice_packets_received = traffic.voice_packets_received;
+    summary.udp_lost = traffic.udp_lost;
+    summary.udp_late = traffic.udp_late;
+    summary.frames_concealed = streams
+        .values()
+        .map(|stream| stream.stats().concealed_frames)
+        .sum();
+    summary.users_seen = users_seen.into_iter().collect();
+    if let Some(path) = &call.record {
+        // From the moment we joined.
+        wav::write_mono_48k(path, &recording)?;
+        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+    }
+    Ok(summary)
+}
+
+/// Updates the call from one driver event; returns how it ended when it did.
+fn on_event(
+    event: MumbleEvent,
+    summary: &mut CallSummary,
+    tree: &mut Tree,
+    streams: &mut BTreeMap<u32, ReceiveStream>,
+    users_seen: &mut BTreeSet<String>,
+    say: &mut impl FnMut(&str),
+    now: Instant,
+) -> Option<(CloseReason, TrafficStats)> {
+    match event {
+        MumbleEvent::Stage(stage) => say(&stage),
+        MumbleEvent::Certificate(sentence) => say(&sentence),
+        MumbleEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+        } => {
+            summary.reconnections = attempt;
+            say(&format!(
+                "{reason} Reconnecting in {} s (attempt {attempt}).",
+                delay.as_secs()
+            ));
+            streams.clear();
+        }
+        MumbleEvent::Traffic(_) => {}
+        MumbleEvent::Tree(new_tree) => {
+            *tree = new_tree;
+            let own = tree.own_session;
+            for user in &tree.users {
+                if Some(user.session) != own {
+                    users_seen.insert(user.name.clone());
+                } else {
+                    summary.user_id = user.user_id;
+                    summary.channel = channel_path(tree, user.channel).join("/");
+                }
+            }
+            streams.retain(|session, _| tree.users.iter().any(|u| u.session == *session));
+        }
+        MumbleEvent::Finished { reason, traffic } => return Some((reason, traffic)),
+        MumbleEvent::Session(event) => match event {
+            SessionEvent::Connected {
+                session,
+                welcome_text,
+                ..
+            } => {
+                summary.connected = true;
+                summary.session = Some(session);
+                if !welcome_text.is_empty() {
+                    say(&format!("Welcome message: {welcome_text}"));
+                }
+            }
+            SessionEvent::ServerVersion { release, .. } => {
+                say(&format!("The server runs Mumble {release}."));
+            }
+            SessionEvent::Voice {
+                session,
+                sequence,
+                opus,
+                ..
+            } => {
+                let stream = match streams.entry(session) {
+                    std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        match ReceiveStream::new() {
+                            Ok(stream) => entry.insert(stream),
+                            Err(error) => {
+                                tracing::warn!(%error, "no decoder for a speaker");
+                                return None;
+                            }
+                        }
+                    }
+                };
+                stream.push_packet(now, sequence * FRAME_SAMPLES as u64, &opus);
+            }
+            SessionEvent::TransportChanged { udp } => {
+                summary.transport = if udp { "udp" } else { "tcp" }.to_owned();
+                say(if udp {
+                    "Voice goes over UDP."
+                } else {
+                    "Voice goes through the TCP connection (UDP does not get through)."
+                });
+            }
+            SessionEvent::BandwidthLimited {
+                cap,
+                bitrate,
+                frame_ms,
+            } => {
+                summary.bitrate = bitrate;
+                summary.frame_ms = frame_ms;
+                say(&format!(
+                    "The server allows only {} kbit/s per user: audio adjusted to {} kbit/s in \
+                     {frame_ms} ms packets.",
+                    cap / 1000,
+                    bitrate / 1000
+                ));
+            }
+            SessionEvent::Text {
+                from_name,
+                private,
+                message,
+                ..
+            } => {
+                say(&format!(
+                    "{}{from_name}: {message}",
+                    if private { "(private) " } else { "" }
+                ));
+                summary.texts.push(ReceivedText {
+                    from: from_name,
+                    private,
+                    message,
+                });
+            }
+            SessionEvent::Denied(sentence) | SessionEvent::ChannelNotFound(sentence) => {
+                say(&sentence);
+            }
+            SessionEvent::UserJoined { name, .. } => say(&format!("{name} joined.")),
+            SessionEvent::UserLeft { name, .. } => say(&format!("{name} left.")),
+            SessionEvent::Registered(id) => {
+                summary.user_id = Some(id);
+                say("Your name is now registered on this server.");
+            }
+            SessionEvent::CodecWarning => say(
+                "The server asks for an older codec than Opus; palabre keeps Opus, so very old \
+                 clients may not hear you.",
+            ),
+            SessionEvent::SelfStateChanged { mute, deaf } => say(match (mute, deaf) {
+                (_, true) => "You are deafened and muted.",
+                (true, false) => "You are muted.",
+                (false, false) => "You can be heard.",
+            }),
+            SessionEvent::UserMoved { .. }
+            | SessionEvent::TreeChanged
+            | SessionEvent::Latency { .. }
+            | SessionEvent::Closed(_) => {}
+        },
+    }
+    None
+}
+
+fn channel_path(tree: &Tree, channel: u32) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut current = channel;
+    for _ in 0..=tree.channels.len() {
+        let Some(node) = tree.channels.iter().find(|c| c.id == current) else {
+            break;
+        };
+        let Some(parent) = node.parent else { break };
+        path.push(node.name.clone());
+        current = parent;
+    }
+    path.reverse();
+    path
+}
+
+/// One control line → a command (see the module doc).
+fn parse_control(line: &str, tree: &Tree, say: &mut impl FnMut(&str)) -> Option<MumbleCommand> {
+    let line = line.trim();
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let rest = rest.trim();
+    let own_channel = tree
+        .users
+        .iter()
+        .find(|user| Some(user.session) == tree.own_session)
+        .map_or(0, |user| user.channel);
+    match verb {
+        "" => None,
+        "say" => Some(MumbleCommand::Text(
+            TextTarget::Channel(own_channel),
+            rest.to_owned(),
+        )),
+        "tell" => {
+            let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            match tree.users.iter().find(|user| user.name == name) {
+                Some(user) => Some(MumbleCommand::Text(
+                    TextTarget::User(user.session),
+                    text.to_owned(),
+                )),
+                None => {
+                    say(&format!("No user named {name} is connected."));
+                    None
+                }
+            }
+        }
+        "move" => {
+            let wanted: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+            let found = tree.channels.iter().find(|channel| {
+                let path = channel_path(tree, channel.id);
+                path.len() == wanted.len()
+                    && path
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            });
+            match found {
+                Some(channel) => Some(MumbleCommand::JoinChannel(channel.id)),
+                None => {
+                    say(&format!("There is no channel {rest}."));
+                    None
+                }
+            }
+        }
+        "mute" => Some(MumbleCommand::SelfMute(true)),
+        "unmute" => Some(MumbleCommand::SelfMute(false)),
+        "deaf" => Some(MumbleCommand::SelfDeaf(true)),
+        "undeaf" => Some(MumbleCommand::SelfDeaf(false)),
+        "register" => Some(MumbleCommand::Register),
+        "leave" | "quit" => Some(MumbleCommand::Leave),
+        other => {
+            say(&format!(
+                "Unknown command {other}: use say, tell, move, mute, unmute, deaf, undeaf, \
+                 register or leave."
+            ));
+            None
+        }
+    }
+}
+
+/// A session configuration with palabre's defaults for `username`.
+pub fn session_config(username: &str) -> SessionConfig {
+    SessionConfig {
+        username: username.to_owned(),
+        password: None,
+        tokens: Vec::new(),
+        channel_path: Vec::new(),
+        self_mute: false,
+        self_deaf: false,
+        udp: true,
+        version: crate::proto::mumble::session::ANNOUNCED_VERSION,
+        release: format!("palabre {}", env!("CARGO_PKG_VERSION")),
+        os: std::env::consts::OS.to_owned(),
+        bitrate: 32_000,
+        frame_ms: 20,
+    }
+}

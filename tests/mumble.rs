@@ -1,0 +1,452 @@
+//! palabre as a Mumble client, end to end against a real murmurd (Debian's `mumble-server`,
+//! started per test by `common/murmur.rs`) and an independent client (pymumble). Every run is
+//! the real binary: `palabre join LINK --headless`, its JSON line and its stderr.
+
+mod common;
+#[path = "common/murmur.rs"]
+mod murmur;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use murmur::{Murmur, Peer};
+use palabre::audio::wav;
+
+const RATE: usize = 48_000;
+
+fn available() -> bool {
+    Murmur::skip_unless_available() && Peer::skip_unless_available()
+}
+
+/// A running `palabre join … --headless`.
+struct Palabre {
+    child: Child,
+    name: String,
+}
+
+/// How it ended.
+struct Run {
+    ok: bool,
+    json: serde_json::Value,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!("ok={} json={}\n--- stderr ---\n{}", self.ok, self.json, self.stderr)
+    }
+}
+
+impl Palabre {
+    /// Starts palabre with its own configuration folder `config` (identity, known servers).
+    fn spawn(link: &str, name: &str, config: &Path, args: &[&str]) -> Palabre {
+        let child = Command::new(env!("CARGO_BIN_EXE_palabre"))
+            .args(["join", link, "--headless", "--name", name])
+            .args(args)
+            .env("PALABRE_CONFIG_DIR", config)
+            .env("RUST_LOG", "palabre=info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start palabre");
+        Palabre {
+            child,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Writes one command line to its standard input.
+    fn command(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}").expect("write a command");
+        stdin.flush().ok();
+    }
+
+    fn wait(self) -> Run {
+        let name = self.name.clone();
+        let out = self.child.wait_with_output().expect("wait for palabre");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json = stdout
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str(line).ok())
+            .unwrap_or(serde_json::Value::Null);
+        eprintln!("--- {name}: {json}\n{stderr}");
+        Run {
+            ok: out.status.success(),
+            json,
+            stderr,
+        }
+    }
+}
+
+fn link(server: &Murmur, channel: &str) -> String {
+    format!("mumble://127.0.0.1:{}/{channel}", server.port)
+}
+
+fn count(json: &serde_json::Value, path: &[&str]) -> u64 {
+    let mut value = json;
+    for key in path {
+        value = &value[*key];
+    }
+    value.as_u64().unwrap_or(0)
+}
+
+/// Speech sent by one side comes out of the other's recording, time-aligned and matching.
+fn assert_speech_received(recording: &Path, what: &str) -> common::Alignment {
+    let reference = wav::read_mono_48k(&common::data("speech_en.wav")).expect("reference");
+    let heard = wav::read_mono_48k(recording).expect("recording");
+    assert!(
+        heard.len() > reference.len(),
+        "{what}: recording of {} samples is shorter than the speech ({})",
+        heard.len(),
+        reference.len()
+    );
+    let alignment = common::align(&reference, &heard, heard.len() - reference.len());
+    eprintln!(
+        "{what}: speech found {:.1} ms into the recording, correlation {:.3}, spectral \
+         similarity {:.3}",
+        alignment.delay_samples as f64 * 1000.0 / RATE as f64,
+        alignment.correlation,
+        alignment.spectral
+    );
+    assert!(
+        alignment.spectral > 0.8,
+        "{what}: the recording does not match the speech: {alignment:?}"
+    );
+    alignment
+}
+
+fn two_palabres_exchange_speech(no_udp: bool) {
+    let server = Murmur::builder().channel("Test").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("bob.wav");
+    let speech = common::data("speech_en.wav");
+    let mut extra: Vec<&str> = Vec::new();
+    if no_udp {
+        extra.push("--no-udp");
+    }
+    let mut bob_args = vec!["--record", record.to_str().expect("utf-8"), "--seconds", "14"];
+    bob_args.extend(&extra);
+    let bob = Palabre::spawn(
+        &link(&server, "Test"),
+        "bob",
+        &dir.path().join("bob"),
+        &bob_args,
+    );
+    let mut alice_args = vec![
+        "--input",
+        speech.to_str().expect("utf-8"),
+        "--wait-for",
+        "bob",
+    ];
+    alice_args.extend(&extra);
+    let alice = Palabre::spawn(
+        &link(&server, "Test"),
+        "alice",
+        &dir.path().join("alice"),
+        &alice_args,
+    )
+    .wait();
+    let bob = bob.wait();
+    assert!(alice.ok, "alice: {}", alice.describe());
+    assert!(bob.ok, "bob: {}", bob.describe());
+    assert_eq!(alice.json["channel"], "Test");
+    assert_eq!(bob.json["channel"], "Test");
+    assert!(alice.json["users_seen"].as_array().is_some_and(|u| u.contains(&"bob".into())));
+
+    let sent = count(&alice.json, &["voice_packets_sent"]);
+    let received = count(&bob.json, &["voice_packets_received"]);
+    assert!(sent > 50, "alice sent {sent} voice packets");
+    assert!(
+        received >= sent * 98 / 100,
+        "bob received {received} of {sent} packets"
+    );
+    if no_udp {
+        assert_eq!(alice.json["transport"], "tcp");
+        assert_eq!(count(&alice.json, &["udp", "packets_sent"]), 0);
+        assert_eq!(count(&alice.json, &["tunnel", "packets_sent"]), sent);
+        assert_eq!(count(&bob.json, &["tunnel", "packets_received"]), received);
+    } else {
+        assert_eq!(alice.json["transport"], "udp", "{}", alice.describe());
+        assert_eq!(bob.json["transport"], "udp", "{}", bob.describe());
+        // Voice goes over UDP once the first ping has come back: before bob joined.
+        assert!(
+            count(&alice.json, &["tunnel", "packets_sent"]) <= 2,
+            "{}",
+            alice.describe()
+        );
+        assert!(count(&bob.json, &["udp", "packets_received"]) >= received * 95 / 100);
+    }
+    assert_speech_received(&record, if no_udp { "tunnel" } else { "UDP" });
+}
+
+#[test]
+fn two_palabre_clients_talk_over_udp() {
+    if available() {
+        two_palabres_exchange_speech(false);
+    }
+}
+
+#[test]
+fn two_palabre_clients_talk_through_the_tcp_tunnel() {
+    if available() {
+        two_palabres_exchange_speech(true);
+    }
+}
+
+#[test]
+fn palabre_and_pymumble_hear_each_other_and_chat() {
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().channel("Test").channel("Other").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let speech = common::data("speech_en.wav");
+    let from_python = dir.path().join("from_python.wav");
+    let from_palabre = dir.path().join("from_palabre.wav");
+    // pymumble needs 48 kHz 16-bit mono: the same speech, converted.
+    let speech48 = dir.path().join("speech48.wav");
+    wav::write_mono_48k(
+        &speech48,
+        &wav::read_mono_48k(&speech).expect("speech"),
+    )
+    .expect("write 48 kHz speech");
+
+    let mut py = server.peer(
+        "py",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "pal",
+            "--send-wav",
+            speech48.to_str().expect("utf-8"),
+            "--send-delay",
+            "1",
+            "--record-wav",
+            from_palabre.to_str().expect("utf-8"),
+            "--say",
+            "hello from python",
+            "--expect-text",
+            "hello from palabre",
+            "--seconds",
+            "12",
+        ],
+    );
+    let mut pal = Palabre::spawn(
+        &link(&server, "Test"),
+        "pal",
+        &dir.path().join("pal"),
+        &[
+            "--input",
+            speech.to_str().expect("utf-8"),
+            "--wait-for",
+            "py",
+            "--record",
+            from_python.to_str().expect("utf-8"),
+            "--seconds",
+            "13",
+        ],
+    );
+    assert!(py.wait_joined(Duration::from_secs(15)).is_some(), "py never joined");
+    std::thread::sleep(Duration::from_secs(2));
+    pal.command("say hello from palabre");
+    std::thread::sleep(Duration::from_secs(8));
+    pal.command("move Other");
+    let pal = pal.wait();
+    let py = py.wait();
+    assert!(pal.ok, "{}", pal.describe());
+    assert!(py.success(), "{}", py.describe());
+    // Text both ways.
+    assert_eq!(py.received_text(), ["hello from palabre"], "{}", py.describe());
+    assert_eq!(pal.json["texts"][0]["from"], "py");
+    assert_eq!(pal.json["texts"][0]["message"], "hello from python");
+    // The move: palabre ends in Other.
+    assert_eq!(pal.json["channel"], "Other", "{}", pal.describe());
+    // Audio both ways.
+    assert!(py.received_audio_seconds() > 2.0, "{}", py.describe());
+    assert_speech_received(&from_palabre, "palabre → pymumble");
+    assert_speech_received(&from_python, "pymumble → palabre");
+}
+
+#[test]
+fn self_mute_sends_no_voice() {
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().channel("Test").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let speech = common::data("speech_en.wav");
+    let py = server.peer(
+        "listener",
+        &["--channel", "Test", "--seconds", "9", "--wait-for", "muted"],
+    );
+    let muted = Palabre::spawn(
+        &link(&server, "Test"),
+        "muted",
+        &dir.path().join("muted"),
+        &[
+            "--input",
+            speech.to_str().expect("utf-8"),
+            "--mute",
+            "--seconds",
+            "6",
+        ],
+    )
+    .wait();
+    let py = py.wait();
+    assert!(muted.ok, "{}", muted.describe());
+    assert!(muted.stderr.contains("You are muted."), "{}", muted.describe());
+    assert_eq!(count(&muted.json, &["voice_packets_sent"]), 0);
+    assert_eq!(count(&muted.json, &["tunnel", "packets_sent"]), 0);
+    assert_eq!(py.received_audio_seconds(), 0.0, "{}", py.describe());
+}
+
+#[test]
+fn refusals_are_explained() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Murmur::builder()
+        .ini("serverpassword", "s3cret")
+        .ini("users", "1")
+        .start();
+    let plain = format!("mumble://127.0.0.1:{}", server.port);
+    let config = dir.path().join("c");
+
+    let run = Palabre::spawn(&plain, "nopass", &config, &["--seconds", "1"]).wait();
+    assert!(!run.ok);
+    assert_eq!(run.json["state"], "rejected");
+    assert!(
+        run.stderr.contains("The server password is missing or wrong."),
+        "{}",
+        run.describe()
+    );
+
+    let run = Palabre::spawn(&plain, "bad/name", &config, &["--password", "s3cret"]).wait();
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("does not accept this user name"),
+        "{}",
+        run.describe()
+    );
+
+    // One user allowed: a first palabre fills the server.
+    let first = Palabre::spawn(
+        &plain,
+        "first",
+        &dir.path().join("first"),
+        &["--password", "s3cret", "--seconds", "6"],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let run = Palabre::spawn(&plain, "second", &config, &["--password", "s3cret"]).wait();
+    assert!(!run.ok);
+    assert!(run.stderr.contains("The server is full."), "{}", run.describe());
+    assert!(first.wait().ok);
+
+    // Nothing listens: a plain sentence, no retry, exit code non-zero.
+    let closed = format!("mumble://127.0.0.1:{}", server.port + 1);
+    drop(server);
+    let started = Instant::now();
+    let run = Palabre::spawn(&closed, "nobody", &config, &[]).wait();
+    assert!(!run.ok);
+    assert!(run.stderr.contains("Could not reach"), "{}", run.describe());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_killed_server_is_rejoined_in_the_same_channel() {
+    if !available() {
+        return;
+    }
+    let mut server = Murmur::builder().channel("Test").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pal = Palabre::spawn(
+        &link(&server, "Test"),
+        "survivor",
+        &dir.path().join("s"),
+        &["--seconds", "16"],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    server.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    server.restart();
+    // Someone else in the channel sees palabre come back.
+    let mut watcher = server.peer(
+        "watcher",
+        &["--channel", "Test", "--wait-for", "survivor", "--seconds", "1"],
+    );
+    assert!(watcher.wait_joined(Duration::from_secs(10)).is_some());
+    let watcher = watcher.wait();
+    let pal = pal.wait();
+    assert!(pal.ok, "{}", pal.describe());
+    assert!(pal.stderr.contains("Reconnecting in"), "{}", pal.describe());
+    assert!(count(&pal.json, &["reconnections"]) >= 1);
+    assert_eq!(pal.json["channel"], "Test", "{}", pal.describe());
+    assert!(
+        watcher.users_seen().contains(&"survivor".to_owned()),
+        "{}",
+        watcher.describe()
+    );
+}
+
+#[test]
+fn identity_is_kept_and_a_changed_certificate_is_refused() {
+    if !available() {
+        return;
+    }
+    let mut server = Murmur::builder().start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("me");
+    let plain = format!("mumble://127.0.0.1:{}", server.port);
+
+    // First run: an identity is created, the certificate pinned, the name registered.
+    let mut first = Palabre::spawn(&plain, "regular", &config, &["--seconds", "4"]);
+    std::thread::sleep(Duration::from_secs(2));
+    first.command("register");
+    let first = first.wait();
+    assert!(first.ok, "{}", first.describe());
+    assert!(first.stderr.contains("created your identity"), "{}", first.describe());
+    assert!(first.stderr.contains("First connection"), "{}", first.describe());
+    let user_id = first.json["user_id"].as_u64().expect("registered");
+
+    // Second run: the server recognises the identity (same account id at login).
+    let second = Palabre::spawn(&plain, "regular", &config, &["--seconds", "1"]).wait();
+    assert!(second.ok, "{}", second.describe());
+    assert_eq!(second.json["user_id"].as_u64(), Some(user_id));
+    assert!(!second.stderr.contains("created your identity"));
+    assert!(second.stderr.contains("accepted on earlier connections"));
+
+    // Someone else with the registered name but without the identity is refused.
+    let impostor =
+        Palabre::spawn(&plain, "regular", &dir.path().join("other"), &["--seconds", "1"]).wait();
+    assert!(!impostor.ok);
+    assert!(
+        impostor.stderr.contains("registered on the server"),
+        "{}",
+        impostor.describe()
+    );
+
+    // A new server certificate: refused, then accepted when asked.
+    server.restart_with_new_cert();
+    let refused = Palabre::spawn(&plain, "regular", &config, &["--seconds", "1"]).wait();
+    assert!(!refused.ok);
+    assert_eq!(refused.json["state"], "untrusted");
+    assert!(refused.stderr.contains("has changed"), "{}", refused.describe());
+    let accepted = Palabre::spawn(
+        &plain,
+        "regular",
+        &config,
+        &["--seconds", "1", "--accept-new-certificate"],
+    )
+    .wait();
+    assert!(accepted.ok, "{}", accepted.describe());
+    let again = Palabre::spawn(&plain, "regular", &config, &["--seconds", "1"]).wait();
+    assert!(again.ok, "{}", again.describe());
+}
