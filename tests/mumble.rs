@@ -99,13 +99,15 @@ fn count(json: &serde_json::Value, path: &[&str]) -> u64 {
 /// Speech sent by one side comes out of the other's recording, time-aligned and matching.
 fn assert_speech_received(recording: &Path, what: &str) -> common::Alignment {
     let reference = wav::read_mono_48k(&common::data("speech_en.wav")).expect("reference");
-    let heard = wav::read_mono_48k(recording).expect("recording");
+    let mut heard = wav::read_mono_48k(recording).expect("recording");
     assert!(
-        heard.len() > reference.len(),
-        "{what}: recording of {} samples is shorter than the speech ({})",
+        heard.len() > reference.len() * 9 / 10,
+        "{what}: recording of {} samples is much shorter than the speech ({})",
         heard.len(),
         reference.len()
     );
+    // pymumble's recording starts with the first sound it heard: give the search some room.
+    heard.resize(heard.len().max(reference.len() + RATE), 0.0);
     let alignment = common::align(&reference, &heard, heard.len() - reference.len());
     eprintln!(
         "{what}: speech found {:.1} ms into the recording, correlation {:.3}, spectral \
@@ -235,7 +237,7 @@ fn palabre_and_pymumble_hear_each_other_and_chat() {
             "--expect-text",
             "hello from palabre",
             "--seconds",
-            "12",
+            "17",
         ],
     );
     let mut pal = Palabre::spawn(
@@ -247,16 +249,20 @@ fn palabre_and_pymumble_hear_each_other_and_chat() {
             speech.to_str().expect("utf-8"),
             "--wait-for",
             "py",
+            // pymumble's recorder closes up gaps shorter than 150 ms between talk spurts, which
+            // would shift the speech in time: send one continuous stream.
+            "--no-gate",
             "--record",
             from_python.to_str().expect("utf-8"),
             "--seconds",
-            "13",
+            "18",
         ],
     );
     assert!(py.wait_joined(Duration::from_secs(15)).is_some(), "py never joined");
     std::thread::sleep(Duration::from_secs(2));
     pal.command("say hello from palabre");
-    std::thread::sleep(Duration::from_secs(8));
+    // After the speech (10.7 s from when py joined) has been heard.
+    std::thread::sleep(Duration::from_secs(12));
     pal.command("move Other");
     let pal = pal.wait();
     let py = py.wait();
@@ -347,7 +353,12 @@ fn refusals_are_explained() {
     std::thread::sleep(Duration::from_secs(2));
     let run = Palabre::spawn(&plain, "second", &config, &["--password", "s3cret"]).wait();
     assert!(!run.ok);
-    assert!(run.stderr.contains("The server is full."), "{}", run.describe());
+    assert!(
+        run.stderr.contains("The server is full"),
+        "{}\n--- server log ---\n{}",
+        run.describe(),
+        server.log()
+    );
     assert!(first.wait().ok);
 
     // Nothing listens: a plain sentence, no retry, exit code non-zero.

@@ -29,6 +29,7 @@ use crate::proto::mumble::session::{
     Channel, CloseReason, Session, SessionConfig, SessionEvent, TextTarget, TrafficStats,
     Transmit, User,
 };
+use crate::proto::mumble::voice::{Direction, PingPacket, ServerInfo, UdpFormat, VoicePacket};
 
 /// How long the TCP connection and the TLS handshake may take together.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -347,9 +348,21 @@ impl Driver {
                         was_connected: false,
                     };
                 }
-                return lost(format!(
-                    "The secure connection to {server} failed ({error})."
-                ));
+                // murmurd drops new connections without a word when it is full: its public
+                // server query tells.
+                if let Some(info) = query_server(address).await
+                    && info.max_users > 0
+                    && info.users >= info.max_users
+                {
+                    return Ending {
+                        reason: CloseReason::Rejected(format!(
+                            "The server is full ({} of {} users). Try again later.",
+                            info.users, info.max_users
+                        )),
+                        was_connected: false,
+                    };
+                }
+                return lost(format!("The secure connection to {server} failed ({error})."));
             }
             Err(_) => return lost(format!("The secure connection to {server} timed out.")),
         };
@@ -517,6 +530,38 @@ impl Driver {
 
     fn add_traffic(&mut self, stats: TrafficStats) {
         self.traffic_before = add(self.traffic_before, stats);
+    }
+}
+
+/// Asks the server for its user count with the unencrypted server query ping (brief §1.9);
+/// `None` when it does not answer within a second (queries can be disabled).
+async fn query_server(address: SocketAddr) -> Option<ServerInfo> {
+    let bind: SocketAddr = if address.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(bind).await.ok()?;
+    socket.connect(address).await.ok()?;
+    let query = VoicePacket::Ping(PingPacket {
+        timestamp: 1,
+        request_extended_information: true,
+        server_info: None,
+    });
+    let mut bytes = Vec::new();
+    query.encode(UdpFormat::Legacy, &mut bytes).ok()?;
+    socket.send(&bytes).await.ok()?;
+    let mut reply = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(1), socket.recv(&mut reply))
+        .await
+        .ok()?
+        .ok()?;
+    match VoicePacket::decode(UdpFormat::Legacy, Direction::ToClient, &reply[..n]) {
+        Ok(VoicePacket::Ping(PingPacket {
+            server_info: Some(info),
+            ..
+        })) => Some(info),
+        _ => None,
     }
 }
 

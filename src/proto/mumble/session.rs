@@ -1017,6 +1017,7 @@ impl Session {
             welcome_text: plain_text(sync.welcome_text.as_deref().unwrap_or_default()),
             max_bandwidth: sync.max_bandwidth,
         });
+        self.tree_changed();
         if let Some(cap) = sync.max_bandwidth {
             self.apply_bandwidth_cap(cap);
         }
