@@ -9,16 +9,16 @@
 //! (stdin for the CLI) act like a user: `say TEXT`, `tell NAME TEXT`, `move Channel/Sub`,
 //! `mute`, `unmute`, `deaf`, `undeaf`, `register`, `leave`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::audio::call::{CallAudio, CallLink, IncomingPacket, OutgoingPacket};
 use crate::audio::codec::encoder_config;
-use crate::audio::dsp::mix::{limit, mix_into};
-use crate::audio::receive::ReceiveStream;
-use crate::audio::send::SendChain;
+use crate::audio::engine::EngineHandle;
 use crate::audio::{AudioError, FRAME_SAMPLES, Meters, SAMPLE_RATE, wav};
+use crate::command::{Command, Event};
 use crate::config::AudioSettings;
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
 use crate::proto::mumble::session::{
@@ -154,7 +154,7 @@ pub fn run(
         None => Vec::new(),
     };
     let mut audio = call.audio.clone();
-    let mut send = SendChain::new(&audio)?;
+    let mut media = CallAudio::new(&audio, false)?;
     let encoder = encoder_config(&audio)?;
     let mut options = call.mumble.clone();
     options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
@@ -171,18 +171,13 @@ pub fn run(
         ..CallSummary::default()
     };
     let mut tree = Tree::default();
-    let mut streams: BTreeMap<u32, ReceiveStream> = BTreeMap::new();
-    let mut speaking: BTreeSet<u32> = BTreeSet::new();
     let mut users_seen: BTreeSet<String> = BTreeSet::new();
     let mut recording: Vec<f32> = Vec::new();
     let mut joined_at: Option<Instant> = None;
     let mut sending_from: Option<usize> = None;
     let mut input_pos = 0usize;
-    let mut payload = Vec::with_capacity(1500);
     let mut mic = [0.0f32; FRAME_SAMPLES];
     let mut mixed = [0.0f32; FRAME_SAMPLES];
-    let mut decoded = [0.0f32; FRAME_SAMPLES];
-    let silence = [0.0f32; FRAME_SAMPLES];
     let mut warned_record_cap = false;
     let mut leaving = false;
     let mut wait_started: Option<Instant> = None;
@@ -199,7 +194,7 @@ pub fn run(
                         event,
                         &mut summary,
                         &mut tree,
-                        &mut streams,
+                        &mut media,
                         &mut users_seen,
                         &mut say,
                         now,
@@ -229,15 +224,11 @@ pub fn run(
         if summary.connected
             && (audio.bitrate_kbps != Some(summary.bitrate / 1000)
                 || audio.frame_ms != Some(summary.frame_ms))
-            && (summary.bitrate, summary.frame_ms)
-                != (
-                    send.encoder_config().bitrate_bps.max(0) as u32,
-                    send.encoder_config().frame_ms,
-                )
+            && (summary.bitrate, summary.frame_ms) != media.codec()
         {
             audio.bitrate_kbps = Some(summary.bitrate / 1000);
             audio.frame_ms = Some(summary.frame_ms);
-            send.apply(&audio)?;
+            media.apply(&audio)?;
         }
         // User commands.
         if let Some(control) = &control {
@@ -253,7 +244,8 @@ pub fn run(
         if let Some(joined) = joined_at {
             // When to leave.
             let elapsed = now.saturating_duration_since(joined).as_secs_f64();
-            let input_done = sending_from.is_some() && input_pos >= input.len() + SAMPLE_RATE as usize;
+            let input_done =
+                sending_from.is_some() && input_pos >= input.len() + SAMPLE_RATE as usize;
             let done = match call.seconds {
                 Some(limit) => elapsed >= limit,
                 None => !input.is_empty() && input_done,
@@ -268,8 +260,9 @@ pub fn run(
                     None => true,
                     Some(name) => {
                         tree.users.iter().any(|user| &user.name == name)
-                            || wait_started
-                                .is_some_and(|at| now.saturating_duration_since(at) > WAIT_FOR_LIMIT)
+                            || wait_started.is_some_and(|at| {
+                                now.saturating_duration_since(at) > WAIT_FOR_LIMIT
+                            })
                     }
                 };
                 if ready {
@@ -286,33 +279,28 @@ pub fn run(
             if sending_from.is_some() {
                 input_pos += FRAME_SAMPLES;
             }
-            if let Some((ts, last)) = send.process(&mut mic, &silence, &meters)? {
-                let bytes = send.encode_pending(&mut payload)?;
+            let changes = media.step(now, &mut mic, &mut mixed, &meters, |packet| {
                 handle.send(MumbleCommand::Audio {
-                    opus: payload[..bytes].to_vec(),
-                    sequence: ts / FRAME_SAMPLES as u64,
-                    terminator: last,
+                    opus: packet.opus,
+                    sequence: packet.ts_samples / FRAME_SAMPLES as u64,
+                    terminator: packet.terminator,
                 });
+            })?;
+            for (session, on) in changes {
+                let name = tree
+                    .users
+                    .iter()
+                    .find(|user| user.session == session)
+                    .map_or_else(|| format!("session {session}"), |user| user.name.clone());
+                tracing::debug!(
+                    "{name} {}",
+                    if on {
+                        "is speaking"
+                    } else {
+                        "stopped speaking"
+                    }
+                );
             }
-            mixed.fill(0.0);
-            for (session, stream) in &mut streams {
-                let playing = stream.pull_frame(now, &mut decoded);
-                if playing {
-                    mix_into(&mut mixed, &decoded, 1.0);
-                }
-                let name = || {
-                    tree.users
-                        .iter()
-                        .find(|user| user.session == *session)
-                        .map_or_else(|| format!("session {session}"), |user| user.name.clone())
-                };
-                if playing && speaking.insert(*session) {
-                    tracing::debug!("{} is speaking", name());
-                } else if !playing && speaking.remove(session) {
-                    tracing::debug!("{} stopped speaking", name());
-                }
-            }
-            limit(&mut mixed);
             if call.record.is_some() {
                 if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
                     recording.extend_from_slice(&mixed);
@@ -334,8 +322,26 @@ pub fn run(
     };
 
     let (reason, traffic) = finished;
+    finish_summary(&mut summary, &reason, &traffic, joined_at, users_seen);
+    summary.frames_concealed = media.frames_concealed();
+    if let Some(path) = &call.record {
+        // From the moment we joined.
+        wav::write_mono_48k(path, &recording)?;
+        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+    }
+    Ok(summary)
+}
+
+/// Fills the summary's ending and traffic.
+fn finish_summary(
+    summary: &mut CallSummary,
+    reason: &CloseReason,
+    traffic: &TrafficStats,
+    joined_at: Option<Instant>,
+    users_seen: BTreeSet<String>,
+) {
     summary.seconds = joined_at.map_or(0.0, |at| at.elapsed().as_secs_f64());
-    summary.state = match &reason {
+    summary.state = match reason {
         CloseReason::Left => "left",
         CloseReason::Rejected(_) => "rejected",
         CloseReason::Kicked(_) => "kicked",
@@ -364,17 +370,38 @@ pub fn run(
     summary.voice_packets_received = traffic.voice_packets_received;
     summary.udp_lost = traffic.udp_lost;
     summary.udp_late = traffic.udp_late;
-    summary.frames_concealed = streams
-        .values()
-        .map(|stream| stream.stats().concealed_frames)
-        .sum();
     summary.users_seen = users_seen.into_iter().collect();
-    if let Some(path) = &call.record {
-        // From the moment we joined.
-        wav::write_mono_48k(path, &recording)?;
-        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+}
+
+/// Where the audio of remote speakers goes: the headless call's own [`CallAudio`], or the live
+/// engine (through the call link).
+trait Media {
+    fn receive(&mut self, now: Instant, packet: IncomingPacket);
+    fn retain_speakers(&mut self, keep: &dyn Fn(u32) -> bool);
+    fn forget_all(&mut self);
+}
+
+impl Media for CallAudio {
+    fn receive(&mut self, now: Instant, packet: IncomingPacket) {
+        CallAudio::receive(self, now, &packet);
     }
-    Ok(summary)
+    fn retain_speakers(&mut self, keep: &dyn Fn(u32) -> bool) {
+        CallAudio::retain_speakers(self, keep);
+    }
+    fn forget_all(&mut self) {
+        CallAudio::forget_all(self);
+    }
+}
+
+/// The engine decodes; its streams of departed speakers go idle by themselves.
+struct EngineMedia(mpsc::Sender<IncomingPacket>);
+
+impl Media for EngineMedia {
+    fn receive(&mut self, _now: Instant, packet: IncomingPacket) {
+        self.0.send(packet).ok();
+    }
+    fn retain_speakers(&mut self, _keep: &dyn Fn(u32) -> bool) {}
+    fn forget_all(&mut self) {}
 }
 
 /// Updates the call from one driver event; returns how it ended when it did.
@@ -382,7 +409,7 @@ fn on_event(
     event: MumbleEvent,
     summary: &mut CallSummary,
     tree: &mut Tree,
-    streams: &mut BTreeMap<u32, ReceiveStream>,
+    media: &mut dyn Media,
     users_seen: &mut BTreeSet<String>,
     say: &mut impl FnMut(&str),
     now: Instant,
@@ -400,7 +427,7 @@ fn on_event(
                 "{reason} Reconnecting in {} s (attempt {attempt}).",
                 delay.as_secs()
             ));
-            streams.clear();
+            media.forget_all();
         }
         MumbleEvent::Traffic(_) => {}
         MumbleEvent::Tree(new_tree) => {
@@ -414,7 +441,8 @@ fn on_event(
                     summary.channel = channel_path(tree, user.channel).join("/");
                 }
             }
-            streams.retain(|session, _| tree.users.iter().any(|u| u.session == *session));
+            let users = &tree.users;
+            media.retain_speakers(&|session| users.iter().any(|u| u.session == session));
         }
         MumbleEvent::Finished { reason, traffic } => return Some((reason, traffic)),
         MumbleEvent::Session(event) => match event {
@@ -438,19 +466,14 @@ fn on_event(
                 opus,
                 ..
             } => {
-                let stream = match streams.entry(session) {
-                    std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(entry) => {
-                        match ReceiveStream::new() {
-                            Ok(stream) => entry.insert(stream),
-                            Err(error) => {
-                                tracing::warn!(%error, "no decoder for a speaker");
-                                return None;
-                            }
-                        }
-                    }
-                };
-                stream.push_packet(now, sequence * FRAME_SAMPLES as u64, &opus);
+                media.receive(
+                    now,
+                    IncomingPacket {
+                        speaker: session,
+                        ts_samples: sequence * FRAME_SAMPLES as u64,
+                        opus,
+                    },
+                );
             }
             SessionEvent::TransportChanged { udp } => {
                 summary.transport = if udp { "udp" } else { "tcp" }.to_owned();
@@ -611,4 +634,195 @@ pub fn session_config(username: &str) -> SessionConfig {
         bitrate: 32_000,
         frame_ms: 20,
     }
+}
+
+/// A call on the devices, from the terminal (`palabre join LINK` without `--headless`).
+#[derive(Debug, Clone)]
+pub struct LiveCall {
+    /// Connection.
+    pub mumble: MumbleOptions,
+    /// Send chain settings.
+    pub audio: AudioSettings,
+}
+
+/// Runs a call on the running audio `engine` until it ends: the microphone is sent, the
+/// speakers play the others, the channel tree and who speaks are told through `say`, and lines
+/// from `control` act as commands (see the module doc; `tree` shows the tree again).
+pub fn run_live(
+    call: LiveCall,
+    engine: &EngineHandle,
+    control: Option<mpsc::Receiver<String>>,
+    mut say: impl FnMut(&str),
+) -> Result<CallSummary, CallError> {
+    let mut audio = call.audio.clone();
+    let encoder = encoder_config(&audio)?;
+    let mut options = call.mumble.clone();
+    options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
+    options.session.frame_ms = encoder.frame_ms;
+    let mut summary = CallSummary {
+        server: format!("{}:{}", options.host, options.port),
+        bitrate: encoder.bitrate_bps.max(0) as u32,
+        frame_ms: encoder.frame_ms,
+        transport: "tcp".to_owned(),
+        ..CallSummary::default()
+    };
+    let handle = mumble::spawn(options, None).map_err(CallError::Thread)?;
+    let (outgoing_tx, outgoing_rx) = mpsc::channel::<OutgoingPacket>();
+    let (incoming_tx, incoming_rx) = mpsc::channel::<IncomingPacket>();
+    let mut link = Some(CallLink::new(outgoing_tx, incoming_rx));
+    let mut media = EngineMedia(incoming_tx);
+    let mut tree = Tree::default();
+    let mut users_seen = BTreeSet::new();
+    let mut joined_at = None;
+    let mut tree_shown_at: Option<Instant> = None;
+    let mut tree_dirty = false;
+    let mut leaving = false;
+    let finished = loop {
+        let now = Instant::now();
+        let mut finished = None;
+        while let Ok(event) = handle.events.try_recv() {
+            if matches!(event, MumbleEvent::Tree(_)) {
+                tree_dirty = true;
+            }
+            if let Some(end) = on_event(
+                event,
+                &mut summary,
+                &mut tree,
+                &mut media,
+                &mut users_seen,
+                &mut say,
+                now,
+            ) {
+                finished = Some(end);
+                break;
+            }
+        }
+        if let Some(end) = finished {
+            break end;
+        }
+        if summary.connected && joined_at.is_none() {
+            joined_at = Some(now);
+            if let Some(link) = link.take() {
+                engine.commands.send(Command::StartCall(link)).ok();
+            }
+        }
+        if summary.connected
+            && (audio.bitrate_kbps, audio.frame_ms)
+                != (Some(summary.bitrate / 1000), Some(summary.frame_ms))
+            && (summary.bitrate, summary.frame_ms)
+                != (encoder.bitrate_bps.max(0) as u32, encoder.frame_ms)
+        {
+            audio.bitrate_kbps = Some(summary.bitrate / 1000);
+            audio.frame_ms = Some(summary.frame_ms);
+            engine
+                .commands
+                .send(Command::SetAudioSettings(audio.clone()))
+                .ok();
+        }
+        while let Ok(packet) = outgoing_rx.try_recv() {
+            handle.send(MumbleCommand::Audio {
+                opus: packet.opus,
+                sequence: packet.ts_samples / FRAME_SAMPLES as u64,
+                terminator: packet.terminator,
+            });
+        }
+        while let Ok(event) = engine.events.try_recv() {
+            match event {
+                Event::Speaking { speaker, on: true } => {
+                    let name = tree
+                        .users
+                        .iter()
+                        .find(|user| user.session == speaker)
+                        .map_or_else(|| format!("session {speaker}"), |user| user.name.clone());
+                    say(&format!("{name} is speaking."));
+                }
+                Event::Error(error) => say(&format!("Audio: {error}.")),
+                Event::DeviceLost { name, fallback } => say(&match fallback {
+                    Some(fallback) => format!("{name} went away; now using {fallback}."),
+                    None => format!("{name} went away."),
+                }),
+                _ => {}
+            }
+        }
+        if let Some(control) = &control {
+            while let Ok(line) = control.try_recv() {
+                if line.trim() == "tree" {
+                    tree_dirty = true;
+                    tree_shown_at = None;
+                    continue;
+                }
+                if let Some(command) = parse_control(&line, &tree, &mut say) {
+                    if matches!(command, MumbleCommand::Leave) && !leaving {
+                        leaving = true;
+                    }
+                    handle.send(command);
+                }
+            }
+        }
+        if tree_dirty
+            && summary.connected
+            && tree_shown_at
+                .is_none_or(|at| now.saturating_duration_since(at) > Duration::from_secs(1))
+        {
+            tree_dirty = false;
+            tree_shown_at = Some(now);
+            for line in render_tree(&tree) {
+                say(&line);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    engine.commands.send(Command::StopCall).ok();
+    let (reason, traffic) = finished;
+    finish_summary(&mut summary, &reason, &traffic, joined_at, users_seen);
+    Ok(summary)
+}
+
+/// The channel tree as indented lines: channels, then their users with their state.
+pub fn render_tree(tree: &Tree) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(root) = tree
+        .channels
+        .iter()
+        .find(|channel| channel.parent.is_none())
+    else {
+        return lines;
+    };
+    let mut stack = vec![(root.id, 0usize)];
+    let mut visited = BTreeSet::new();
+    while let Some((id, depth)) = stack.pop() {
+        if !visited.insert(id) {
+            continue;
+        }
+        let Some(channel) = tree.channels.iter().find(|c| c.id == id) else {
+            continue;
+        };
+        let indent = "  ".repeat(depth);
+        lines.push(format!("{indent}{}", channel.name));
+        for user in tree.users.iter().filter(|user| user.channel == id) {
+            let mut marks = Vec::new();
+            if Some(user.session) == tree.own_session {
+                marks.push("you");
+            }
+            if user.self_deaf || user.deaf {
+                marks.push("deafened");
+            } else if user.is_muted() {
+                marks.push("muted");
+            }
+            let marks = if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", marks.join(", "))
+            };
+            lines.push(format!("{indent}  - {}{marks}", user.name));
+        }
+        let mut children: Vec<_> = tree
+            .channels
+            .iter()
+            .filter(|c| c.parent == Some(id))
+            .collect();
+        children.sort_by(|a, b| (b.position, &b.name).cmp(&(a.position, &a.name)));
+        stack.extend(children.into_iter().map(|c| (c.id, depth + 1)));
+    }
+    lines
 }

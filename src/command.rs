@@ -27,6 +27,11 @@ pub enum Command {
     StartEchoTest,
     /// Stop the echo test; the engine answers with [`Event::EchoTestStopped`].
     StopEchoTest,
+    /// Start a call: the microphone goes through the send chain to `CallLink::outgoing`, and
+    /// the packets read from the link are decoded, mixed and played.
+    StartCall(crate::audio::call::CallLink),
+    /// End the call; the engine answers with [`Event::CallStopped`].
+    StopCall,
     /// Play a short tone on the speakers ("play a test sound"). While recording, it starts once
     /// half a second has been recorded.
     PlayTestSound,
@@ -63,6 +68,20 @@ pub enum Event {
     EchoTestStarted,
     /// The echo test stopped; what went through it.
     EchoTestStopped(EchoSummary),
+    /// The call's audio runs.
+    CallStarted,
+    /// The call's audio stopped.
+    CallStopped {
+        /// 10 ms frames the receive side had to conceal (losses, late packets).
+        frames_concealed: u64,
+    },
+    /// A remote speaker started (`on`) or stopped being heard.
+    Speaking {
+        /// The speaker's id on the link.
+        speaker: u32,
+        /// Heard now.
+        on: bool,
+    },
     /// What the microphone captured between `StartRecording` and `StopRecording`.
     Recorded {
         /// 48 kHz mono samples.

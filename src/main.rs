@@ -120,7 +120,8 @@ struct EchoArgs {
 struct JoinArgs {
     /// The server link.
     link: String,
-    /// No window and no devices: a WAV file is the microphone, another records what is heard;
+    /// Without it, the call runs on your microphone and speakers and the channel tree is shown
+    /// in the terminal. With it: no devices, a WAV file is the microphone, another records what is heard;
     /// one JSON line at the end. Lines on standard input act as commands: say TEXT, tell NAME
     /// TEXT, move Channel/Sub, mute, unmute, deaf, undeaf, register, leave.
     #[arg(long)]
@@ -177,6 +178,12 @@ struct JoinArgs {
     /// Do not reconnect after a lost connection.
     #[arg(long)]
     no_reconnect: bool,
+    /// Microphone (id or name; see `palabre devices`), without --headless.
+    #[arg(long, conflicts_with = "headless")]
+    input_device: Option<String>,
+    /// Speakers (id or name), without --headless.
+    #[arg(long, conflicts_with = "headless")]
+    output_device: Option<String>,
 }
 
 impl EchoArgs {
@@ -530,12 +537,6 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
             anyhow::bail!("{link} is a Jitsi Meet link; palabre joins Mumble servers for now")
         }
     };
-    if !args.headless {
-        anyhow::bail!(
-            "joining from the window is not there yet; add --headless (with --input/--record \
-             WAV files) to join from the command line"
-        );
-    }
     let Some(name) = args.name.clone().or_else(|| link.username.clone()) else {
         anyhow::bail!("give your name on the server with --name NAME (or put it in the link)");
     };
@@ -560,26 +561,31 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
     session.udp = !args.no_udp;
     session.self_mute = args.mute || args.deaf;
     session.self_deaf = args.deaf;
+    let mumble = palabre::net::mumble::MumbleOptions {
+        host: link.host.clone(),
+        port: link.port,
+        session,
+        identity,
+        config_dir: dir,
+        accept_new_certificate: args.accept_new_certificate,
+        reconnect: !args.no_reconnect,
+    };
+    let audio = AudioSettings {
+        preset: args.preset,
+        bitrate_kbps: args.bitrate,
+        frame_ms: args.frame_ms,
+        denoise: !args.no_denoise,
+        // A file is the microphone: nothing played can come back into it.
+        echo_cancel: !args.headless,
+        gate: !args.no_gate,
+        ..AudioSettings::default()
+    };
+    if !args.headless && (args.input.is_some() || args.record.is_some()) {
+        anyhow::bail!("--input and --record need --headless (without it, the devices are used)");
+    }
     let call = palabre::call::HeadlessCall {
-        mumble: palabre::net::mumble::MumbleOptions {
-            host: link.host.clone(),
-            port: link.port,
-            session,
-            identity,
-            config_dir: dir,
-            accept_new_certificate: args.accept_new_certificate,
-            reconnect: !args.no_reconnect,
-        },
-        audio: AudioSettings {
-            preset: args.preset,
-            bitrate_kbps: args.bitrate,
-            frame_ms: args.frame_ms,
-            denoise: !args.no_denoise,
-            // A file is the microphone: nothing played can come back into it.
-            echo_cancel: false,
-            gate: !args.no_gate,
-            ..AudioSettings::default()
-        },
+        mumble,
+        audio,
         input: args.input.clone(),
         record: args.record.clone(),
         seconds: args.seconds,
@@ -597,7 +603,29 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
                 }
             }
         })?;
-    let summary = palabre::call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?;
+    let summary = if args.headless {
+        palabre::call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?
+    } else {
+        let handle = engine::spawn(
+            call.audio.clone(),
+            args.input_device.clone(),
+            args.output_device.clone(),
+            Box::new(|| {}),
+        );
+        wait_for_devices(&handle, true, true)?;
+        eprintln!(
+            "palabre: type say TEXT, tell NAME TEXT, move Channel/Sub, mute, unmute, deaf, \
+             undeaf, tree or leave, then Enter"
+        );
+        let live = palabre::call::LiveCall {
+            mumble: call.mumble,
+            audio: call.audio,
+        };
+        let summary =
+            palabre::call::run_live(live, &handle, Some(control_rx), |line| println!("{line}"));
+        handle.commands.send(Command::Shutdown).ok();
+        summary?
+    };
     println!("{}", serde_json::to_string(&summary)?);
     if summary.succeeded() {
         Ok(())

@@ -35,7 +35,10 @@ struct Run {
 
 impl Run {
     fn describe(&self) -> String {
-        format!("ok={} json={}\n--- stderr ---\n{}", self.ok, self.json, self.stderr)
+        format!(
+            "ok={} json={}\n--- stderr ---\n{}",
+            self.ok, self.json, self.stderr
+        )
     }
 }
 
@@ -132,7 +135,12 @@ fn two_palabres_exchange_speech(no_udp: bool) {
     if no_udp {
         extra.push("--no-udp");
     }
-    let mut bob_args = vec!["--record", record.to_str().expect("utf-8"), "--seconds", "14"];
+    let mut bob_args = vec![
+        "--record",
+        record.to_str().expect("utf-8"),
+        "--seconds",
+        "14",
+    ];
     bob_args.extend(&extra);
     let bob = Palabre::spawn(
         &link(&server, "Test"),
@@ -159,7 +167,11 @@ fn two_palabres_exchange_speech(no_udp: bool) {
     assert!(bob.ok, "bob: {}", bob.describe());
     assert_eq!(alice.json["channel"], "Test");
     assert_eq!(bob.json["channel"], "Test");
-    assert!(alice.json["users_seen"].as_array().is_some_and(|u| u.contains(&"bob".into())));
+    assert!(
+        alice.json["users_seen"]
+            .as_array()
+            .is_some_and(|u| u.contains(&"bob".into()))
+    );
 
     let sent = count(&alice.json, &["voice_packets_sent"]);
     let received = count(&bob.json, &["voice_packets_received"]);
@@ -213,11 +225,8 @@ fn palabre_and_pymumble_hear_each_other_and_chat() {
     let from_palabre = dir.path().join("from_palabre.wav");
     // pymumble needs 48 kHz 16-bit mono: the same speech, converted.
     let speech48 = dir.path().join("speech48.wav");
-    wav::write_mono_48k(
-        &speech48,
-        &wav::read_mono_48k(&speech).expect("speech"),
-    )
-    .expect("write 48 kHz speech");
+    wav::write_mono_48k(&speech48, &wav::read_mono_48k(&speech).expect("speech"))
+        .expect("write 48 kHz speech");
 
     let mut py = server.peer(
         "py",
@@ -258,9 +267,13 @@ fn palabre_and_pymumble_hear_each_other_and_chat() {
             "18",
         ],
     );
-    assert!(py.wait_joined(Duration::from_secs(15)).is_some(), "py never joined");
+    assert!(
+        py.wait_joined(Duration::from_secs(15)).is_some(),
+        "py never joined"
+    );
     std::thread::sleep(Duration::from_secs(2));
     pal.command("say hello from palabre");
+    pal.command("tell py just for you");
     // After the speech (10.7 s from when py joined) has been heard.
     std::thread::sleep(Duration::from_secs(12));
     pal.command("move Other");
@@ -269,7 +282,12 @@ fn palabre_and_pymumble_hear_each_other_and_chat() {
     assert!(pal.ok, "{}", pal.describe());
     assert!(py.success(), "{}", py.describe());
     // Text both ways.
-    assert_eq!(py.received_text(), ["hello from palabre"], "{}", py.describe());
+    assert_eq!(
+        py.received_text(),
+        ["hello from palabre", "just for you"],
+        "{}",
+        py.describe()
+    );
     assert_eq!(pal.json["texts"][0]["from"], "py");
     assert_eq!(pal.json["texts"][0]["message"], "hello from python");
     // The move: palabre ends in Other.
@@ -307,7 +325,11 @@ fn self_mute_sends_no_voice() {
     .wait();
     let py = py.wait();
     assert!(muted.ok, "{}", muted.describe());
-    assert!(muted.stderr.contains("You are muted."), "{}", muted.describe());
+    assert!(
+        muted.stderr.contains("You are muted."),
+        "{}",
+        muted.describe()
+    );
     assert_eq!(count(&muted.json, &["voice_packets_sent"]), 0);
     assert_eq!(count(&muted.json, &["tunnel", "packets_sent"]), 0);
     assert_eq!(py.received_audio_seconds(), 0.0, "{}", py.describe());
@@ -330,7 +352,8 @@ fn refusals_are_explained() {
     assert!(!run.ok);
     assert_eq!(run.json["state"], "rejected");
     assert!(
-        run.stderr.contains("The server password is missing or wrong."),
+        run.stderr
+            .contains("The server password is missing or wrong."),
         "{}",
         run.describe()
     );
@@ -391,7 +414,14 @@ fn a_killed_server_is_rejoined_in_the_same_channel() {
     // Someone else in the channel sees palabre come back.
     let mut watcher = server.peer(
         "watcher",
-        &["--channel", "Test", "--wait-for", "survivor", "--seconds", "1"],
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "survivor",
+            "--seconds",
+            "1",
+        ],
     );
     assert!(watcher.wait_joined(Duration::from_secs(10)).is_some());
     let watcher = watcher.wait();
@@ -423,8 +453,16 @@ fn identity_is_kept_and_a_changed_certificate_is_refused() {
     first.command("register");
     let first = first.wait();
     assert!(first.ok, "{}", first.describe());
-    assert!(first.stderr.contains("created your identity"), "{}", first.describe());
-    assert!(first.stderr.contains("First connection"), "{}", first.describe());
+    assert!(
+        first.stderr.contains("created your identity"),
+        "{}",
+        first.describe()
+    );
+    assert!(
+        first.stderr.contains("First connection"),
+        "{}",
+        first.describe()
+    );
     let user_id = first.json["user_id"].as_u64().expect("registered");
 
     // Second run: the server recognises the identity (same account id at login).
@@ -435,8 +473,13 @@ fn identity_is_kept_and_a_changed_certificate_is_refused() {
     assert!(second.stderr.contains("accepted on earlier connections"));
 
     // Someone else with the registered name but without the identity is refused.
-    let impostor =
-        Palabre::spawn(&plain, "regular", &dir.path().join("other"), &["--seconds", "1"]).wait();
+    let impostor = Palabre::spawn(
+        &plain,
+        "regular",
+        &dir.path().join("other"),
+        &["--seconds", "1"],
+    )
+    .wait();
     assert!(!impostor.ok);
     assert!(
         impostor.stderr.contains("registered on the server"),
@@ -444,12 +487,35 @@ fn identity_is_kept_and_a_changed_certificate_is_refused() {
         impostor.describe()
     );
 
+    // The identity moves to another computer: export, import, recognised there.
+    let exported = dir.path().join("me.pem");
+    let status = Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["identity", "--export", exported.to_str().expect("utf-8")])
+        .env("PALABRE_CONFIG_DIR", &config)
+        .status()
+        .expect("export");
+    assert!(status.success());
+    let elsewhere = dir.path().join("elsewhere");
+    let status = Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["identity", "--import", exported.to_str().expect("utf-8")])
+        .env("PALABRE_CONFIG_DIR", &elsewhere)
+        .status()
+        .expect("import");
+    assert!(status.success());
+    let moved = Palabre::spawn(&plain, "regular", &elsewhere, &["--seconds", "1"]).wait();
+    assert!(moved.ok, "{}", moved.describe());
+    assert_eq!(moved.json["user_id"].as_u64(), Some(user_id));
+
     // A new server certificate: refused, then accepted when asked.
     server.restart_with_new_cert();
     let refused = Palabre::spawn(&plain, "regular", &config, &["--seconds", "1"]).wait();
     assert!(!refused.ok);
     assert_eq!(refused.json["state"], "untrusted");
-    assert!(refused.stderr.contains("has changed"), "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("has changed"),
+        "{}",
+        refused.describe()
+    );
     let accepted = Palabre::spawn(
         &plain,
         "regular",
@@ -460,4 +526,64 @@ fn identity_is_kept_and_a_changed_certificate_is_refused() {
     assert!(accepted.ok, "{}", accepted.describe());
     let again = Palabre::spawn(&plain, "regular", &config, &["--seconds", "1"]).wait();
     assert!(again.ok, "{}", again.describe());
+}
+
+#[test]
+fn the_servers_bandwidth_cap_is_respected_and_told() {
+    if !available() {
+        return;
+    }
+    // 32 kbit/s per user: the high preset (64 kbit/s, 20 ms) does not fit; murmurd would drop
+    // the excess without a word.
+    let server = Murmur::builder()
+        .channel("Test")
+        .ini("bandwidth", "32000")
+        .start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let speech = common::data("speech_en.wav");
+    let bob = Palabre::spawn(
+        &link(&server, "Test"),
+        "bob",
+        &dir.path().join("bob"),
+        &["--seconds", "14"],
+    );
+    let alice = Palabre::spawn(
+        &link(&server, "Test"),
+        "alice",
+        &dir.path().join("alice"),
+        &[
+            "--input",
+            speech.to_str().expect("utf-8"),
+            "--wait-for",
+            "bob",
+            "--preset",
+            "high",
+        ],
+    )
+    .wait();
+    let bob = bob.wait();
+    assert!(
+        alice.ok && bob.ok,
+        "{}\n{}",
+        alice.describe(),
+        bob.describe()
+    );
+    assert!(
+        alice
+            .stderr
+            .contains("The server allows only 32 kbit/s per user: audio adjusted to"),
+        "{}",
+        alice.describe()
+    );
+    let (bitrate, frame_ms) = (
+        count(&alice.json, &["bitrate"]),
+        count(&alice.json, &["frame_ms"]),
+    );
+    assert_eq!((bitrate, frame_ms), (24_000, 40), "{}", alice.json);
+    let sent = count(&alice.json, &["voice_packets_sent"]);
+    let received = count(&bob.json, &["voice_packets_received"]);
+    assert!(
+        received >= sent * 98 / 100,
+        "the server dropped packets: {received} of {sent}"
+    );
 }

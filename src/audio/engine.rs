@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
+use crate::audio::call::{CallAudio, CallLink, IncomingPacket, OutgoingPacket};
 use crate::audio::device::{self, Direction, OpenStream};
 use crate::audio::dsp::resample::StreamResampler;
 use crate::audio::echo::{EchoLoop, LinkConditions};
@@ -87,6 +88,7 @@ pub fn spawn(
         },
         monitor: None,
         echo: None,
+        call: None,
         test_sound_left: 0,
         test_sound_phase: 0.0,
         recording: None,
@@ -163,6 +165,13 @@ struct MetersShown {
     remote_speaking: bool,
 }
 
+/// A call running on the devices.
+struct LiveCall {
+    audio: CallAudio,
+    incoming: Receiver<IncomingPacket>,
+    outgoing: Sender<OutgoingPacket>,
+}
+
 struct Engine {
     settings: AudioSettings,
     input_choice: Option<String>,
@@ -181,6 +190,8 @@ struct Engine {
     /// The send chain run for the meters while no echo test runs (nothing is encoded).
     monitor: Option<SendChain>,
     echo: Option<EchoLoop>,
+    /// A call: its audio, where remote packets arrive, where ours go.
+    call: Option<LiveCall>,
     test_sound_left: usize,
     test_sound_phase: f32,
     recording: Option<Vec<f32>>,
@@ -214,6 +225,7 @@ impl Engine {
                 match commands.try_recv() {
                     Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
                         self.stop_echo();
+                        self.stop_call();
                         return;
                     }
                     Ok(command) => self.handle(command),
@@ -250,6 +262,9 @@ impl Engine {
                 if let Some(echo) = self.echo.as_mut() {
                     failure = failure.or(echo.apply(&self.settings).err());
                 }
+                if let Some(call) = self.call.as_mut() {
+                    failure = failure.or(call.audio.apply(&self.settings).err());
+                }
                 if let Some(e) = failure {
                     self.emit(Event::Error(e));
                 }
@@ -263,6 +278,8 @@ impl Engine {
                 }
             }
             Command::StartEchoTest => self.start_echo(),
+            Command::StartCall(link) => self.start_call(link),
+            Command::StopCall => self.stop_call(),
             Command::StopEchoTest => self.stop_echo(),
             Command::PlayTestSound => match self.recording.as_ref() {
                 // While recording, the tone waits until the microphone delivers, so its start
@@ -460,6 +477,33 @@ impl Engine {
         }
     }
 
+    fn start_call(&mut self, link: CallLink) {
+        self.stop_echo();
+        let Some(incoming) = link.take_incoming() else {
+            return;
+        };
+        match CallAudio::new(&self.settings, true) {
+            Ok(audio) => {
+                self.call = Some(LiveCall {
+                    audio,
+                    incoming,
+                    outgoing: link.outgoing,
+                });
+                self.emit(Event::CallStarted);
+            }
+            Err(e) => self.emit(Event::Error(e)),
+        }
+    }
+
+    fn stop_call(&mut self) {
+        if let Some(call) = self.call.take() {
+            self.meters.set_remote_speaking(false);
+            self.emit(Event::CallStopped {
+                frames_concealed: call.audio.frames_concealed(),
+            });
+        }
+    }
+
     fn stop_echo(&mut self) {
         if let Some(echo) = self.echo.take() {
             self.meters.set_remote_speaking(false);
@@ -498,7 +542,18 @@ impl Engine {
             let now = self.start + Duration::from_millis(10 * self.media_frames);
             self.media_frames += 1;
             speaker.fill(0.0);
-            let result = if let Some(echo) = self.echo.as_mut() {
+            let mut changes = Vec::new();
+            let result = if let Some(call) = self.call.as_mut() {
+                while let Ok(packet) = call.incoming.try_recv() {
+                    call.audio.receive(now, &packet);
+                }
+                let outgoing = &call.outgoing;
+                call.audio
+                    .step(now, &mut mic, &mut speaker, &self.meters, |packet| {
+                        outgoing.send(packet).ok();
+                    })
+                    .map(|c| changes = c)
+            } else if let Some(echo) = self.echo.as_mut() {
                 echo.step(now, &mut mic, &mut speaker, &self.meters)
             } else if let Some(monitor) = self.monitor.as_mut() {
                 // Meters only: the frame is processed but never encoded.
@@ -510,9 +565,13 @@ impl Engine {
             };
             if let Err(e) = result {
                 self.echo = None;
+                self.call = None;
                 self.emit(Event::Error(e));
             }
-            if self.echo.is_some() {
+            for (speaker, on) in changes {
+                self.emit(Event::Speaking { speaker, on });
+            }
+            if self.echo.is_some() || self.call.is_some() {
                 self.add_test_sound(&mut speaker);
                 self.play(&speaker);
             }
@@ -523,7 +582,10 @@ impl Engine {
     /// or a recording runs: the tone, then silence. (Some hosts, such as a PulseAudio null
     /// sink, also stop the monitor of an idle sink, so recording needs something playing.)
     fn pump_output(&mut self) {
-        if self.echo.is_some() || (self.test_sound_left == 0 && self.recording.is_none()) {
+        if self.echo.is_some()
+            || self.call.is_some()
+            || (self.test_sound_left == 0 && self.recording.is_none())
+        {
             return;
         }
         let Some(output) = self.output.as_ref() else {

@@ -3,6 +3,7 @@
 //! Everything inside a call runs at 48 kHz, mono, in frames of 10 ms ([`FRAME_SAMPLES`]).
 //! Device rates and channel counts are converted at the edges (see `device`).
 
+pub mod call;
 pub mod codec;
 pub mod device;
 pub mod dsp;

@@ -3,5 +3,5 @@
 //! Everything that waits on the network or the clock lives here, on tokio; the protocol logic
 //! does not.
 
-pub mod trust;
 pub mod mumble;
+pub mod trust;

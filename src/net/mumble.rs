@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 use crate::identity::Identity;
 use crate::net::trust::{self, KnownServers, Trust};
 use crate::proto::mumble::session::{
-    Channel, CloseReason, Session, SessionConfig, SessionEvent, TextTarget, TrafficStats,
-    Transmit, User,
+    Channel, CloseReason, Session, SessionConfig, SessionEvent, TextTarget, TrafficStats, Transmit,
+    User,
 };
 use crate::proto::mumble::voice::{Direction, PingPacket, ServerInfo, UdpFormat, VoicePacket};
 
@@ -288,7 +288,9 @@ impl Driver {
             {
                 Ok(Ok(addresses)) => addresses.collect(),
                 Ok(Err(error)) => {
-                    return lost(format!("The server name {host} could not be found ({error})."));
+                    return lost(format!(
+                        "The server name {host} could not be found ({error})."
+                    ));
                 }
                 Err(_) => return lost(format!("Looking up the server name {host} timed out.")),
             };
@@ -362,7 +364,9 @@ impl Driver {
                         was_connected: false,
                     };
                 }
-                return lost(format!("The secure connection to {server} failed ({error})."));
+                return lost(format!(
+                    "The secure connection to {server} failed ({error})."
+                ));
             }
             Err(_) => return lost(format!("The secure connection to {server} timed out.")),
         };

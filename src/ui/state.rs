@@ -145,7 +145,10 @@ impl WindowState {
                 self.last_summary = Some(summary);
             }
             // The window never asks for a recording; the command line does.
-            Event::Recorded { .. } => {}
+            Event::Recorded { .. }
+            | Event::CallStarted
+            | Event::CallStopped { .. }
+            | Event::Speaking { .. } => {}
             Event::Error(error) => {
                 // A failure while starting or stopping means the test is not running.
                 if matches!(self.echo, EchoPhase::Starting | EchoPhase::Stopping) {
