@@ -172,6 +172,36 @@ pub struct Settings {
     pub output_device: Option<String>,
     /// The send chain.
     pub audio: AudioSettings,
+    /// Your name in calls (asked before joining; remembered).
+    pub display_name: String,
+    /// Links the user marked as favourites (instances or rooms), in the order they were added.
+    pub favourites: Vec<String>,
+    /// Rooms joined lately, most recent first (at most [`MAX_RECENT_ROOMS`]).
+    pub recent_rooms: Vec<String>,
+}
+
+/// How many recent rooms are remembered.
+pub const MAX_RECENT_ROOMS: usize = 10;
+
+impl Settings {
+    /// Puts `link` first in the recent rooms (once), dropping the oldest beyond the limit.
+    pub fn remember_room(&mut self, link: &str) {
+        self.recent_rooms.retain(|room| room != link);
+        self.recent_rooms.insert(0, link.to_owned());
+        self.recent_rooms.truncate(MAX_RECENT_ROOMS);
+    }
+
+    /// Adds `link` to the favourites, or removes it if it is there; returns whether it is a
+    /// favourite now.
+    pub fn toggle_favourite(&mut self, link: &str) -> bool {
+        if let Some(position) = self.favourites.iter().position(|f| f == link) {
+            self.favourites.remove(position);
+            false
+        } else {
+            self.favourites.push(link.to_owned());
+            true
+        }
+    }
 }
 
 impl Default for Settings {
@@ -182,6 +212,9 @@ impl Default for Settings {
             input_device: None,
             output_device: None,
             audio: AudioSettings::default(),
+            display_name: String::new(),
+            favourites: Vec::new(),
+            recent_rooms: Vec::new(),
         }
     }
 }
@@ -509,6 +542,9 @@ mod tests {
                 fec: false,
                 dtx: false,
             },
+            display_name: "Anaïs".into(),
+            favourites: vec!["mumble://example.org".into()],
+            recent_rooms: vec!["https://meet.example.org/standup".into()],
         };
         settings.save(dir.path()).expect("save");
         let (loaded, warning) = Settings::load(dir.path());
@@ -659,5 +695,24 @@ mod tests {
         assert_eq!(over, Some(PathBuf::from("/tmp/palabre-test")));
         // An empty variable is ignored, as if unset.
         assert_eq!(config_dir_from(Some("".into())), config_dir_from(None));
+    }
+
+    #[test]
+    fn recent_rooms_and_favourites() {
+        let mut settings = Settings::default();
+        for i in 0..12 {
+            settings.remember_room(&format!("mumble://host{i}"));
+        }
+        settings.remember_room("mumble://host5");
+        assert_eq!(settings.recent_rooms.len(), MAX_RECENT_ROOMS);
+        assert_eq!(settings.recent_rooms[0], "mumble://host5");
+        assert_eq!(
+            settings.recent_rooms.iter().filter(|r| *r == "mumble://host5").count(),
+            1
+        );
+        assert!(settings.toggle_favourite("mumble://a"));
+        assert!(settings.toggle_favourite("mumble://b"));
+        assert!(!settings.toggle_favourite("mumble://a"));
+        assert_eq!(settings.favourites, ["mumble://b"]);
     }
 }

@@ -7,7 +7,9 @@
 pub mod audio;
 pub mod call;
 pub mod command;
+pub mod conference;
 pub mod config;
+pub mod directory;
 pub mod i18n;
 pub mod identity;
 pub mod link;

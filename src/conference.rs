@@ -1,0 +1,469 @@
+//! The backend-neutral model of a conference, as the window sees it: participants (and, on
+//! Mumble, the channels they are in), who speaks, who is muted, chat, the connection stage and
+//! the traffic. Each back-end has an adapter that runs on its own thread, translates its
+//! protocol's events into [`ConferenceEvent`]s and carries out [`ConferenceCommand`]s, and
+//! connects the audio engine to the network through a [`CallLink`]. The window only renders
+//! these events and sends these commands: it never sees a protocol.
+//!
+//! So far the Mumble adapter ([`spawn_mumble`]); Jitsi will be the second.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use crate::audio::FRAME_SAMPLES;
+use crate::audio::call::{CallLink, IncomingPacket, OutgoingPacket};
+use crate::command::Command;
+use crate::config::AudioSettings;
+use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
+use crate::proto::mumble::session::{
+    CloseReason, IP_UDP_OVERHEAD, SessionEvent, TextTarget, TrafficStats,
+};
+
+/// Someone in the conference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// Back-end id (Mumble session); the engine's speaker id for their voice.
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// The room (Mumble channel) they are in; `None` on back-ends without rooms.
+    pub room: Option<u32>,
+    /// This is the user.
+    pub you: bool,
+    /// Cannot be heard (muted by themselves or a moderator).
+    pub muted: bool,
+    /// Hears nothing.
+    pub deafened: bool,
+    /// Raised their hand (Jitsi).
+    pub hand_raised: bool,
+}
+
+/// A room participants can be in (a Mumble channel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// Id.
+    pub id: u32,
+    /// Parent room; `None` for the root.
+    pub parent: Option<u32>,
+    /// Name.
+    pub name: String,
+}
+
+/// A chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Sender's name.
+    pub from: String,
+    /// Sent to the user alone.
+    pub private: bool,
+    /// Plain text.
+    pub text: String,
+    /// Sent by the user.
+    pub own: bool,
+}
+
+/// Where the connection stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Connecting; the sentence says which step.
+    Connecting(String),
+    /// In the conference.
+    Connected,
+    /// The connection was lost; trying again.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+        /// Seconds before it.
+        seconds: u64,
+        /// Why the connection was lost.
+        reason: String,
+    },
+    /// Over.
+    Ended {
+        /// Why, as a sentence.
+        reason: String,
+        /// It ended because of a failure (not because the user left).
+        failed: bool,
+    },
+}
+
+/// Traffic of the call so far.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Traffic {
+    /// Sent over the last second, bit/s (headers included).
+    pub up_bps: f64,
+    /// Received over the last second, bit/s (headers included).
+    pub down_bps: f64,
+    /// Bytes sent and received since joining (control included).
+    pub total_bytes: u64,
+}
+
+/// What a back-end tells the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConferenceEvent {
+    /// The connection stage changed.
+    Stage(Stage),
+    /// Something to tell the user once (a refusal, the welcome text, the server's bandwidth
+    /// cap, a certificate accepted for the first time…).
+    Notice(String),
+    /// Everyone, and the rooms, after a change.
+    Roster {
+        /// Participants, the user included.
+        participants: Vec<Participant>,
+        /// Rooms (empty on back-ends without rooms).
+        rooms: Vec<Room>,
+    },
+    /// A chat message arrived (or ours was sent).
+    Chat(ChatMessage),
+    /// Traffic, once a second while connected.
+    Traffic(Traffic),
+}
+
+/// What the window asks of a back-end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConferenceCommand {
+    /// Mute or unmute the microphone (for everyone).
+    Mute(bool),
+    /// Deafen or undeafen (Mumble).
+    Deafen(bool),
+    /// Send a chat message to everyone (`to: None`) or one participant.
+    Chat {
+        /// Recipient, or everyone.
+        to: Option<u32>,
+        /// Text.
+        text: String,
+    },
+    /// Move into a room (Mumble channel).
+    MoveTo(u32),
+    /// Leave the conference.
+    Leave,
+}
+
+/// The window's end of a running conference.
+#[derive(Debug)]
+pub struct ConferenceHandle {
+    /// Commands to the back-end.
+    pub commands: Sender<ConferenceCommand>,
+    /// Events from the back-end.
+    pub events: Receiver<ConferenceEvent>,
+}
+
+/// Joins a Mumble server. The audio runs in the engine (`engine` receives
+/// [`Command::StartCall`] once connected and [`Command::StopCall`] at the end); `wake` is
+/// called after each event for the window (never for voice packets).
+pub fn spawn_mumble(
+    options: MumbleOptions,
+    audio: AudioSettings,
+    engine: Sender<Command>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<ConferenceHandle> {
+    let mut options = options;
+    if let Ok(encoder) = crate::audio::codec::encoder_config(&audio) {
+        options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
+        options.session.frame_ms = encoder.frame_ms;
+    }
+    let (command_tx, command_rx) = mpsc::channel();
+    let (event_tx, event_rx) = mpsc::channel();
+    let handle = mumble::spawn(options, None)?;
+    std::thread::Builder::new()
+        .name("palabre-conference".to_owned())
+        .spawn(move || {
+            MumbleAdapter {
+                handle,
+                audio,
+                engine,
+                events: event_tx,
+                wake,
+                tree: Tree::default(),
+                link: None,
+                incoming: None,
+                last_traffic: None,
+                started: false,
+            }
+            .run(command_rx);
+        })?;
+    Ok(ConferenceHandle {
+        commands: command_tx,
+        events: event_rx,
+    })
+}
+
+struct MumbleAdapter {
+    handle: mumble::MumbleHandle,
+    /// The user's send-chain settings (the server's cap may lower the bitrate).
+    audio: AudioSettings,
+    engine: Sender<Command>,
+    events: Sender<ConferenceEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    tree: Tree,
+    /// Our packets, from the engine.
+    link: Option<Receiver<OutgoingPacket>>,
+    /// Remote packets, to the engine.
+    incoming: Option<Sender<IncomingPacket>>,
+    last_traffic: Option<(Instant, TrafficStats)>,
+    started: bool,
+}
+
+impl MumbleAdapter {
+    fn emit(&self, event: ConferenceEvent) {
+        self.events.send(event).ok();
+        (self.wake)();
+    }
+
+    fn run(mut self, commands: Receiver<ConferenceCommand>) {
+        loop {
+            // Voice must not wait for the window: poll the driver often, block briefly.
+            match self.handle.events.recv_timeout(Duration::from_millis(5)) {
+                Ok(event) => {
+                    if self.on_event(event) {
+                        break;
+                    }
+                    while let Ok(event) = self.handle.events.try_recv() {
+                        if self.on_event(event) {
+                            self.engine.send(Command::StopCall).ok();
+                            return;
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(outgoing) = &self.link {
+                while let Ok(packet) = outgoing.try_recv() {
+                    self.handle.send(MumbleCommand::Audio {
+                        opus: packet.opus,
+                        sequence: packet.ts_samples / FRAME_SAMPLES as u64,
+                        terminator: packet.terminator,
+                    });
+                }
+            }
+            while let Ok(command) = commands.try_recv() {
+                self.on_command(command);
+            }
+        }
+        self.engine.send(Command::StopCall).ok();
+    }
+
+    fn on_command(&mut self, command: ConferenceCommand) {
+        let own_channel = self.own_channel();
+        let mumble = match command {
+            ConferenceCommand::Mute(mute) => MumbleCommand::SelfMute(mute),
+            ConferenceCommand::Deafen(deaf) => MumbleCommand::SelfDeaf(deaf),
+            ConferenceCommand::Chat { to, text } => {
+                let target = match to {
+                    Some(session) => TextTarget::User(session),
+                    None => TextTarget::Channel(own_channel.unwrap_or(0)),
+                };
+                let own_name = self
+                    .tree
+                    .users
+                    .iter()
+                    .find(|user| Some(user.session) == self.tree.own_session)
+                    .map(|user| user.name.clone())
+                    .unwrap_or_default();
+                self.emit(ConferenceEvent::Chat(ChatMessage {
+                    from: own_name,
+                    private: to.is_some(),
+                    text: text.clone(),
+                    own: true,
+                }));
+                MumbleCommand::Text(target, text)
+            }
+            ConferenceCommand::MoveTo(channel) => MumbleCommand::JoinChannel(channel),
+            ConferenceCommand::Leave => MumbleCommand::Leave,
+        };
+        self.handle.send(mumble);
+    }
+
+    fn own_channel(&self) -> Option<u32> {
+        self.tree
+            .users
+            .iter()
+            .find(|user| Some(user.session) == self.tree.own_session)
+            .map(|user| user.channel)
+    }
+
+    /// Handles one driver event; `true` when the conference is over.
+    fn on_event(&mut self, event: MumbleEvent) -> bool {
+        match event {
+            MumbleEvent::Stage(sentence) => {
+                if !self.started {
+                    self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
+                }
+            }
+            MumbleEvent::Certificate(sentence) => self.emit(ConferenceEvent::Notice(sentence)),
+            MumbleEvent::Tree(tree) => {
+                self.tree = tree;
+                self.emit(roster(&self.tree));
+            }
+            MumbleEvent::Traffic(stats) => self.on_traffic(stats),
+            MumbleEvent::Reconnecting {
+                attempt,
+                delay,
+                reason,
+            } => {
+                self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
+                    attempt,
+                    seconds: delay.as_secs(),
+                    reason,
+                }));
+            }
+            MumbleEvent::Finished { reason, .. } => {
+                let failed = !matches!(reason, CloseReason::Left);
+                self.emit(ConferenceEvent::Stage(Stage::Ended {
+                    reason: reason.sentence(),
+                    failed,
+                }));
+                return true;
+            }
+            MumbleEvent::Session(event) => self.on_session(event),
+        }
+        false
+    }
+
+    fn on_session(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::Connected { welcome_text, .. } => {
+                if !self.started {
+                    self.started = true;
+                    let (outgoing_tx, outgoing_rx) = mpsc::channel();
+                    let (incoming_tx, incoming_rx) = mpsc::channel();
+                    self.link = Some(outgoing_rx);
+                    self.incoming = Some(incoming_tx);
+                    self.engine
+                        .send(Command::StartCall(CallLink::new(outgoing_tx, incoming_rx)))
+                        .ok();
+                }
+                self.emit(ConferenceEvent::Stage(Stage::Connected));
+                if !welcome_text.is_empty() {
+                    self.emit(ConferenceEvent::Notice(welcome_text));
+                }
+            }
+            SessionEvent::Voice {
+                session,
+                sequence,
+                opus,
+                ..
+            } => {
+                if let Some(incoming) = &self.incoming {
+                    incoming
+                        .send(IncomingPacket {
+                            speaker: session,
+                            ts_samples: sequence * FRAME_SAMPLES as u64,
+                            opus,
+                        })
+                        .ok();
+                }
+            }
+            SessionEvent::Text {
+                from_name,
+                private,
+                message,
+                ..
+            } => self.emit(ConferenceEvent::Chat(ChatMessage {
+                from: from_name,
+                private,
+                text: message,
+                own: false,
+            })),
+            SessionEvent::Denied(sentence) | SessionEvent::ChannelNotFound(sentence) => {
+                self.emit(ConferenceEvent::Notice(sentence));
+            }
+            SessionEvent::BandwidthLimited {
+                cap,
+                bitrate,
+                frame_ms,
+            } => {
+                self.audio.bitrate_kbps = Some(bitrate / 1000);
+                self.audio.frame_ms = Some(frame_ms);
+                self.engine
+                    .send(Command::SetAudioSettings(self.audio.clone()))
+                    .ok();
+                self.emit(ConferenceEvent::Notice(format!(
+                    "The server allows only {} kbit/s per user: audio adjusted to {} kbit/s in \
+                     {frame_ms} ms packets.",
+                    cap / 1000,
+                    bitrate / 1000
+                )));
+            }
+            SessionEvent::TransportChanged { udp: false } => self.emit(ConferenceEvent::Notice(
+                "Voice goes through the TCP connection (UDP does not get through).".to_owned(),
+            )),
+            SessionEvent::Registered(_) => self.emit(ConferenceEvent::Notice(
+                "Your name is now registered on this server.".to_owned(),
+            )),
+            SessionEvent::CodecWarning => self.emit(ConferenceEvent::Notice(
+                "The server asks for an older codec than Opus; palabre keeps Opus, so very old \
+                 clients may not hear you."
+                    .to_owned(),
+            )),
+            _ => {}
+        }
+    }
+
+    fn on_traffic(&mut self, stats: TrafficStats) {
+        let now = Instant::now();
+        let sent = stats.tcp_bytes_sent
+            + stats.udp_bytes_sent
+            + stats.udp_packets_sent * u64::from(IP_UDP_OVERHEAD);
+        let received = stats.tcp_bytes_received
+            + stats.udp_bytes_received
+            + stats.udp_packets_received * u64::from(IP_UDP_OVERHEAD);
+        let (up_bps, down_bps) = match self.last_traffic {
+            Some((at, before)) => {
+                let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
+                let before_sent = before.tcp_bytes_sent
+                    + before.udp_bytes_sent
+                    + before.udp_packets_sent * u64::from(IP_UDP_OVERHEAD);
+                let before_received = before.tcp_bytes_received
+                    + before.udp_bytes_received
+                    + before.udp_packets_received * u64::from(IP_UDP_OVERHEAD);
+                (
+                    sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
+                    received.saturating_sub(before_received) as f64 * 8.0 / seconds,
+                )
+            }
+            None => (0.0, 0.0),
+        };
+        self.last_traffic = Some((now, stats));
+        self.emit(ConferenceEvent::Traffic(Traffic {
+            up_bps,
+            down_bps,
+            total_bytes: sent + received,
+        }));
+    }
+}
+
+/// The roster event for a Mumble tree.
+fn roster(tree: &Tree) -> ConferenceEvent {
+    let rooms = tree
+        .channels
+        .iter()
+        .map(|channel| Room {
+            id: channel.id,
+            parent: channel.parent,
+            name: channel.name.clone(),
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    let participants = tree
+        .users
+        .iter()
+        .filter(|user| seen.insert(user.session))
+        .map(|user| Participant {
+            id: user.session,
+            name: user.name.clone(),
+            room: Some(user.channel),
+            you: Some(user.session) == tree.own_session,
+            muted: user.is_muted() || user.self_deaf || user.deaf,
+            deafened: user.self_deaf || user.deaf,
+            hand_raised: false,
+        })
+        .collect();
+    ConferenceEvent::Roster {
+        participants,
+        rooms,
+    }
+}

@@ -1,0 +1,136 @@
+//! The instance directory shown in the picker: the hosts shipped in `assets/instances.toml`,
+//! searched and filtered. Data only: availability is checked elsewhere, and only when the user
+//! asks (palabre makes no connection to a host the user did not choose).
+
+use serde::Deserialize;
+
+/// The directory shipped with palabre.
+const BUILTIN: &str = include_str!("../assets/instances.toml");
+
+/// Which protocol an instance speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Jitsi Meet (rooms in a browser-style link).
+    Jitsi,
+    /// Mumble (a server with channels).
+    Mumble,
+}
+
+/// One host of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Instance {
+    /// Short name.
+    pub name: String,
+    /// Host name (with `:port` for a Mumble server on another port).
+    pub host: String,
+    /// Who runs it.
+    pub organisation: String,
+    /// ISO 3166 country code.
+    pub country: String,
+    /// Jitsi Meet or Mumble.
+    pub protocol: Protocol,
+    /// The host asks for an account.
+    pub login: bool,
+    /// Someone checked that the service answers (when the file was written).
+    pub confirmed: bool,
+}
+
+impl Instance {
+    /// The link that opens this instance: `https://host/` for Jitsi (a room name is added
+    /// before joining), `mumble://host` for Mumble.
+    pub fn link(&self) -> String {
+        match self.protocol {
+            Protocol::Jitsi => format!("https://{}/", self.host),
+            Protocol::Mumble => format!("mumble://{}", self.host),
+        }
+    }
+
+    /// Whether every word of `query` appears (ignoring case) in the name, host, organisation
+    /// or country.
+    pub fn matches(&self, query: &str) -> bool {
+        let haystack = format!(
+            "{} {} {} {}",
+            self.name, self.host, self.organisation, self.country
+        )
+        .to_lowercase();
+        query
+            .split_whitespace()
+            .all(|word| haystack.contains(&word.to_lowercase()))
+    }
+}
+
+#[derive(Deserialize)]
+struct File {
+    instance: Vec<Instance>,
+}
+
+/// The directory shipped with palabre (a test guarantees it parses).
+pub fn builtin() -> Vec<Instance> {
+    match toml::from_str::<File>(BUILTIN) {
+        Ok(file) => file.instance,
+        Err(error) => {
+            tracing::error!(%error, "the built-in instance directory does not parse");
+            Vec::new()
+        }
+    }
+}
+
+/// What the picker shows: the instances matching `query` and `protocol` (`None`: both), in
+/// directory order.
+pub fn search<'a>(
+    instances: &'a [Instance],
+    query: &str,
+    protocol: Option<Protocol>,
+) -> Vec<&'a Instance> {
+    instances
+        .iter()
+        .filter(|instance| protocol.is_none_or(|p| instance.protocol == p))
+        .filter(|instance| instance.matches(query))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_directory_parses_and_is_sane() {
+        let file: File = toml::from_str(BUILTIN).expect("assets/instances.toml parses");
+        let instances = file.instance;
+        assert!(instances.len() >= 10);
+        assert!(instances.iter().any(|i| i.protocol == Protocol::Mumble));
+        for instance in &instances {
+            assert!(!instance.name.is_empty() && !instance.organisation.is_empty());
+            assert_eq!(instance.country.len(), 2, "{instance:?}");
+            // Every entry opens as a link palabre understands.
+            let link = instance.link();
+            let parsed = crate::link::parse(&link);
+            match instance.protocol {
+                // A Jitsi instance needs a room before it is a meeting link.
+                Protocol::Jitsi => assert!(
+                    crate::link::parse(&format!("{link}room")).is_ok(),
+                    "{link}: {parsed:?}"
+                ),
+                Protocol::Mumble => assert!(parsed.is_ok(), "{link}: {parsed:?}"),
+            }
+        }
+        let mut hosts: Vec<_> = instances.iter().map(|i| &i.host).collect();
+        hosts.sort();
+        hosts.dedup();
+        assert_eq!(hosts.len(), instances.len(), "duplicate hosts");
+    }
+
+    #[test]
+    fn search_by_words_and_protocol() {
+        let instances = builtin();
+        let lyon = search(&instances, "lyon", None);
+        assert_eq!(lyon.len(), 1);
+        assert_eq!(lyon[0].host, "jitsi.hadoly.fr");
+        assert!(search(&instances, "FR association", Some(Protocol::Jitsi)).len() >= 3);
+        let mumble = search(&instances, "", Some(Protocol::Mumble));
+        assert!(mumble.iter().all(|i| i.protocol == Protocol::Mumble));
+        assert!(search(&instances, "no such host anywhere", None).is_empty());
+        assert_eq!(search(&instances, "", None).len(), instances.len());
+    }
+}
