@@ -5,17 +5,26 @@
 //! temporary folder when it is unset. The fake microphone talks in bursts so the meter, the
 //! gate marker and the "speaking" light move; the echo test answers with a made-up summary.
 //! This is not a test: nothing is checked.
+//!
+//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
+//! on a made-up conference (a room tree, someone speaking, chat, traffic) drawn by the same view
+//! without glue, engine or network: buttons change the state, nothing is sent.
 
 use std::sync::Arc;
 use std::sync::mpsc::{TryRecvError, channel};
 use std::time::{Duration, Instant};
 
+use eframe::egui;
 use palabre::audio::device::DeviceInfo;
 use palabre::audio::engine::EngineHandle;
 use palabre::audio::rt::RtCounters;
 use palabre::audio::{AudioError, EchoSummary, Meters};
 use palabre::command::{Command, Event};
+use palabre::conference::{ChatMessage, ConferenceEvent, Participant, Room, Stage, Traffic};
 use palabre::config::{Language, Settings};
+use palabre::i18n::I18n;
+use palabre::ui::state::{Intent, WindowState};
+use palabre::ui::view::{self, Drafts, Levels};
 
 fn device(id: &str, name: &str, is_default: bool) -> DeviceInfo {
     DeviceInfo {
@@ -130,7 +139,186 @@ fn main() -> anyhow::Result<()> {
     };
     let (mut settings, warning) = Settings::load(&dir);
     settings.language = language;
+    if let Ok(screen) = std::env::var("PALABRE_EXAMPLE_SCREEN")
+        && !screen.is_empty()
+    {
+        return show_screen(&screen, settings);
+    }
     let i18n = palabre::i18n::I18n::new(language);
     let warning = warning.map(|w| i18n.config_warning(&w));
-    palabre::ui::run(settings, Some(dir), warning, fake_engine)
+    palabre::ui::run(settings, Some(dir), warning, None, fake_engine)
+}
+
+/// A participant of the made-up conference.
+fn person(id: u32, name: &str, room: u32) -> Participant {
+    Participant {
+        id,
+        name: name.into(),
+        room: Some(room),
+        you: false,
+        muted: false,
+        deafened: false,
+        hand_raised: false,
+    }
+}
+
+/// The state for `screen`, reached through the same intents and events as in the app.
+fn example_state(screen: &str, settings: Settings) -> WindowState {
+    let mut state = WindowState::new(settings, None, true);
+    state.apply(Event::Devices {
+        inputs: vec![device("alsa:default", "Built-in microphone", true)],
+        outputs: vec![device("alsa:default", "Built-in speakers", true)],
+    });
+    state.apply(Event::InputOpened("Built-in microphone".into()));
+    state.apply(Event::OutputOpened("Built-in speakers".into()));
+    if screen == "home" {
+        state.settings.favourites = vec!["mumble://mumble.example.org/Association".into()];
+        state.settings.recent_rooms = vec!["https://meet.example.org/Standup".into()];
+        return state;
+    }
+    if screen == "jitsi" {
+        state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
+        return state;
+    }
+    state.handle(Intent::OpenLink(
+        "mumble://camille@mumble.example.org/Association/Weekly".into(),
+    ));
+    if screen == "before-join" {
+        return state;
+    }
+    state.handle(Intent::Join {
+        name: "camille".into(),
+        password: String::new(),
+    });
+    let rooms = [
+        (0, None, "Root"),
+        (1, Some(0), "Association"),
+        (2, Some(1), "Weekly"),
+        (3, Some(0), "Games"),
+    ];
+    let you = Participant {
+        you: true,
+        ..person(1, "camille", 2)
+    };
+    let events = [
+        ConferenceEvent::Stage(Stage::Connected),
+        ConferenceEvent::Notice("Welcome to the association's server. Be kind.".into()),
+        ConferenceEvent::Roster {
+            participants: vec![
+                you,
+                person(2, "alice", 2),
+                Participant {
+                    muted: true,
+                    ..person(3, "bob", 2)
+                },
+                Participant {
+                    muted: true,
+                    deafened: true,
+                    ..person(4, "dominique", 3)
+                },
+            ],
+            rooms: rooms
+                .into_iter()
+                .map(|(id, parent, name)| Room {
+                    id,
+                    parent,
+                    name: name.into(),
+                })
+                .collect(),
+        },
+        ConferenceEvent::Chat(ChatMessage {
+            from: "alice".into(),
+            private: false,
+            text: "Hello! The agenda is in the shared folder.".into(),
+            own: false,
+        }),
+        ConferenceEvent::Chat(ChatMessage {
+            from: "bob".into(),
+            private: true,
+            text: "I'm on the train, muted for now.".into(),
+            own: false,
+        }),
+        ConferenceEvent::Traffic(Traffic {
+            up_bps: 38_400.0,
+            down_bps: 76_800.0,
+            total_bytes: 3_400_000,
+        }),
+    ];
+    for event in events {
+        state.apply_conference(event);
+    }
+    state.apply(Event::Speaking {
+        speaker: 2,
+        on: true,
+    });
+    if screen == "chat" {
+        state.handle(Intent::ToggleChat);
+    }
+    if screen == "ended" {
+        state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: "The connection was lost and could not be restored.".into(),
+            failed: true,
+        }));
+    }
+    state
+}
+
+/// Shows one screen of a made-up conference: intents change the state, nothing is sent.
+fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
+    struct Example {
+        state: WindowState,
+        i18n: I18n,
+        drafts: Drafts,
+        intents: Vec<Intent>,
+    }
+    impl eframe::App for Example {
+        fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+            for intent in std::mem::take(&mut self.intents) {
+                self.state.handle(intent);
+            }
+        }
+
+        fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+            let levels = Levels {
+                input_dbfs: -32.0,
+                gate_open: true,
+            };
+            egui::CentralPanel::default().show(ui, |ui| {
+                view::window_ui(
+                    ui,
+                    &self.state,
+                    &self.i18n,
+                    levels,
+                    &mut self.drafts,
+                    &mut self.intents,
+                );
+            });
+            if !self.intents.is_empty() {
+                ui.ctx().request_repaint();
+            }
+        }
+    }
+    let i18n = I18n::new(settings.language);
+    let state = example_state(screen, settings);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(i18n.tr("app-title"))
+            .with_inner_size([900.0, 640.0])
+            .with_min_inner_size(palabre::ui::MIN_WINDOW_SIZE),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "palabre-example",
+        options,
+        Box::new(move |_cc| {
+            Ok(Box::new(Example {
+                state,
+                i18n,
+                drafts: Drafts::default(),
+                intents: Vec::new(),
+            }))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
 }

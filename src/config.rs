@@ -707,7 +707,11 @@ mod tests {
         assert_eq!(settings.recent_rooms.len(), MAX_RECENT_ROOMS);
         assert_eq!(settings.recent_rooms[0], "mumble://host5");
         assert_eq!(
-            settings.recent_rooms.iter().filter(|r| *r == "mumble://host5").count(),
+            settings
+                .recent_rooms
+                .iter()
+                .filter(|r| *r == "mumble://host5")
+                .count(),
             1
         );
         assert!(settings.toggle_favourite("mumble://a"));

@@ -16,13 +16,39 @@ use palabre::config::{self, AudioSettings, Preset, Settings};
 
 /// A sober native client for Jitsi Meet and Mumble.
 #[derive(Debug, Parser)]
-#[command(name = "palabre", version, about)]
+#[command(name = "palabre", version, long_version = long_version(), about)]
 struct Cli {
     /// More logs (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
     command: Option<Sub>,
+    /// A meeting link to open in the window (mumble://…, https://host/Room, jitsi-meet://…).
+    #[arg(value_name = "LINK")]
+    link: Option<String>,
+}
+
+/// What `--version` prints after "palabre ": the version, then the libopus actually linked and the
+/// egui and rustls versions locked in Cargo.lock. Touches no device and no window.
+fn long_version() -> &'static str {
+    fn locked(name: &str) -> &'static str {
+        include_str!("../Cargo.lock")
+            .split_once(&format!("name = \"{name}\""))
+            .and_then(|(_, rest)| rest.split_once("version = \""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or("?", |(version, _)| version)
+    }
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            // libopus names itself: "libopus 1.5.2".
+            "{}\n{}\negui {}\nrustls {}",
+            env!("CARGO_PKG_VERSION"),
+            opus::version(),
+            locked("egui"),
+            locked("rustls"),
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,7 +268,7 @@ fn init_logs(verbose: u8) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => open_window(),
+        None => open_window(cli.link),
         Some(Sub::Devices { json }) => list_devices(json),
         Some(Sub::EchoTest(args)) => echo_test(&args),
         Some(Sub::Join(args)) => join(args),
@@ -256,7 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open_window() -> anyhow::Result<()> {
+fn open_window(link: Option<String>) -> anyhow::Result<()> {
     let dir = config::config_dir();
     let (settings, warning) = match dir.as_deref() {
         Some(dir) => Settings::load(dir),
@@ -272,7 +298,7 @@ fn open_window() -> anyhow::Result<()> {
         settings.input_device.clone(),
         settings.output_device.clone(),
     );
-    palabre::ui::run(settings, dir, warning, move |repaint| {
+    palabre::ui::run(settings, dir, warning, link, move |repaint| {
         engine::spawn(audio, input, output, repaint)
     })
 }

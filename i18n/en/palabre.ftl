@@ -4,7 +4,7 @@
 
 ## Window
 
-app-title = palabre — audio set-up
+app-title = palabre
 heading = Audio set-up
 intro = Choose your microphone and speakers, set the noise gate on the level meter, then try the echo test.
 dismiss = Dismiss
@@ -105,3 +105,102 @@ settings-save-failed = Your settings could not be saved: { $reason }
 settings-no-dir = No folder was found to keep your settings: changes last until you close palabre.
 config-corrupt = The settings file { $path } could not be read ({ $reason }). It was kept as { $backup } and palabre started with default settings.
 config-corrupt-not-kept = The settings file { $path } could not be read ({ $reason }) and could not be set aside ({ $error }). palabre started with default settings; saving them will replace that file.
+
+## Start screen
+
+home-heading = Join a meeting
+home-intro = Paste a meeting link, or pick a server from the directory below.
+link-label = Meeting link or server address
+link-hint = mumble://server/channel, https://meet.example.org/Room or a server name
+link-open = Open
+open-named = Open { $name }
+link-error-heading = This link could not be opened
+link-error = palabre could not read this link: { $reason }
+audio-setup-open = Audio set-up and echo test
+back = Back
+title-with-host = { $name } — { $host }
+favourites-heading = Favourites
+favourites-empty = No favourites yet: use the star next to a server or a room.
+favourite-add = Add to favourites
+favourite-remove = Remove from favourites
+favourite-add-named = Add { $name } to favourites
+favourite-remove-named = Remove { $name } from favourites
+recent-heading = Recent rooms
+recent-empty = The rooms you join will be listed here.
+
+## Directory
+
+directory-heading = Directory
+directory-intro = Public servers known to palabre. Nothing is contacted until you join.
+directory-search-label = Search
+directory-search-hint = name, town, organisation, country
+directory-protocol-label = Kind
+protocol-all = All
+protocol-jitsi = Jitsi Meet
+protocol-mumble = Mumble
+directory-none = No server matches this search.
+instance-details = { $host } · { $organisation } · { $country } · { $protocol }
+instance-login = login required
+instance-unconfirmed = not checked recently
+instance-unconfirmed-hint = Nobody checked lately that this server still answers.
+
+## Before joining
+
+name-label = Your name
+name-needed = Type the name the others will see.
+password-label = Server password
+password-hint = only if the server asks for one
+audio-only-checkbox = Audio only
+audio-only-mumble = Mumble carries sound only: there is no video on this server.
+audio-only-jitsi = Video is not available yet in this version: you will join with sound only.
+camera-label = Camera
+camera-unavailable = Not available yet in this version
+join = Join
+jitsi-unavailable-heading = Not available yet
+jitsi-unavailable = Joining Jitsi Meet rooms is not available yet in this version of palabre. Mumble servers can be joined already.
+room-needed = Which room on { $host }? Type its name.
+room-label = Room name
+room-continue = Continue
+
+## Call
+
+stage-connecting = Connecting…
+stage-connecting-step = Connecting: { $step }
+stage-connected = Connected
+stage-leaving = Leaving…
+stage-reconnecting = Connection lost ({ $reason }). Reconnecting in { $seconds } s (attempt { $attempt }).
+stage-ended = Ended: { $reason }
+stage-ended-unexpectedly = Ended: the connection to the conference stopped unexpectedly.
+call-ended-failed = The call ended because of a problem.
+back-to-start = Back to the start
+traffic = Sending { $up } kbit/s · receiving { $down } kbit/s · { $total } MB used
+notice-heading = From the server
+mute = Mute
+unmute = Unmute
+deafen = Deafen
+undeafen = Undeafen
+chat = Chat
+chat-unread = Chat ({ $count })
+leave = Leave
+participants-heading = { $count ->
+        [one] One participant
+       *[other] { $count } participants
+    }
+rooms-hint = Double-click a room, or use its “Join” button, to go there.
+room-join = Join
+room-join-named = Join the room { $name }
+room-double-click = Double-click to go to this room
+participant-you = { $name } (you)
+participant-muted = muted
+participant-deafened = muted and deafened
+participant-hand = hand raised
+participant-speaking = { $name } is speaking
+participant-silent = { $name } is silent
+chat-heading = Messages
+chat-hint = Write a message to the room
+chat-message-label = Message
+chat-send = Send
+chat-empty = No messages yet.
+chat-from = { $name }:
+chat-private = { $name } (privately):
+chat-own = You:

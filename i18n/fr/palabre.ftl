@@ -4,7 +4,7 @@
 
 ## Fenêtre
 
-app-title = palabre — réglages du son
+app-title = palabre
 heading = Réglages du son
 intro = Choisissez votre micro et vos haut-parleurs, réglez le seuil de voix sur l’indicateur de niveau, puis essayez le test d’écho.
 dismiss = Fermer
@@ -105,3 +105,102 @@ settings-save-failed = Vos réglages n’ont pas pu être enregistrés : { $rea
 settings-no-dir = Aucun dossier n’a été trouvé pour garder vos réglages : les changements durent jusqu’à la fermeture de palabre.
 config-corrupt = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }). Il a été conservé sous le nom { $backup } et palabre a démarré avec les réglages par défaut.
 config-corrupt-not-kept = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }) ni mis de côté ({ $error }). palabre a démarré avec les réglages par défaut ; les enregistrer remplacera ce fichier.
+
+## Start screen
+
+home-heading = Rejoindre une réunion
+home-intro = Collez un lien de réunion, ou choisissez un serveur dans l’annuaire ci-dessous.
+link-label = Lien de réunion ou adresse du serveur
+link-hint = mumble://serveur/salon, https://meet.exemple.org/Salle ou un nom de serveur
+link-open = Ouvrir
+open-named = Ouvrir { $name }
+link-error-heading = Ce lien n’a pas pu être ouvert
+link-error = palabre n’a pas pu lire ce lien : { $reason }
+audio-setup-open = Réglages audio et test d’écho
+back = Retour
+title-with-host = { $name } — { $host }
+favourites-heading = Favoris
+favourites-empty = Pas encore de favoris : utilisez l’étoile à côté d’un serveur ou d’une salle.
+favourite-add = Ajouter aux favoris
+favourite-remove = Retirer des favoris
+favourite-add-named = Ajouter { $name } aux favoris
+favourite-remove-named = Retirer { $name } des favoris
+recent-heading = Salles récentes
+recent-empty = Les salles que vous rejoignez apparaîtront ici.
+
+## Directory
+
+directory-heading = Annuaire
+directory-intro = Serveurs publics connus de palabre. Aucun n’est contacté avant que vous le rejoigniez.
+directory-search-label = Rechercher
+directory-search-hint = nom, ville, organisation, pays
+directory-protocol-label = Type
+protocol-all = Tous
+protocol-jitsi = Jitsi Meet
+protocol-mumble = Mumble
+directory-none = Aucun serveur ne correspond à cette recherche.
+instance-details = { $host } · { $organisation } · { $country } · { $protocol }
+instance-login = compte requis
+instance-unconfirmed = non vérifié récemment
+instance-unconfirmed-hint = Personne n’a vérifié récemment que ce serveur répond encore.
+
+## Before joining
+
+name-label = Votre nom
+name-needed = Saisissez le nom que les autres verront.
+password-label = Mot de passe du serveur
+password-hint = seulement si le serveur en demande un
+audio-only-checkbox = Audio seulement
+audio-only-mumble = Mumble ne transporte que le son : il n’y a pas de vidéo sur ce serveur.
+audio-only-jitsi = La vidéo n’est pas encore disponible dans cette version : vous rejoindrez avec le son seulement.
+camera-label = Caméra
+camera-unavailable = Pas encore disponible dans cette version
+join = Rejoindre
+jitsi-unavailable-heading = Pas encore disponible
+jitsi-unavailable = Rejoindre une salle Jitsi Meet n’est pas encore possible dans cette version de palabre. Les serveurs Mumble peuvent déjà être rejoints.
+room-needed = Quelle salle sur { $host } ? Saisissez son nom.
+room-label = Nom de la salle
+room-continue = Continuer
+
+## Call
+
+stage-connecting = Connexion…
+stage-connecting-step = Connexion : { $step }
+stage-connected = Connecté
+stage-leaving = Départ…
+stage-reconnecting = Connexion perdue ({ $reason }). Nouvelle tentative dans { $seconds } s (essai { $attempt }).
+stage-ended = Terminé : { $reason }
+stage-ended-unexpectedly = Terminé : la connexion à la conférence s’est arrêtée de façon inattendue.
+call-ended-failed = L’appel s’est terminé à cause d’un problème.
+back-to-start = Retour à l’accueil
+traffic = Envoi { $up } kbit/s · réception { $down } kbit/s · { $total } Mo consommés
+notice-heading = Message du serveur
+mute = Couper le micro
+unmute = Rétablir le micro
+deafen = Couper le son
+undeafen = Rétablir le son
+chat = Discussion
+chat-unread = Discussion ({ $count })
+leave = Quitter
+participants-heading = { $count ->
+        [one] Un participant
+       *[other] { $count } participants
+    }
+rooms-hint = Double-cliquez sur un salon, ou utilisez son bouton « Rejoindre », pour y aller.
+room-join = Rejoindre
+room-join-named = Rejoindre le salon { $name }
+room-double-click = Double-cliquez pour aller dans ce salon
+participant-you = { $name } (vous)
+participant-muted = micro coupé
+participant-deafened = micro et son coupés
+participant-hand = main levée
+participant-speaking = { $name } parle
+participant-silent = { $name } ne parle pas
+chat-heading = Messages
+chat-hint = Écrivez un message au salon
+chat-message-label = Message
+chat-send = Envoyer
+chat-empty = Pas encore de messages.
+chat-from = { $name } :
+chat-private = { $name } (en privé) :
+chat-own = Vous :

@@ -19,10 +19,16 @@ use std::time::Duration;
 
 use eframe::egui;
 
+use std::sync::Arc;
+
 use crate::audio::engine::EngineHandle;
 use crate::command::Command;
+use crate::conference::{ConferenceCommand, ConferenceEvent, ConferenceHandle, Stage};
 use crate::config::Settings;
 use crate::i18n::I18n;
+use crate::identity::Identity;
+use crate::net::mumble::MumbleOptions;
+use crate::ui::state::JoinRequest;
 use crate::ui::state::{Intent, WindowState};
 use crate::ui::view::Levels;
 
@@ -42,6 +48,7 @@ pub fn run(
     settings: Settings,
     config_dir: Option<PathBuf>,
     warning: Option<String>,
+    initial_link: Option<String>,
     spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle + 'static,
 ) -> anyhow::Result<()> {
     let i18n = I18n::new(settings.language);
@@ -66,7 +73,10 @@ pub fn run(
                 i18n,
                 engine,
                 config_dir,
-                intents: Vec::new(),
+                conference: None,
+                ctx: cc.egui_ctx.clone(),
+                intents: initial_link.map(Intent::OpenLink).into_iter().collect(),
+                drafts: view::Drafts::default(),
                 push_to_talk_held: false,
             }))
         }),
@@ -80,8 +90,14 @@ struct PalabreApp {
     i18n: I18n,
     engine: EngineHandle,
     config_dir: Option<PathBuf>,
+    /// The running conference, if any.
+    conference: Option<ConferenceHandle>,
+    /// To wake the window from other threads.
+    ctx: egui::Context,
     /// What the user did in the last frame, applied in the next `logic` pass.
     intents: Vec<Intent>,
+    /// The text being typed in the window's fields.
+    drafts: view::Drafts,
     /// Whether the push-to-talk key was held at the last frame.
     push_to_talk_held: bool,
 }
@@ -104,6 +120,72 @@ impl PalabreApp {
         }
     }
 
+    /// Applies every event the conference has sent since the last frame.
+    fn drain_conference(&mut self) {
+        let Some(conference) = &self.conference else {
+            return;
+        };
+        loop {
+            match conference.events.try_recv() {
+                Ok(event) => self.state.apply_conference(event),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.state.conference_gone();
+                    self.conference = None;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Starts the conference the state asked for (Mumble; the audio runs in the engine).
+    fn join(&mut self, request: JoinRequest) {
+        // A previous conference, if any, is left first.
+        if let Some(previous) = self.conference.take() {
+            previous.commands.send(ConferenceCommand::Leave).ok();
+        }
+        let identity = match &self.config_dir {
+            Some(dir) => match Identity::load_or_create(dir, &request.name) {
+                Ok((identity, _created)) => Some(identity),
+                Err(error) => {
+                    // Joining without a certificate still works; the user is told why.
+                    self.state
+                        .apply_conference(ConferenceEvent::Notice(error.to_string()));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut session = crate::call::session_config(&request.name);
+        session.password = request.password.clone();
+        session.channel_path = request.link.channel_path.clone();
+        let options = MumbleOptions {
+            host: request.link.host.clone(),
+            port: request.link.port,
+            session,
+            identity,
+            config_dir: self.config_dir.clone(),
+            accept_new_certificate: false,
+            reconnect: true,
+        };
+        let ctx = self.ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        match crate::conference::spawn_mumble(
+            options,
+            self.state.settings.audio.clone(),
+            self.engine.commands.clone(),
+            wake,
+        ) {
+            Ok(handle) => self.conference = Some(handle),
+            Err(error) => self
+                .state
+                .apply_conference(ConferenceEvent::Stage(Stage::Ended {
+                    reason: format!("The connection could not be started: {error}."),
+                    failed: true,
+                })),
+        }
+    }
+
     /// Applies the pending intents: updates the state, sends commands, saves settings.
     fn carry_out_intents(&mut self, ctx: &egui::Context) {
         let language_before = self.state.settings.language;
@@ -111,6 +193,14 @@ impl PalabreApp {
             let effects = self.state.handle(intent);
             for command in effects.commands {
                 self.send(command);
+            }
+            if let Some(request) = effects.join {
+                self.join(request);
+            }
+            if let Some(conference) = &self.conference {
+                for command in effects.conference {
+                    conference.commands.send(command).ok();
+                }
             }
             if effects.save {
                 self.save();
@@ -152,6 +242,7 @@ impl PalabreApp {
 impl eframe::App for PalabreApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        self.drain_conference();
         self.carry_out_intents(ctx);
     }
 
@@ -161,7 +252,14 @@ impl eframe::App for PalabreApp {
             gate_open: self.engine.meters.gate_open(),
         };
         egui::CentralPanel::default().show(ui, |ui| {
-            view::window_ui(ui, &self.state, &self.i18n, levels, &mut self.intents);
+            view::window_ui(
+                ui,
+                &self.state,
+                &self.i18n,
+                levels,
+                &mut self.drafts,
+                &mut self.intents,
+            );
         });
         let ctx = ui.ctx();
         if !self.intents.is_empty() {
@@ -174,6 +272,11 @@ impl eframe::App for PalabreApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if self.state.unsaved {
             self.save();
+        }
+        if let Some(conference) = self.conference.take() {
+            conference.commands.send(ConferenceCommand::Leave).ok();
+            // Give the server a moment to hear that we left.
+            std::thread::sleep(Duration::from_millis(200));
         }
         self.send(Command::Shutdown);
     }

@@ -3,12 +3,208 @@
 //! **Invariant:** no egui types here. [`WindowState`] changes in exactly two ways: by applying an
 //! engine [`Event`] ([`WindowState::apply`]) or a user [`Intent`] from the view
 //! ([`WindowState::handle`]), which answers with the [`Effects`] the glue must carry out
-//! (commands to send, settings to save). No I/O happens here, so all of it is unit-tested.
+//! (commands to send, settings to save, a conference to join or command). A running
+//! conference reports through [`WindowState::apply_conference`]. No I/O happens here, so all of
+//! it is unit-tested.
+
+use std::collections::BTreeSet;
 
 use crate::audio::device::DeviceInfo;
 use crate::audio::{AudioError, EchoSummary};
 use crate::command::{Command, Event};
+use crate::conference::{
+    ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Room, Stage, Traffic,
+};
 use crate::config::{AudioSettings, Language, Settings};
+use crate::directory::{self, Instance};
+use crate::link::{self, JitsiLink, Link, LinkError, MumbleLink};
+
+/// How many chat messages a call keeps (the oldest go first).
+pub const MAX_CHAT_MESSAGES: usize = 500;
+/// How many notices from the conference are kept on screen.
+pub const MAX_NOTICES: usize = 5;
+
+/// Which screen the window shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// The start: a link field, the directory, favourites and recent rooms.
+    #[default]
+    Home,
+    /// Devices, levels, processing and the echo test.
+    AudioSetup,
+    /// The form before joining a meeting: name, password, devices.
+    BeforeJoin,
+    /// In a conference (or its ending).
+    Call,
+}
+
+/// What the glue must join: a Mumble server (the only back-end so far).
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// The server, port and channel to go to.
+    pub link: MumbleLink,
+    /// The name to log in with.
+    pub name: String,
+    /// The server password, if one was given.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("link", &self.link)
+            .field("name", &self.name)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// The meeting chosen on the before-join screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A Mumble server (can be joined).
+    Mumble(MumbleLink),
+    /// A Jitsi Meet room (cannot be joined yet in this version).
+    Jitsi(JitsiLink),
+    /// A Jitsi Meet server without a room: the room must be named first.
+    JitsiServer {
+        /// The link without the room, ending with `/` (`https://host/` or
+        /// `https://host/tenant/`): the room name is appended to it.
+        base: String,
+        /// The server, for the title.
+        host: String,
+    },
+}
+
+/// The before-join form, as opened from a link.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinForm {
+    /// Changes each time a link is opened, so the view knows to refill its text fields.
+    pub id: u64,
+    /// What to join.
+    pub target: Target,
+    /// The link as palabre writes it (user name cleared, password never written); the key of
+    /// favourites and recent rooms. Empty for a server without room.
+    pub link: String,
+    /// `(name, host)` for the title (see [`Link::title`]).
+    pub title: (String, String),
+    /// The name to prefill: the link's user name, else the remembered display name.
+    pub name: String,
+    /// The password to prefill (from the link).
+    pub password: String,
+}
+
+impl std::fmt::Debug for JoinForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinForm")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("link", &self.link)
+            .field("title", &self.title)
+            .field("name", &self.name)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+impl JoinForm {
+    /// Whether this form can be joined in this version (Mumble only so far).
+    pub fn joinable(&self) -> bool {
+        matches!(self.target, Target::Mumble(_))
+    }
+}
+
+/// What the window knows of the conference in progress (or the last one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallState {
+    /// `(name, host)` of the meeting.
+    pub title: (String, String),
+    /// Where the connection stands.
+    pub stage: Stage,
+    /// Everyone, the user included.
+    pub participants: Vec<Participant>,
+    /// Rooms (Mumble channels); empty on back-ends without rooms.
+    pub rooms: Vec<Room>,
+    /// The last [`MAX_CHAT_MESSAGES`] messages, oldest first.
+    pub chat: Vec<ChatMessage>,
+    /// Messages from others that arrived while the chat panel was closed.
+    pub unread: usize,
+    /// Whether the chat panel is open.
+    pub chat_open: bool,
+    /// Participants heard right now (by id).
+    pub speaking: BTreeSet<u32>,
+    /// Traffic, as last reported.
+    pub traffic: Traffic,
+    /// The last [`MAX_NOTICES`] things the conference said, oldest first, until dismissed.
+    pub notices: Vec<String>,
+    /// Our microphone is muted (from our participant).
+    pub muted: bool,
+    /// We hear nothing (from our participant).
+    pub deafened: bool,
+    /// The user asked to leave; waiting for [`Stage::Ended`].
+    pub leaving: bool,
+}
+
+impl Default for CallState {
+    fn default() -> Self {
+        Self {
+            title: (String::new(), String::new()),
+            stage: Stage::Connecting(String::new()),
+            participants: Vec::new(),
+            rooms: Vec::new(),
+            chat: Vec::new(),
+            unread: 0,
+            chat_open: false,
+            speaking: BTreeSet::new(),
+            traffic: Traffic::default(),
+            notices: Vec::new(),
+            muted: false,
+            deafened: false,
+            leaving: false,
+        }
+    }
+}
+
+impl CallState {
+    /// Whether the conference is over.
+    pub fn ended(&self) -> bool {
+        matches!(self.stage, Stage::Ended { .. })
+    }
+}
+
+/// The key under which a link is kept in favourites and recent rooms: the link as palabre
+/// writes it, without the user name (the name is asked before joining); text that is not a
+/// link (a Jitsi server without room, `https://host/`) is kept as given, trimmed.
+pub fn link_key(text: &str) -> String {
+    match link::parse(text) {
+        Ok(Link::Mumble(mut mumble)) => {
+            mumble.username = None;
+            mumble.password = None;
+            Link::Mumble(mumble).to_string()
+        }
+        Ok(link) => link.to_string(),
+        Err(_) => text.trim().to_owned(),
+    }
+}
+
+/// A link to a Jitsi Meet server without a room: its base (ending with `/`) and host.
+fn jitsi_server(text: &str) -> Option<(String, String)> {
+    const PROBE: &str = "palabre-probe";
+    let trimmed = text.trim();
+    let probe = if trimmed.ends_with('/') {
+        format!("{trimmed}{PROBE}")
+    } else {
+        format!("{trimmed}/{PROBE}")
+    };
+    match link::parse(&probe) {
+        Ok(Link::Jitsi(jitsi)) => {
+            let full = jitsi.to_string();
+            let base = full.strip_suffix(PROBE)?.to_owned();
+            Some((base, jitsi.host))
+        }
+        _ => None,
+    }
+}
 
 /// Where the echo test stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,6 +261,38 @@ pub enum Intent {
     DismissConfigWarning,
     /// Hide the device-lost notice.
     DismissDeviceLost,
+    /// Open pasted text or a directory, favourite or recent link: the before-join form, or an
+    /// error sentence.
+    OpenLink(String),
+    /// Join the meeting of the before-join form.
+    Join {
+        /// The name to use.
+        name: String,
+        /// The server password (empty: none).
+        password: String,
+    },
+    /// Add a link to the favourites, or remove it.
+    ToggleFavourite(String),
+    /// Show the audio set-up screen.
+    OpenAudioSetup,
+    /// Back to the start (from the audio set-up, the before-join form, or an ended call).
+    GoHome,
+    /// Mute (`true`) or unmute the microphone in the call.
+    Mute(bool),
+    /// Deafen (`true`) or undeafen (Mumble).
+    Deafen(bool),
+    /// Send a chat message to everyone.
+    SendChat(String),
+    /// Move into a room (Mumble channel).
+    MoveTo(u32),
+    /// Leave the call.
+    Leave,
+    /// Open or close the chat panel.
+    ToggleChat,
+    /// Hide one notice from the conference (by position).
+    DismissNotice(usize),
+    /// Hide the link error.
+    DismissLinkError,
 }
 
 /// What the glue must do after [`WindowState::handle`].
@@ -74,6 +302,11 @@ pub struct Effects {
     pub commands: Vec<Command>,
     /// Whether the settings must be written to disk now.
     pub save: bool,
+    /// A conference to start (the glue spawns it, then feeds its events to
+    /// [`WindowState::apply_conference`]).
+    pub join: Option<JoinRequest>,
+    /// Commands for the running conference, in order.
+    pub conference: Vec<ConferenceCommand>,
 }
 
 /// Everything the window shows, except the live levels (read from
@@ -108,6 +341,19 @@ pub struct WindowState {
     pub engine_stopped: bool,
     /// Whether there is a folder to save the settings in.
     pub can_save: bool,
+    /// The screen shown.
+    pub screen: Screen,
+    /// Why the last link could not be opened (the parser's sentence), until dismissed.
+    pub link_error: Option<String>,
+    /// The before-join form (kept while in the call, for its title).
+    pub form: Option<JoinForm>,
+    /// The conference in progress, or the last one.
+    pub call: CallState,
+    /// The instance directory shown on the start screen (the built-in one from
+    /// [`WindowState::new`]; empty in `WindowState::default()`).
+    pub directory: Vec<Instance>,
+    /// Forms opened so far (for [`JoinForm::id`]).
+    forms_opened: u64,
 }
 
 impl WindowState {
@@ -117,6 +363,7 @@ impl WindowState {
             settings,
             config_warning,
             can_save,
+            directory: directory::builtin(),
             ..Self::default()
         }
     }
@@ -145,10 +392,15 @@ impl WindowState {
                 self.last_summary = Some(summary);
             }
             // The window never asks for a recording; the command line does.
-            Event::Recorded { .. }
-            | Event::CallStarted
-            | Event::CallStopped { .. }
-            | Event::Speaking { .. } => {}
+            Event::Recorded { .. } | Event::CallStarted => {}
+            Event::CallStopped { .. } => self.call.speaking.clear(),
+            Event::Speaking { speaker, on } => {
+                if on {
+                    self.call.speaking.insert(speaker);
+                } else {
+                    self.call.speaking.remove(&speaker);
+                }
+            }
             Event::Error(error) => {
                 // A failure while starting or stopping means the test is not running.
                 if matches!(self.echo, EchoPhase::Starting | EchoPhase::Stopping) {
@@ -163,6 +415,152 @@ impl WindowState {
     pub fn engine_gone(&mut self) {
         self.engine_stopped = true;
         self.echo = EchoPhase::Idle;
+    }
+
+    /// Applies one event of the running conference.
+    pub fn apply_conference(&mut self, event: ConferenceEvent) {
+        let call = &mut self.call;
+        match event {
+            ConferenceEvent::Stage(stage) => {
+                if matches!(stage, Stage::Ended { .. }) {
+                    call.speaking.clear();
+                    call.leaving = false;
+                }
+                call.stage = stage;
+            }
+            ConferenceEvent::Notice(notice) => {
+                call.notices.push(notice);
+                if call.notices.len() > MAX_NOTICES {
+                    call.notices.remove(0);
+                }
+            }
+            ConferenceEvent::Roster {
+                participants,
+                rooms,
+            } => {
+                if let Some(you) = participants.iter().find(|p| p.you) {
+                    call.muted = you.muted;
+                    call.deafened = you.deafened;
+                }
+                call.speaking
+                    .retain(|id| participants.iter().any(|p| p.id == *id));
+                call.participants = participants;
+                call.rooms = rooms;
+            }
+            ConferenceEvent::Chat(message) => {
+                if !message.own && !call.chat_open {
+                    call.unread += 1;
+                }
+                call.chat.push(message);
+                if call.chat.len() > MAX_CHAT_MESSAGES {
+                    let extra = call.chat.len() - MAX_CHAT_MESSAGES;
+                    call.chat.drain(..extra);
+                }
+            }
+            ConferenceEvent::Traffic(traffic) => call.traffic = traffic,
+        }
+    }
+
+    /// The conference's channel closed without saying it ended: the call is shown as failed
+    /// (with an empty reason, which the view words as an unexpected end).
+    pub fn conference_gone(&mut self) {
+        if !self.call.ended() {
+            self.call.stage = Stage::Ended {
+                reason: String::new(),
+                failed: true,
+            };
+            self.call.speaking.clear();
+            self.call.leaving = false;
+        }
+    }
+
+    /// Whether `link` (a link or a directory entry's link) is among the favourites.
+    pub fn is_favourite(&self, link: &str) -> bool {
+        let key = link_key(link);
+        self.settings.favourites.contains(&key)
+    }
+
+    /// Whether a conference runs (joined and not ended).
+    pub fn in_call(&self) -> bool {
+        self.screen == Screen::Call && !self.call.ended()
+    }
+
+    /// Opens `text` as a link: the before-join form, or the error on the current screen.
+    fn open_link(&mut self, text: &str) {
+        let (target, link, title, username, password) = match link::parse(text) {
+            Ok(Link::Mumble(mumble)) => {
+                let parsed = Link::Mumble(mumble.clone());
+                let title = parsed.title();
+                (
+                    Target::Mumble(mumble.clone()),
+                    link_key(&parsed.to_string()),
+                    title,
+                    mumble.username.clone(),
+                    mumble.password.clone(),
+                )
+            }
+            Ok(Link::Jitsi(jitsi)) => {
+                let parsed = Link::Jitsi(jitsi.clone());
+                let title = parsed.title();
+                (Target::Jitsi(jitsi), parsed.to_string(), title, None, None)
+            }
+            Err(error) => {
+                let server = match &error {
+                    LinkError::MissingRoom { .. } => jitsi_server(text),
+                    _ => None,
+                };
+                let Some((base, host)) = server else {
+                    self.link_error = Some(error.to_string());
+                    return;
+                };
+                let title = (host.clone(), host.clone());
+                (
+                    Target::JitsiServer { base, host },
+                    String::new(),
+                    title,
+                    None,
+                    None,
+                )
+            }
+        };
+        self.forms_opened += 1;
+        self.link_error = None;
+        self.form = Some(JoinForm {
+            id: self.forms_opened,
+            target,
+            link,
+            title,
+            name: username.unwrap_or_else(|| self.settings.display_name.clone()),
+            password: password.unwrap_or_default(),
+        });
+        self.screen = Screen::BeforeJoin;
+    }
+
+    /// Joins the form's meeting (Mumble only).
+    fn join(&mut self, name: &str, password: &str, effects: &mut Effects) {
+        let name = name.trim();
+        if self.in_call() || name.is_empty() {
+            return;
+        }
+        let Some(form) = &self.form else {
+            return;
+        };
+        let Target::Mumble(link) = &form.target else {
+            return; // Jitsi Meet cannot be joined yet; the view says so.
+        };
+        effects.join = Some(JoinRequest {
+            link: link.clone(),
+            name: name.to_owned(),
+            password: (!password.is_empty()).then(|| password.to_owned()),
+        });
+        self.settings.remember_room(&form.link);
+        self.settings.display_name = name.to_owned();
+        effects.save = true;
+        self.call = CallState {
+            title: form.title.clone(),
+            ..CallState::default()
+        };
+        self.screen = Screen::Call;
     }
 
     /// Applies one user intent; returns what must be sent and saved.
@@ -215,6 +613,82 @@ impl WindowState {
             Intent::DismissError => self.last_error = None,
             Intent::DismissConfigWarning => self.config_warning = None,
             Intent::DismissDeviceLost => self.device_lost = None,
+            Intent::OpenLink(text) => {
+                if !self.in_call() {
+                    self.open_link(&text);
+                }
+            }
+            Intent::Join { name, password } => self.join(&name, &password, &mut effects),
+            Intent::ToggleFavourite(link) => {
+                self.settings.toggle_favourite(&link_key(&link));
+                effects.save = true;
+            }
+            Intent::OpenAudioSetup => {
+                if !self.in_call() {
+                    self.screen = Screen::AudioSetup;
+                }
+            }
+            Intent::GoHome => {
+                // A running call is left with `Leave`, never by walking away from it.
+                if !self.in_call() {
+                    if self.echo == EchoPhase::Running {
+                        self.echo = EchoPhase::Stopping;
+                        effects.commands.push(Command::StopEchoTest);
+                    }
+                    self.screen = Screen::Home;
+                    self.link_error = None;
+                }
+            }
+            Intent::Mute(mute) => {
+                if self.in_call() {
+                    self.call.muted = mute;
+                    if !mute {
+                        self.call.deafened = false;
+                    }
+                    effects.conference.push(ConferenceCommand::Mute(mute));
+                }
+            }
+            Intent::Deafen(deafen) => {
+                if self.in_call() {
+                    self.call.deafened = deafen;
+                    if deafen {
+                        self.call.muted = true;
+                    }
+                    effects.conference.push(ConferenceCommand::Deafen(deafen));
+                }
+            }
+            Intent::SendChat(text) => {
+                let text = text.trim();
+                if self.in_call() && !text.is_empty() {
+                    effects.conference.push(ConferenceCommand::Chat {
+                        to: None,
+                        text: text.to_owned(),
+                    });
+                }
+            }
+            Intent::MoveTo(room) => {
+                if self.in_call() {
+                    effects.conference.push(ConferenceCommand::MoveTo(room));
+                }
+            }
+            Intent::Leave => {
+                if self.in_call() && !self.call.leaving {
+                    self.call.leaving = true;
+                    effects.conference.push(ConferenceCommand::Leave);
+                }
+            }
+            Intent::ToggleChat => {
+                self.call.chat_open = !self.call.chat_open;
+                if self.call.chat_open {
+                    self.call.unread = 0;
+                }
+            }
+            Intent::DismissNotice(index) => {
+                if index < self.call.notices.len() {
+                    self.call.notices.remove(index);
+                }
+            }
+            Intent::DismissLinkError => self.link_error = None,
         }
         if effects.save {
             self.unsaved = false;
@@ -354,5 +828,348 @@ mod tests {
         state.engine_gone();
         assert!(state.engine_stopped);
         assert_eq!(state.echo, EchoPhase::Idle);
+    }
+
+    fn participant(id: u32, name: &str, room: u32, you: bool) -> Participant {
+        Participant {
+            id,
+            name: name.into(),
+            room: Some(room),
+            you,
+            muted: false,
+            deafened: false,
+            hand_raised: false,
+        }
+    }
+
+    /// A state in a call on `mumble://example.org/Team`, with `you` and `alice`.
+    fn in_call() -> WindowState {
+        let mut state = WindowState::default();
+        state.handle(Intent::OpenLink("mumble://example.org/Team".into()));
+        let effects = state.handle(Intent::Join {
+            name: "me".into(),
+            password: String::new(),
+        });
+        assert!(effects.join.is_some());
+        state.apply_conference(ConferenceEvent::Stage(Stage::Connected));
+        state.apply_conference(ConferenceEvent::Roster {
+            participants: vec![
+                participant(1, "me", 0, true),
+                participant(2, "alice", 0, false),
+            ],
+            rooms: vec![Room {
+                id: 0,
+                parent: None,
+                name: "Root".into(),
+            }],
+        });
+        state
+    }
+
+    #[test]
+    fn a_mumble_link_opens_the_form_prefilled() {
+        let mut state = WindowState::default();
+        state.settings.display_name = "Remembered".into();
+        state.handle(Intent::OpenLink(
+            "  mumble://bob:secret@example.org:1234/Team/Sub  ".into(),
+        ));
+        assert_eq!(state.screen, Screen::BeforeJoin);
+        let form = state.form.clone().expect("a form");
+        assert!(form.joinable());
+        assert_eq!(form.name, "bob");
+        assert_eq!(form.password, "secret");
+        assert_eq!(form.title, ("Sub".to_owned(), "example.org".to_owned()));
+        assert_eq!(form.link, "mumble://example.org:1234/Team/Sub");
+        assert!(!format!("{state:?}").contains("secret"));
+        // Without a user name in the link, the remembered name is used.
+        state.handle(Intent::OpenLink("mumble://example.org".into()));
+        let next = state.form.clone().expect("a form");
+        assert_eq!(next.name, "Remembered");
+        assert_eq!(next.password, "");
+        assert_ne!(next.id, form.id);
+    }
+
+    #[test]
+    fn a_bad_link_shows_the_error_and_stays_home() {
+        let mut state = WindowState::default();
+        state.handle(Intent::OpenLink("ftp://example.org".into()));
+        assert_eq!(state.screen, Screen::Home);
+        let error = state.link_error.clone().expect("an error");
+        assert!(error.contains("ftp"), "{error}");
+        assert!(state.form.is_none());
+        state.handle(Intent::DismissLinkError);
+        assert!(state.link_error.is_none());
+    }
+
+    #[test]
+    fn jitsi_links_open_a_form_that_cannot_join_yet() {
+        let mut state = WindowState::default();
+        state.settings.display_name = "me".into();
+        state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
+        let form = state.form.clone().expect("a form");
+        assert!(matches!(form.target, Target::Jitsi(_)));
+        assert!(!form.joinable());
+        let effects = state.handle(Intent::Join {
+            name: "me".into(),
+            password: String::new(),
+        });
+        assert_eq!(effects, Effects::default());
+        assert_eq!(state.screen, Screen::BeforeJoin);
+
+        // A server without room asks for one; the room then completes the link.
+        state.handle(Intent::OpenLink("https://meet.example.org/".into()));
+        let Some(JoinForm {
+            target: Target::JitsiServer { base, host },
+            ..
+        }) = state.form.clone()
+        else {
+            panic!("no server form: {:?}", state.form);
+        };
+        assert_eq!(base, "https://meet.example.org/");
+        assert_eq!(host, "meet.example.org");
+        state.handle(Intent::OpenLink(format!("{base}Weekly")));
+        let form = state.form.clone().expect("a form");
+        assert_eq!(form.title.0, "Weekly");
+        assert!(state.link_error.is_none());
+    }
+
+    #[test]
+    fn join_asks_for_the_conference_and_remembers() {
+        let mut state = WindowState::default();
+        state.handle(Intent::OpenLink("mumble://bob@example.org/Team".into()));
+        // No name: nothing happens.
+        let effects = state.handle(Intent::Join {
+            name: "  ".into(),
+            password: String::new(),
+        });
+        assert_eq!(effects, Effects::default());
+        let effects = state.handle(Intent::Join {
+            name: " Alice ".into(),
+            password: "pw".into(),
+        });
+        let join = effects.join.expect("a join request");
+        assert_eq!(join.name, "Alice");
+        assert_eq!(join.password.as_deref(), Some("pw"));
+        assert_eq!(join.link.host, "example.org");
+        assert_eq!(join.link.channel_path, vec!["Team".to_owned()]);
+        assert!(effects.save);
+        assert_eq!(state.settings.display_name, "Alice");
+        assert_eq!(
+            state.settings.recent_rooms,
+            vec!["mumble://example.org/Team".to_owned()]
+        );
+        assert_eq!(state.screen, Screen::Call);
+        assert!(matches!(state.call.stage, Stage::Connecting(_)));
+        assert_eq!(state.call.title.0, "Team");
+        // A second join while connected does nothing.
+        assert!(
+            state
+                .handle(Intent::Join {
+                    name: "Alice".into(),
+                    password: String::new(),
+                })
+                .join
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn conference_events_fill_the_call() {
+        let mut state = in_call();
+        assert_eq!(state.call.stage, Stage::Connected);
+        assert_eq!(state.call.participants.len(), 2);
+        assert!(!state.call.muted);
+        state.apply_conference(ConferenceEvent::Roster {
+            participants: vec![
+                Participant {
+                    muted: true,
+                    deafened: true,
+                    ..participant(1, "me", 0, true)
+                },
+                participant(2, "alice", 0, false),
+            ],
+            rooms: vec![],
+        });
+        assert!(state.call.muted && state.call.deafened);
+
+        let message = |text: &str, own: bool| ChatMessage {
+            from: "alice".into(),
+            private: false,
+            text: text.into(),
+            own,
+        };
+        state.apply_conference(ConferenceEvent::Chat(message("hi", false)));
+        state.apply_conference(ConferenceEvent::Chat(message("mine", true)));
+        assert_eq!(state.call.unread, 1);
+        state.handle(Intent::ToggleChat);
+        assert!(state.call.chat_open);
+        assert_eq!(state.call.unread, 0);
+        state.apply_conference(ConferenceEvent::Chat(message("seen", false)));
+        assert_eq!(state.call.unread, 0);
+        for i in 0..MAX_CHAT_MESSAGES + 10 {
+            state.apply_conference(ConferenceEvent::Chat(message(&i.to_string(), false)));
+        }
+        assert_eq!(state.call.chat.len(), MAX_CHAT_MESSAGES);
+        assert_eq!(state.call.chat[0].text, "10");
+
+        let traffic = Traffic {
+            up_bps: 40_000.0,
+            down_bps: 80_000.0,
+            total_bytes: 1_000_000,
+        };
+        state.apply_conference(ConferenceEvent::Traffic(traffic));
+        assert_eq!(state.call.traffic, traffic);
+
+        for i in 0..MAX_NOTICES + 2 {
+            state.apply_conference(ConferenceEvent::Notice(format!("notice {i}")));
+        }
+        assert_eq!(state.call.notices.len(), MAX_NOTICES);
+        state.handle(Intent::DismissNotice(0));
+        assert_eq!(state.call.notices[0], "notice 3");
+
+        state.apply_conference(ConferenceEvent::Stage(Stage::Reconnecting {
+            attempt: 2,
+            seconds: 4,
+            reason: "lost".into(),
+        }));
+        assert!(state.in_call());
+    }
+
+    #[test]
+    fn speaking_follows_the_engine() {
+        let mut state = in_call();
+        state.apply(Event::Speaking {
+            speaker: 2,
+            on: true,
+        });
+        assert!(state.call.speaking.contains(&2));
+        state.apply(Event::Speaking {
+            speaker: 2,
+            on: false,
+        });
+        assert!(state.call.speaking.is_empty());
+        state.apply(Event::Speaking {
+            speaker: 2,
+            on: true,
+        });
+        // Someone who left stops speaking.
+        state.apply_conference(ConferenceEvent::Roster {
+            participants: vec![participant(1, "me", 0, true)],
+            rooms: vec![],
+        });
+        assert!(state.call.speaking.is_empty());
+        state.apply(Event::Speaking {
+            speaker: 1,
+            on: true,
+        });
+        state.apply(Event::CallStopped {
+            frames_concealed: 0,
+        });
+        assert!(state.call.speaking.is_empty());
+    }
+
+    #[test]
+    fn call_controls_become_conference_commands() {
+        let mut state = in_call();
+        assert_eq!(
+            state.handle(Intent::Mute(true)).conference,
+            vec![ConferenceCommand::Mute(true)]
+        );
+        assert!(state.call.muted);
+        assert_eq!(
+            state.handle(Intent::Deafen(true)).conference,
+            vec![ConferenceCommand::Deafen(true)]
+        );
+        assert_eq!(
+            state.handle(Intent::SendChat(" hello ".into())).conference,
+            vec![ConferenceCommand::Chat {
+                to: None,
+                text: "hello".into()
+            }]
+        );
+        assert!(
+            state
+                .handle(Intent::SendChat("  ".into()))
+                .conference
+                .is_empty()
+        );
+        assert_eq!(
+            state.handle(Intent::MoveTo(3)).conference,
+            vec![ConferenceCommand::MoveTo(3)]
+        );
+    }
+
+    #[test]
+    fn favourites_toggle_and_save() {
+        let mut state = WindowState::default();
+        let effects = state.handle(Intent::ToggleFavourite("mumble://bob@example.org".into()));
+        assert!(effects.save);
+        assert_eq!(
+            state.settings.favourites,
+            vec!["mumble://example.org".to_owned()]
+        );
+        assert!(state.is_favourite("mumble://example.org"));
+        // A Jitsi server without room is kept as given.
+        state.handle(Intent::ToggleFavourite("https://meet.example.org/".into()));
+        assert!(state.is_favourite("https://meet.example.org/"));
+        state.handle(Intent::ToggleFavourite("mumble://example.org".into()));
+        assert!(!state.is_favourite("mumble://example.org"));
+        assert_eq!(state.settings.favourites.len(), 1);
+    }
+
+    #[test]
+    fn leave_waits_for_the_end() {
+        let mut state = in_call();
+        // Walking away from a running call is not possible.
+        state.handle(Intent::GoHome);
+        assert_eq!(state.screen, Screen::Call);
+        assert_eq!(
+            state.handle(Intent::Leave).conference,
+            vec![ConferenceCommand::Leave]
+        );
+        assert!(state.handle(Intent::Leave).conference.is_empty());
+        assert_eq!(state.screen, Screen::Call);
+        state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: "You left.".into(),
+            failed: false,
+        }));
+        assert!(state.call.ended() && !state.call.leaving);
+        assert!(state.handle(Intent::Mute(true)).conference.is_empty());
+        state.handle(Intent::GoHome);
+        assert_eq!(state.screen, Screen::Home);
+    }
+
+    #[test]
+    fn a_vanished_conference_ends_the_call() {
+        let mut state = in_call();
+        state.conference_gone();
+        assert_eq!(
+            state.call.stage,
+            Stage::Ended {
+                reason: String::new(),
+                failed: true
+            }
+        );
+        // A proper end is not overwritten.
+        let mut state = in_call();
+        let ended = Stage::Ended {
+            reason: "Kicked".into(),
+            failed: true,
+        };
+        state.apply_conference(ConferenceEvent::Stage(ended.clone()));
+        state.conference_gone();
+        assert_eq!(state.call.stage, ended);
+    }
+
+    #[test]
+    fn leaving_the_audio_set_up_stops_the_echo_test() {
+        let mut state = WindowState::default();
+        state.handle(Intent::OpenAudioSetup);
+        assert_eq!(state.screen, Screen::AudioSetup);
+        state.handle(Intent::ToggleEchoTest);
+        state.apply(Event::EchoTestStarted);
+        let effects = state.handle(Intent::GoHome);
+        assert_eq!(effects.commands, vec![Command::StopEchoTest]);
+        assert_eq!(state.screen, Screen::Home);
     }
 }

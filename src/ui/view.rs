@@ -1,20 +1,23 @@
-//! The audio set-up screen: pure views over [`WindowState`] that emit [`Intent`]s.
+//! The window's screens: pure views over [`WindowState`] that emit [`Intent`]s.
 //!
 //! Nothing here changes the state or talks to the engine; every user action becomes an
 //! [`Intent`] pushed to `intents`, applied by the glue in `ui/mod.rs` on the next `logic` pass.
-//! Every control has a visible label, which egui passes to AccessKit.
+//! The only thing the view owns is [`Drafts`], the text being typed. Every control has a visible
+//! label or an accessible name, which egui passes to AccessKit; all of it is reachable with Tab.
 
 use eframe::egui;
 use eframe::egui::{
-    Align2, Color32, FontId, Rect, Role, Sense, Stroke, StrokeKind, Ui, WidgetInfo,
+    Align2, Color32, FontId, Key, Rect, Role, Sense, Stroke, StrokeKind, Ui, WidgetInfo,
 };
 
 use crate::audio::device::DeviceInfo;
 use crate::audio::meter::SILENCE_DBFS;
+use crate::conference::{Participant, Room, Stage};
 use crate::config::TransmitMode;
 use crate::config::{AudioSettings, GATE_MAX_DBFS, GATE_MIN_DBFS, Language, Preset};
+use crate::directory::{self, Instance, Protocol};
 use crate::i18n::{FluentValue, I18n};
-use crate::ui::state::{EchoPhase, Intent, WindowState};
+use crate::ui::state::{EchoPhase, Intent, JoinForm, Screen, Target, WindowState};
 
 /// The live values read from [`crate::audio::Meters`] for one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,6 +26,28 @@ pub struct Levels {
     pub input_dbfs: f32,
     /// Whether the noise gate lets the microphone through.
     pub gate_open: bool,
+}
+
+/// What the user is typing: the buffers egui's text fields edit, owned by the glue and kept
+/// across frames. Not part of [`WindowState`]: nothing here matters until an [`Intent`] says so.
+#[derive(Debug, Clone, Default)]
+pub struct Drafts {
+    /// The link field on the start screen.
+    pub link: String,
+    /// The directory search field.
+    pub search: String,
+    /// The directory's protocol filter (`None`: all).
+    pub protocol: Option<Protocol>,
+    /// The name field before joining.
+    pub name: String,
+    /// The password field before joining.
+    pub password: String,
+    /// The room name asked for a Jitsi Meet server without room.
+    pub room: String,
+    /// The chat message being written.
+    pub chat: String,
+    /// The [`JoinForm::id`] the name and password fields were filled from.
+    pub form_id: u64,
 }
 
 /// Left end of the level meter, dBFS.
@@ -35,39 +60,831 @@ const METER_HEIGHT: f32 = 28.0;
 const SCALE_HEIGHT: f32 = 16.0;
 /// Colour of the bar while the gate is open (speaking).
 const SPEAKING_GREEN: Color32 = Color32::from_rgb(60, 170, 90);
+/// Rooms deeper than this are not drawn (a malformed tree cannot recurse for ever).
+const MAX_ROOM_DEPTH: usize = 64;
 
-/// The whole screen.
+/// The whole window: the screen the state asks for.
 pub fn window_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    levels: Levels,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    match state.screen {
+        Screen::Home => scrolled(ui, "home", |ui| home_ui(ui, state, i18n, drafts, intents)),
+        Screen::AudioSetup => scrolled(ui, "audio-setup", |ui| {
+            audio_setup_ui(ui, state, i18n, levels, intents);
+        }),
+        Screen::BeforeJoin => scrolled(ui, "before-join", |ui| {
+            before_join_ui(ui, state, i18n, levels, drafts, intents);
+        }),
+        Screen::Call => call_ui(ui, state, i18n, drafts, intents),
+    }
+}
+
+/// A vertical scroll area filling the window.
+fn scrolled(ui: &mut Ui, id: &str, add: impl FnOnce(&mut Ui)) {
+    egui::ScrollArea::vertical()
+        .id_salt(id)
+        .auto_shrink([false, false])
+        .show(ui, add);
+}
+
+/// The start: the link field, favourites, recent rooms, the directory, and the way to the
+/// audio set-up.
+fn home_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    ui.heading(i18n.tr("home-heading"));
+    ui.label(i18n.tr("home-intro"));
+    ui.add_space(6.0);
+    notices_ui(ui, state, i18n, intents);
+    ui.add_space(6.0);
+
+    let label = ui.label(i18n.tr("link-label"));
+    ui.horizontal(|ui| {
+        let width = (ui.available_width() - 100.0).max(200.0);
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut drafts.link)
+                    .hint_text(i18n.tr("link-hint"))
+                    .desired_width(width),
+            )
+            .labelled_by(label.id);
+        let entered = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        let has_text = !drafts.link.trim().is_empty();
+        let clicked = ui
+            .add_enabled(has_text, egui::Button::new(i18n.tr("link-open")))
+            .clicked();
+        if has_text && (entered || clicked) {
+            intents.push(Intent::OpenLink(drafts.link.trim().to_owned()));
+        }
+    });
+    link_error_ui(ui, state, i18n, intents);
+    ui.add_space(4.0);
+    if ui.button(i18n.tr("audio-setup-open")).clicked() {
+        intents.push(Intent::OpenAudioSetup);
+    }
+
+    ui.add_space(8.0);
+    ui.separator();
+    ui.strong(i18n.tr("favourites-heading"));
+    if state.settings.favourites.is_empty() {
+        ui.weak(i18n.tr("favourites-empty"));
+    }
+    for (index, link) in state.settings.favourites.iter().enumerate() {
+        saved_link_ui(ui, ("favourite", index), link, true, i18n, intents);
+    }
+
+    ui.add_space(8.0);
+    ui.strong(i18n.tr("recent-heading"));
+    if state.settings.recent_rooms.is_empty() {
+        ui.weak(i18n.tr("recent-empty"));
+    }
+    for (index, link) in state.settings.recent_rooms.iter().enumerate() {
+        let favourite = state.is_favourite(link);
+        saved_link_ui(ui, ("recent", index), link, favourite, i18n, intents);
+    }
+
+    ui.add_space(8.0);
+    ui.separator();
+    directory_ui(ui, state, i18n, drafts, intents);
+}
+
+/// The link error, if any, in a framed box.
+fn link_error_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+    if let Some(reason) = &state.link_error {
+        let text = i18n.tr_args(
+            "link-error",
+            &[("reason", FluentValue::from(reason.as_str()))],
+        );
+        if notice_ui(
+            ui,
+            ui.visuals().error_fg_color,
+            &i18n.tr("link-error-heading"),
+            &text,
+            Some(&i18n.tr("dismiss")),
+        ) {
+            intents.push(Intent::DismissLinkError);
+        }
+    }
+}
+
+/// One favourite or recent room: its title, the link, "Open" and the favourite toggle.
+fn saved_link_ui(
+    ui: &mut Ui,
+    id: (&str, usize),
+    link: &str,
+    favourite: bool,
+    i18n: &I18n,
+    intents: &mut Vec<Intent>,
+) {
+    ui.push_id(id, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            let title = match crate::link::parse(link) {
+                Ok(parsed) => title_text(i18n, &parsed.title()),
+                Err(_) => link.to_owned(),
+            };
+            if ui
+                .button(i18n.tr("link-open"))
+                .accessible_name(
+                    i18n.tr_args("open-named", &[("name", FluentValue::from(title.as_str()))]),
+                )
+                .clicked()
+            {
+                intents.push(Intent::OpenLink(link.to_owned()));
+            }
+            if favourite_button_ui(ui, favourite, &title, i18n) {
+                intents.push(Intent::ToggleFavourite(link.to_owned()));
+            }
+            ui.label(egui::RichText::new(&title).strong());
+            ui.weak(link);
+        });
+    });
+}
+
+/// The star that adds to or removes from the favourites; returns whether it was clicked. Drawn,
+/// not a glyph: the bundled font has no star.
+fn favourite_button_ui(ui: &mut Ui, favourite: bool, name: &str, i18n: &I18n) -> bool {
+    let (key, hover) = if favourite {
+        ("favourite-remove", "favourite-remove-named")
+    } else {
+        ("favourite-add", "favourite-add-named")
+    };
+    let hover = i18n.tr_args(hover, &[("name", FluentValue::from(name))]);
+    let size = ui.spacing().interact_size.y;
+    let response = ui
+        .add(
+            egui::Button::new("")
+                .selected(favourite)
+                .min_size(egui::vec2(size, size)),
+        )
+        .accessible_name(i18n.tr(key))
+        .on_hover_text(hover);
+    if ui.is_rect_visible(response.rect) {
+        let color = if favourite {
+            Color32::from_rgb(230, 170, 30)
+        } else {
+            ui.visuals().widgets.inactive.fg_stroke.color
+        };
+        let center = response.rect.center();
+        let outer = size * 0.36;
+        let inner = outer * 0.45;
+        let points: Vec<egui::Pos2> = (0..10)
+            .map(|i| {
+                let angle = std::f32::consts::PI * (i as f32 / 5.0) - std::f32::consts::FRAC_PI_2;
+                let radius = if i % 2 == 0 { outer } else { inner };
+                center + radius * egui::vec2(angle.cos(), angle.sin())
+            })
+            .collect();
+        let painter = ui.painter();
+        if favourite {
+            // The star is not convex: fill each point's triangle and the centre.
+            for i in (0..10).step_by(2) {
+                let before = points[(i + 9) % 10];
+                let after = points[(i + 1) % 10];
+                painter.add(egui::Shape::convex_polygon(
+                    vec![before, points[i], after],
+                    color,
+                    Stroke::NONE,
+                ));
+            }
+            let centre: Vec<_> = points.iter().skip(1).step_by(2).copied().collect();
+            painter.add(egui::Shape::convex_polygon(centre, color, Stroke::NONE));
+        }
+        painter.add(egui::Shape::closed_line(points, Stroke::new(1.5, color)));
+    }
+    response.clicked()
+}
+
+/// "Name — host", or just the host when they are the same.
+fn title_text(i18n: &I18n, (name, host): &(String, String)) -> String {
+    if name == host {
+        host.clone()
+    } else {
+        i18n.tr_args(
+            "title-with-host",
+            &[
+                ("name", FluentValue::from(name.as_str())),
+                ("host", FluentValue::from(host.as_str())),
+            ],
+        )
+    }
+}
+
+/// The instance directory: search, protocol filter and the matching hosts.
+fn directory_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    ui.strong(i18n.tr("directory-heading"));
+    ui.weak(i18n.tr("directory-intro"));
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(i18n.tr("directory-search-label"));
+        ui.add(
+            egui::TextEdit::singleline(&mut drafts.search)
+                .hint_text(i18n.tr("directory-search-hint"))
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        let label = ui.label(i18n.tr("directory-protocol-label"));
+        let name = |protocol: Option<Protocol>| match protocol {
+            None => i18n.tr("protocol-all"),
+            Some(Protocol::Jitsi) => i18n.tr("protocol-jitsi"),
+            Some(Protocol::Mumble) => i18n.tr("protocol-mumble"),
+        };
+        egui::ComboBox::from_id_salt("directory-protocol")
+            .selected_text(name(drafts.protocol))
+            .show_ui(ui, |ui| {
+                for protocol in [None, Some(Protocol::Jitsi), Some(Protocol::Mumble)] {
+                    ui.selectable_value(&mut drafts.protocol, protocol, name(protocol));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    ui.add_space(4.0);
+    let found = directory::search(&state.directory, &drafts.search, drafts.protocol);
+    if found.is_empty() {
+        ui.weak(i18n.tr("directory-none"));
+    }
+    for (index, instance) in found.into_iter().enumerate() {
+        ui.push_id(("instance", index, &instance.host), |ui| {
+            instance_ui(ui, state, instance, i18n, intents);
+        });
+    }
+}
+
+/// One directory entry.
+fn instance_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    instance: &Instance,
+    i18n: &I18n,
+    intents: &mut Vec<Intent>,
+) {
+    let link = instance.link();
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button(i18n.tr("link-open"))
+            .accessible_name(i18n.tr_args(
+                "open-named",
+                &[("name", FluentValue::from(instance.name.as_str()))],
+            ))
+            .clicked()
+        {
+            intents.push(Intent::OpenLink(link.clone()));
+        }
+        if favourite_button_ui(ui, state.is_favourite(&link), &instance.name, i18n) {
+            intents.push(Intent::ToggleFavourite(link.clone()));
+        }
+        ui.label(egui::RichText::new(&instance.name).strong());
+        let protocol = match instance.protocol {
+            Protocol::Jitsi => i18n.tr("protocol-jitsi"),
+            Protocol::Mumble => i18n.tr("protocol-mumble"),
+        };
+        ui.label(i18n.tr_args(
+            "instance-details",
+            &[
+                ("host", FluentValue::from(instance.host.as_str())),
+                (
+                    "organisation",
+                    FluentValue::from(instance.organisation.as_str()),
+                ),
+                ("country", FluentValue::from(instance.country.as_str())),
+                ("protocol", FluentValue::from(protocol)),
+            ],
+        ));
+        if instance.login {
+            ui.colored_label(ui.visuals().warn_fg_color, i18n.tr("instance-login"));
+        }
+        if !instance.confirmed {
+            ui.weak(i18n.tr("instance-unconfirmed"))
+                .on_hover_text(i18n.tr("instance-unconfirmed-hint"));
+        }
+    });
+}
+
+/// The audio set-up screen: devices, level, processing, echo test.
+fn audio_setup_ui(
     ui: &mut Ui,
     state: &WindowState,
     i18n: &I18n,
     levels: Levels,
     intents: &mut Vec<Intent>,
 ) {
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            ui.heading(i18n.tr("heading"));
-            ui.label(i18n.tr("intro"));
-            ui.add_space(6.0);
-            notices_ui(ui, state, i18n, intents);
-            ui.add_space(6.0);
-            ui.columns(2, |columns| {
-                // Columns are justified by default, which stretches buttons and text.
-                let layout = egui::Layout::top_down(egui::Align::Min);
-                if let [left, right] = columns {
-                    left.with_layout(layout, |ui| {
-                        devices_ui(ui, state, i18n, intents);
-                        ui.separator();
-                        level_ui(ui, state, i18n, levels, intents);
-                    });
-                    right.with_layout(layout, |ui| {
-                        processing_ui(ui, state, i18n, intents);
-                        ui.separator();
-                        echo_test_ui(ui, state, i18n, intents);
-                    });
-                }
+    if ui.button(i18n.tr("back")).clicked() {
+        intents.push(Intent::GoHome);
+    }
+    ui.heading(i18n.tr("heading"));
+    ui.label(i18n.tr("intro"));
+    ui.add_space(6.0);
+    notices_ui(ui, state, i18n, intents);
+    ui.add_space(6.0);
+    ui.columns(2, |columns| {
+        // Columns are justified by default, which stretches buttons and text.
+        let layout = egui::Layout::top_down(egui::Align::Min);
+        if let [left, right] = columns {
+            left.with_layout(layout, |ui| {
+                devices_ui(ui, state, i18n, intents);
+                ui.separator();
+                level_ui(ui, state, i18n, levels, intents);
             });
+            right.with_layout(layout, |ui| {
+                processing_ui(ui, state, i18n, intents);
+                ui.separator();
+                echo_test_ui(ui, state, i18n, intents);
+            });
+        }
+    });
+}
+
+/// The form before joining: name, password, devices, level and sound processing.
+fn before_join_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    levels: Levels,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    if ui.button(i18n.tr("back")).clicked() {
+        intents.push(Intent::GoHome);
+    }
+    let Some(form) = &state.form else {
+        return;
+    };
+    if drafts.form_id != form.id {
+        drafts.form_id = form.id;
+        drafts.name = form.name.clone();
+        drafts.password = form.password.clone();
+        drafts.room.clear();
+    }
+    ui.heading(title_text(i18n, &form.title));
+    if !form.link.is_empty() {
+        ui.weak(&form.link);
+    }
+    notices_ui(ui, state, i18n, intents);
+    link_error_ui(ui, state, i18n, intents);
+    ui.add_space(6.0);
+    if let Target::JitsiServer { base, host } = &form.target {
+        jitsi_room_ui(ui, base, host, i18n, drafts, intents);
+        return;
+    }
+    if matches!(form.target, Target::Jitsi(_)) {
+        notice_ui(
+            ui,
+            ui.visuals().warn_fg_color,
+            &i18n.tr("jitsi-unavailable-heading"),
+            &i18n.tr("jitsi-unavailable"),
+            None,
+        );
+        ui.add_space(6.0);
+    }
+    ui.columns(2, |columns| {
+        let layout = egui::Layout::top_down(egui::Align::Min);
+        if let [left, right] = columns {
+            left.with_layout(layout, |ui| {
+                join_form_ui(ui, state, form, i18n, drafts, intents);
+                ui.separator();
+                processing_ui(ui, state, i18n, intents);
+            });
+            right.with_layout(layout, |ui| {
+                devices_ui(ui, state, i18n, intents);
+                ui.separator();
+                level_ui(ui, state, i18n, levels, intents);
+            });
+        }
+    });
+}
+
+/// Name, password, audio only, camera, and the Join button.
+fn join_form_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    form: &JoinForm,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    let mut join = false;
+    egui::Grid::new("join-form")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label(i18n.tr("name-label"));
+            let response = ui
+                .add(egui::TextEdit::singleline(&mut drafts.name).desired_width(200.0))
+                .labelled_by(label.id);
+            join |= response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            ui.end_row();
+            let label = ui.label(i18n.tr("password-label"));
+            let response = ui
+                .add(
+                    egui::TextEdit::singleline(&mut drafts.password)
+                        .password(true)
+                        .hint_text(i18n.tr("password-hint"))
+                        .desired_width(200.0),
+                )
+                .labelled_by(label.id);
+            join |= response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            ui.end_row();
+        });
+    let mut audio_only = true;
+    ui.add_enabled(
+        false,
+        egui::Checkbox::new(&mut audio_only, i18n.tr("audio-only-checkbox")),
+    )
+    .on_disabled_hover_text(match form.target {
+        Target::Mumble(_) => i18n.tr("audio-only-mumble"),
+        _ => i18n.tr("audio-only-jitsi"),
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label(i18n.tr("camera-label"));
+        ui.add_enabled_ui(false, |ui| {
+            egui::ComboBox::from_id_salt("camera")
+                .selected_text(i18n.tr("camera-unavailable"))
+                .show_ui(ui, |_| {})
+                .response
+                .labelled_by(label.id);
+        });
+    });
+    ui.add_space(6.0);
+    let can_join = form.joinable() && !drafts.name.trim().is_empty() && !state.engine_stopped;
+    ui.horizontal(|ui| {
+        let button = egui::Button::new(egui::RichText::new(i18n.tr("join")).size(16.0))
+            .min_size(egui::vec2(140.0, 32.0));
+        join |= ui.add_enabled(can_join, button).clicked();
+        if !form.link.is_empty() {
+            let favourite = state.is_favourite(&form.link);
+            let name = title_text(i18n, &form.title);
+            if favourite_button_ui(ui, favourite, &name, i18n) {
+                intents.push(Intent::ToggleFavourite(form.link.clone()));
+            }
+        }
+    });
+    if form.joinable() && drafts.name.trim().is_empty() {
+        ui.weak(i18n.tr("name-needed"));
+    }
+    if join && can_join {
+        intents.push(Intent::Join {
+            name: drafts.name.trim().to_owned(),
+            password: drafts.password.clone(),
+        });
+    }
+}
+
+/// The room name asked for a Jitsi Meet server given without one.
+fn jitsi_room_ui(
+    ui: &mut Ui,
+    base: &str,
+    host: &str,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    ui.label(i18n.tr_args("room-needed", &[("host", FluentValue::from(host))]));
+    ui.horizontal(|ui| {
+        let label = ui.label(i18n.tr("room-label"));
+        let response = ui
+            .add(egui::TextEdit::singleline(&mut drafts.room).desired_width(240.0))
+            .labelled_by(label.id);
+        let entered = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        let has_room = !drafts.room.trim().is_empty();
+        let clicked = ui
+            .add_enabled(has_room, egui::Button::new(i18n.tr("room-continue")))
+            .clicked();
+        if has_room && (entered || clicked) {
+            intents.push(Intent::OpenLink(format!("{base}{}", drafts.room.trim())));
+        }
+    });
+}
+
+/// The call: header, controls, participants, chat, notices; or its ending.
+fn call_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    let call = &state.call;
+    ui.heading(title_text(i18n, &call.title));
+    let stage = match &call.stage {
+        Stage::Connecting(step) if step.is_empty() => i18n.tr("stage-connecting"),
+        Stage::Connecting(step) => i18n.tr_args(
+            "stage-connecting-step",
+            &[("step", FluentValue::from(step.as_str()))],
+        ),
+        Stage::Connected if call.leaving => i18n.tr("stage-leaving"),
+        Stage::Connected => i18n.tr("stage-connected"),
+        Stage::Reconnecting {
+            attempt,
+            seconds,
+            reason,
+        } => i18n.tr_args(
+            "stage-reconnecting",
+            &[
+                ("seconds", FluentValue::from(*seconds)),
+                ("attempt", FluentValue::from(*attempt)),
+                ("reason", FluentValue::from(reason.as_str())),
+            ],
+        ),
+        Stage::Ended { reason, .. } if reason.is_empty() => i18n.tr("stage-ended-unexpectedly"),
+        Stage::Ended { reason, .. } => i18n.tr_args(
+            "stage-ended",
+            &[("reason", FluentValue::from(reason.as_str()))],
+        ),
+    };
+    let traffic = i18n.tr_args(
+        "traffic",
+        &[
+            (
+                "up",
+                FluentValue::from(i18n.number(call.traffic.up_bps / 1000.0, 0)),
+            ),
+            (
+                "down",
+                FluentValue::from(i18n.number(call.traffic.down_bps / 1000.0, 0)),
+            ),
+            (
+                "total",
+                FluentValue::from(i18n.number(call.traffic.total_bytes as f64 / 1e6, 1)),
+            ),
+        ],
+    );
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new(stage).strong());
+        ui.weak(traffic);
+    });
+    notices_ui(ui, state, i18n, intents);
+    for (index, notice) in call.notices.iter().enumerate() {
+        ui.push_id(("notice", index), |ui| {
+            if notice_ui(
+                ui,
+                ui.visuals().hyperlink_color,
+                &i18n.tr("notice-heading"),
+                notice,
+                Some(&i18n.tr("dismiss")),
+            ) {
+                intents.push(Intent::DismissNotice(index));
+            }
+        });
+    }
+    if let Stage::Ended { failed, .. } = &call.stage {
+        ui.add_space(8.0);
+        if *failed {
+            ui.label(i18n.tr("call-ended-failed"));
+        }
+        if ui.button(i18n.tr("back-to-start")).clicked() {
+            intents.push(Intent::GoHome);
+        }
+        ui.add_space(8.0);
+        ui.separator();
+        participants_ui(ui, state, i18n, false, intents);
+        return;
+    }
+    ui.add_space(4.0);
+    call_controls_ui(ui, state, i18n, intents);
+    ui.separator();
+    if call.chat_open {
+        ui.columns(2, |columns| {
+            let layout = egui::Layout::top_down(egui::Align::Min);
+            if let [left, right] = columns {
+                left.with_layout(layout, |ui| participants_ui(ui, state, i18n, true, intents));
+                right.with_layout(layout, |ui| chat_ui(ui, state, i18n, drafts, intents));
+            }
+        });
+    } else {
+        participants_ui(ui, state, i18n, true, intents);
+    }
+}
+
+/// Mute, deafen, chat and leave.
+fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+    let call = &state.call;
+    ui.horizontal_wrapped(|ui| {
+        let mute = if call.muted {
+            i18n.tr("unmute")
+        } else {
+            i18n.tr("mute")
+        };
+        if ui
+            .add(egui::Button::new(mute).selected(call.muted))
+            .clicked()
+        {
+            intents.push(Intent::Mute(!call.muted));
+        }
+        if !call.rooms.is_empty() {
+            let deafen = if call.deafened {
+                i18n.tr("undeafen")
+            } else {
+                i18n.tr("deafen")
+            };
+            if ui
+                .add(egui::Button::new(deafen).selected(call.deafened))
+                .clicked()
+            {
+                intents.push(Intent::Deafen(!call.deafened));
+            }
+        }
+        let chat = if call.unread > 0 {
+            i18n.tr_args("chat-unread", &[("count", FluentValue::from(call.unread))])
+        } else {
+            i18n.tr("chat")
+        };
+        if ui
+            .add(egui::Button::new(chat).selected(call.chat_open))
+            .clicked()
+        {
+            intents.push(Intent::ToggleChat);
+        }
+        if ui
+            .add_enabled(!call.leaving, egui::Button::new(i18n.tr("leave")))
+            .clicked()
+        {
+            intents.push(Intent::Leave);
+        }
+    });
+}
+
+/// Everyone in the call: the room tree on Mumble, a plain list otherwise.
+fn participants_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    active: bool,
+    intents: &mut Vec<Intent>,
+) {
+    let call = &state.call;
+    ui.strong(i18n.tr_args(
+        "participants-heading",
+        &[("count", FluentValue::from(call.participants.len()))],
+    ));
+    if !call.rooms.is_empty() && active {
+        ui.weak(i18n.tr("rooms-hint"));
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("participants")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            let known = |p: &Participant| {
+                p.room
+                    .is_some_and(|room| call.rooms.iter().any(|r| r.id == room))
+            };
+            for root in call.rooms.iter().filter(|r| {
+                r.parent
+                    .is_none_or(|parent| !call.rooms.iter().any(|p| p.id == parent))
+            }) {
+                room_ui(ui, state, root, 0, i18n, active, intents);
+            }
+            for participant in call.participants.iter().filter(|p| !known(p)) {
+                participant_ui(ui, state, participant, i18n);
+            }
+        });
+}
+
+/// One room, its participants and its sub-rooms.
+fn room_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    room: &Room,
+    depth: usize,
+    i18n: &I18n,
+    active: bool,
+    intents: &mut Vec<Intent>,
+) {
+    if depth > MAX_ROOM_DEPTH {
+        return;
+    }
+    let call = &state.call;
+    ui.push_id(("room", room.id), |ui| {
+        ui.horizontal(|ui| {
+            let name = egui::RichText::new(&room.name).strong();
+            let response = ui
+                .add(egui::Label::new(name).sense(Sense::click()))
+                .on_hover_text(i18n.tr("room-double-click"));
+            if active && response.double_clicked() {
+                intents.push(Intent::MoveTo(room.id));
+            }
+            let here = call
+                .participants
+                .iter()
+                .any(|p| p.you && p.room == Some(room.id));
+            if active
+                && !here
+                && ui
+                    .small_button(i18n.tr("room-join"))
+                    .accessible_name(i18n.tr_args(
+                        "room-join-named",
+                        &[("name", FluentValue::from(room.name.as_str()))],
+                    ))
+                    .clicked()
+            {
+                intents.push(Intent::MoveTo(room.id));
+            }
+        });
+        ui.indent(("room-content", room.id), |ui| {
+            for participant in call.participants.iter().filter(|p| p.room == Some(room.id)) {
+                participant_ui(ui, state, participant, i18n);
+            }
+            for child in call
+                .rooms
+                .iter()
+                .filter(|r| r.parent == Some(room.id) && r.id != room.id)
+            {
+                room_ui(ui, state, child, depth + 1, i18n, active, intents);
+            }
+        });
+    });
+}
+
+/// One participant: speaking light, name, "(you)", muted and deafened marks.
+fn participant_ui(ui: &mut Ui, state: &WindowState, participant: &Participant, i18n: &I18n) {
+    let speaking = state.call.speaking.contains(&participant.id);
+    let name = FluentValue::from(participant.name.as_str());
+    ui.horizontal(|ui| {
+        let a11y = if speaking {
+            i18n.tr_args("participant-speaking", &[("name", name.clone())])
+        } else {
+            i18n.tr_args("participant-silent", &[("name", name.clone())])
+        };
+        let response = speaking_light_ui(ui, speaking);
+        response.widget_info(|| WidgetInfo::labeled(Role::Image, true, &a11y));
+        let text = if participant.you {
+            i18n.tr_args("participant-you", &[("name", name.clone())])
+        } else {
+            participant.name.clone()
+        };
+        ui.label(text);
+        if participant.deafened {
+            ui.weak(i18n.tr("participant-deafened"));
+        } else if participant.muted {
+            ui.weak(i18n.tr("participant-muted"));
+        }
+        if participant.hand_raised {
+            ui.weak(i18n.tr("participant-hand"));
+        }
+    });
+}
+
+/// The chat panel: messages, the field and Send.
+fn chat_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    ui.strong(i18n.tr("chat-heading"));
+    let mut send = false;
+    ui.horizontal(|ui| {
+        let width = (ui.available_width() - 80.0).max(120.0);
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut drafts.chat)
+                    .hint_text(i18n.tr("chat-hint"))
+                    .desired_width(width),
+            )
+            .accessible_name(i18n.tr("chat-message-label"));
+        if response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
+            send = true;
+            response.request_focus();
+        }
+        send |= ui.button(i18n.tr("chat-send")).clicked();
+    });
+    if send && !drafts.chat.trim().is_empty() {
+        intents.push(Intent::SendChat(std::mem::take(&mut drafts.chat)));
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("chat")
+        .auto_shrink([false, true])
+        .stick_to_bottom(true)
+        .show(ui, |ui| {
+            if state.call.chat.is_empty() {
+                ui.weak(i18n.tr("chat-empty"));
+            }
+            for message in &state.call.chat {
+                let key = match (message.own, message.private) {
+                    (true, _) => "chat-own",
+                    (false, true) => "chat-private",
+                    (false, false) => "chat-from",
+                };
+                let from = i18n.tr_args(key, &[("name", FluentValue::from(message.from.as_str()))]);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(egui::RichText::new(from).strong());
+                    ui.label(&message.text);
+                });
+            }
         });
 }
 
@@ -488,8 +1305,8 @@ fn level_meter_ui(ui: &mut Ui, levels: Levels, audio: &AudioSettings, a11y_label
 }
 
 /// A round light: filled green while speaking, hollow otherwise.
-fn speaking_light_ui(ui: &mut Ui, speaking: bool) {
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), Sense::hover());
+fn speaking_light_ui(ui: &mut Ui, speaking: bool) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), Sense::hover());
     let color = ui.visuals().weak_text_color();
     if speaking {
         ui.painter()
@@ -498,6 +1315,7 @@ fn speaking_light_ui(ui: &mut Ui, speaking: bool) {
         ui.painter()
             .circle_stroke(rect.center(), 5.5, Stroke::new(1.5, color));
     }
+    response
 }
 
 /// Noise suppression, echo cancellation and the quality preset.

@@ -1,0 +1,390 @@
+//! The window driven through its accessibility tree (egui_kittest): the same view function the
+//! app draws, found by role and label as a screen reader would, clicked and typed into. There is
+//! no engine and no conference: the intents the view emits are applied with
+//! `WindowState::handle`, and the effects (commands, join requests) are asserted instead of
+//! carried out. The harness also checks that every input widget has an accessible name.
+
+use eframe::egui::Key;
+use eframe::egui::accesskit::Toggled;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::{Harness, Node};
+use palabre::command::Event;
+use palabre::conference::{
+    ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Room, Stage, Traffic,
+};
+use palabre::config::{Language, Settings};
+use palabre::directory::Protocol;
+use palabre::i18n::I18n;
+use palabre::ui::state::{Effects, Intent, Screen, WindowState};
+use palabre::ui::view::{self, Drafts, Levels};
+
+/// What the harness holds: the glue's part of the window, without an engine.
+struct App {
+    state: WindowState,
+    i18n: I18n,
+    drafts: Drafts,
+    intents: Vec<Intent>,
+}
+
+const LEVELS: Levels = Levels {
+    input_dbfs: -40.0,
+    gate_open: false,
+};
+
+/// The window at its smallest size, in English, on `state`.
+fn harness(state: WindowState) -> Harness<'static, App> {
+    let app = App {
+        state,
+        i18n: I18n::new(Language::En),
+        drafts: Drafts::default(),
+        intents: Vec::new(),
+    };
+    let mut harness = Harness::builder().with_size([800.0, 500.0]).build_ui_state(
+        |ui, app: &mut App| {
+            view::window_ui(
+                ui,
+                &app.state,
+                &app.i18n,
+                LEVELS,
+                &mut app.drafts,
+                &mut app.intents,
+            );
+        },
+        app,
+    );
+    harness.run();
+    harness
+}
+
+/// Takes the intents the view emitted, applies them, redraws; returns them with the merged
+/// effects.
+fn apply(harness: &mut Harness<'_, App>) -> (Vec<Intent>, Effects) {
+    let app = harness.state_mut();
+    let intents = std::mem::take(&mut app.intents);
+    let mut all = Effects::default();
+    for intent in intents.clone() {
+        let effects = app.state.handle(intent);
+        all.commands.extend(effects.commands);
+        all.conference.extend(effects.conference);
+        all.save |= effects.save;
+        all.join = all.join.or(effects.join);
+    }
+    harness.run();
+    (intents, all)
+}
+
+/// Focuses the field labelled `label` and types `text` into it.
+fn type_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run();
+    harness.get_by_label(label).type_text(text);
+    harness.run();
+}
+
+fn toggled(node: &Node<'_>) -> Option<Toggled> {
+    node.accesskit_node().toggled()
+}
+
+fn home() -> WindowState {
+    WindowState::new(Settings::default(), None, true)
+}
+
+fn participant(id: u32, name: &str, room: u32, you: bool) -> Participant {
+    Participant {
+        id,
+        name: name.into(),
+        room: Some(room),
+        you,
+        muted: false,
+        deafened: false,
+        hand_raised: false,
+    }
+}
+
+/// Connected to `mumble://example.org/Team` as `me`, with alice in the lobby and bob upstairs.
+fn in_call() -> WindowState {
+    let mut state = home();
+    state.handle(Intent::OpenLink("mumble://example.org/Team".into()));
+    let effects = state.handle(Intent::Join {
+        name: "me".into(),
+        password: String::new(),
+    });
+    assert!(effects.join.is_some(), "{effects:?}");
+    state.apply_conference(ConferenceEvent::Stage(Stage::Connected));
+    state.apply_conference(ConferenceEvent::Roster {
+        participants: vec![
+            participant(1, "me", 0, true),
+            participant(2, "alice", 0, false),
+            Participant {
+                muted: true,
+                ..participant(3, "bob", 5, false)
+            },
+        ],
+        rooms: vec![
+            Room {
+                id: 0,
+                parent: None,
+                name: "Lobby".into(),
+            },
+            Room {
+                id: 5,
+                parent: Some(0),
+                name: "Upstairs".into(),
+            },
+        ],
+    });
+    state.apply_conference(ConferenceEvent::Traffic(Traffic {
+        up_bps: 41_000.0,
+        down_bps: 83_000.0,
+        total_bytes: 2_500_000,
+    }));
+    state
+}
+
+#[test]
+fn an_instance_is_picked_from_the_directory() {
+    let state = home();
+    let mumble = state
+        .directory
+        .iter()
+        .find(|i| i.protocol == Protocol::Mumble)
+        .expect("a Mumble server in the directory")
+        .clone();
+    let mut harness = harness(state);
+    // Far down the list at this size: clicked through AccessKit, as a screen reader would.
+    harness
+        .get_by_label(&format!("Open {}", mumble.name))
+        .click_accesskit();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::OpenLink(mumble.link())]);
+    assert_eq!(harness.state().state.screen, Screen::BeforeJoin);
+    // The form: a join button (disabled until a name is typed), audio only checked and locked.
+    assert!(harness.get_by_label("Join").accesskit_node().is_disabled());
+    let audio_only = harness.get_by_label("Audio only");
+    assert_eq!(toggled(&audio_only), Some(Toggled::True));
+    assert!(audio_only.accesskit_node().is_disabled());
+    type_into(&mut harness, "Your name", "Zoé");
+    harness.get_by_label("Join").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::Join {
+            name: "Zoé".into(),
+            password: String::new()
+        }]
+    );
+    let join = effects.join.expect("a join request");
+    assert_eq!(join.name, "Zoé");
+    assert!(effects.save);
+    assert_eq!(harness.state().state.screen, Screen::Call);
+    harness.get_by_label("Connecting…");
+}
+
+#[test]
+fn a_pasted_link_opens_its_form() {
+    let mut harness = harness(home());
+    type_into(
+        &mut harness,
+        "Meeting link or server address",
+        "mumble://alice:pw@example.org/Team",
+    );
+    harness.get_by_label("Open").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::OpenLink(
+            "mumble://alice:pw@example.org/Team".into()
+        )]
+    );
+    assert_eq!(harness.state().state.screen, Screen::BeforeJoin);
+    assert_eq!(
+        harness.get_by_label("Your name").value().as_deref(),
+        Some("alice")
+    );
+    harness.get_by_label("Team — example.org");
+    assert!(!harness.get_by_label("Join").accesskit_node().is_disabled());
+    // Enter in the name field joins too.
+    harness.get_by_label("Your name").focus();
+    harness.run();
+    harness.key_press(Key::Enter);
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::Join {
+            name: "alice".into(),
+            password: "pw".into()
+        }]
+    );
+    assert_eq!(
+        effects.join.and_then(|join| join.password).as_deref(),
+        Some("pw")
+    );
+}
+
+#[test]
+fn a_jitsi_link_cannot_be_joined_yet() {
+    let mut harness = harness(home());
+    harness
+        .state_mut()
+        .state
+        .handle(Intent::OpenLink("https://meet.example.org/".into()));
+    harness.run();
+    type_into(&mut harness, "Room name", "Weekly");
+    harness.get_by_label("Continue").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::OpenLink("https://meet.example.org/Weekly".into())]
+    );
+    harness.get_by_label_contains("Joining Jitsi Meet rooms is not available yet");
+    assert!(harness.get_by_label("Join").accesskit_node().is_disabled());
+    assert_eq!(
+        toggled(&harness.get_by_label("Audio only")),
+        Some(Toggled::True)
+    );
+}
+
+#[test]
+fn a_bad_link_shows_the_error() {
+    let mut harness = harness(home());
+    type_into(
+        &mut harness,
+        "Meeting link or server address",
+        "ftp://example.org",
+    );
+    harness.key_press(Key::Enter);
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::OpenLink("ftp://example.org".into())]);
+    assert_eq!(harness.state().state.screen, Screen::Home);
+    harness.get_by_label_contains("palabre could not read this link: palabre does not open");
+    harness.get_by_label("Dismiss").click();
+    harness.run();
+    apply(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("palabre could not read this link")
+            .is_none()
+    );
+}
+
+#[test]
+fn favourites_are_starred_and_listed() {
+    let mut harness = harness(home());
+    harness.get_by_label("Meeting link or server address");
+    let star = harness
+        .query_all_by_label("Add to favourites")
+        .next()
+        .expect("a star in the directory");
+    star.click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert!(matches!(intents.as_slice(), [Intent::ToggleFavourite(_)]));
+    assert!(effects.save);
+    assert_eq!(harness.state().state.settings.favourites.len(), 1);
+    // Listed under Favourites and in the directory: both stars now remove it.
+    assert_eq!(
+        harness.query_all_by_label("Remove from favourites").count(),
+        2
+    );
+}
+
+#[test]
+fn mute_in_a_call() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("Connected");
+    harness.get_by_label("Sending 41 kbit/s · receiving 83 kbit/s · 2.5 MB used");
+    harness.get_by_label("me (you)");
+    harness.get_by_label("muted");
+    harness.get_by_label("Mute").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::Mute(true)]);
+    assert_eq!(effects.conference, vec![ConferenceCommand::Mute(true)]);
+    harness.get_by_label("Unmute");
+    // The room tree: a move by the room's button.
+    harness.get_by_label("Join the room Upstairs").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(effects.conference, vec![ConferenceCommand::MoveTo(5)]);
+}
+
+#[test]
+fn send_a_chat_message() {
+    let mut harness = harness(in_call());
+    harness
+        .state_mut()
+        .state
+        .apply_conference(ConferenceEvent::Chat(ChatMessage {
+            from: "alice".into(),
+            private: false,
+            text: "hello all".into(),
+            own: false,
+        }));
+    harness.run();
+    harness.get_by_label("Chat (1)").click();
+    harness.run();
+    apply(&mut harness);
+    harness.get_by_label("hello all");
+    harness.get_by_label("Chat");
+    type_into(&mut harness, "Message", "hi alice");
+    harness.get_by_label("Send").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SendChat("hi alice".into())]);
+    assert_eq!(
+        effects.conference,
+        vec![ConferenceCommand::Chat {
+            to: None,
+            text: "hi alice".into()
+        }]
+    );
+    assert_eq!(harness.state().drafts.chat, "");
+    // Enter sends too.
+    type_into(&mut harness, "Message", "and again");
+    harness.key_press(Key::Enter);
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SendChat("and again".into())]);
+}
+
+#[test]
+fn a_participant_starts_speaking() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("alice is silent");
+    harness.state_mut().state.apply(Event::Speaking {
+        speaker: 2,
+        on: true,
+    });
+    harness.run();
+    harness.get_by_label("alice is speaking");
+    harness.get_by_label("bob is silent");
+}
+
+#[test]
+fn leaving_ends_with_a_way_back() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("Leave").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(effects.conference, vec![ConferenceCommand::Leave]);
+    harness.get_by_label("Leaving…");
+    harness
+        .state_mut()
+        .state
+        .apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: "You left the server.".into(),
+            failed: false,
+        }));
+    harness.run();
+    harness.get_by_label("Ended: You left the server.");
+    harness.get_by_label("Back to the start").click();
+    harness.run();
+    apply(&mut harness);
+    assert_eq!(harness.state().state.screen, Screen::Home);
+}
