@@ -25,6 +25,23 @@ BUILD_PACKAGES=(build-essential pkg-config cmake libasound2-dev)
 RUNTIME_PACKAGES=(libasound2 libgl1 libegl1 libgl1-mesa-dri libx11-6 libx11-xcb1 libxcursor1 libxi6
   libxrandr2 libxkbcommon0 libxkbcommon-x11-0 libwayland-client0 libwayland-cursor0 libwayland-egl1)
 
+# What the packaging checks need (tests/packaging.rs, scripts/check-deb): the validators of the
+# desktop entry and the AppStream metainfo, xdg-mime for the link handlers, PyYAML for the Flatpak
+# manifest, and dpkg-shlibdeps, which cargo-deb runs for the .deb's $auto dependencies.
+PACKAGING_PACKAGES=(desktop-file-utils appstream xdg-utils python3-yaml dpkg-dev)
+
+# cargo-deb, pinned (scripts/check-deb packs the dev profile, which later versions may refuse),
+# installed once into target/tools rather than into ~/.cargo. Puts it on PATH.
+CARGO_DEB_VERSION=3.8.0
+need_cargo_deb() {
+  local root=target/tools
+  if [ "$("$root/bin/cargo-deb" --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+    echo "palabre: installing cargo-deb $CARGO_DEB_VERSION into $root" >&2
+    cargo install --quiet --locked --root "$root" cargo-deb --version "$CARGO_DEB_VERSION"
+  fi
+  PATH="$PWD/$root/bin:$PATH"
+}
+
 # What the end-to-end tests need: a real Mumble server (murmurd, run privately per test), openssl
 # for its test certificates, and Python with venv for the independent peer (pymumble + opuslib,
 # which loads libopus0).

@@ -55,37 +55,33 @@ pub fn run(
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(i18n.tr("app-title"))
-            .with_app_id("palabre")
+            // The desktop entry's name (packaging/linux): Wayland matches the window to it.
+            .with_app_id("page.codeberg.palabre.Palabre")
             .with_inner_size([900.0, 640.0])
             .with_min_inner_size(MIN_WINDOW_SIZE),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
-    let state = WindowState::new(settings, warning, config_dir.is_some());
     eframe::run_native(
         "palabre",
         options,
         Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            let engine = spawn_engine(Box::new(move || ctx.request_repaint()));
-            Ok(Box::new(PalabreApp {
-                state,
-                i18n,
-                engine,
+            Ok(Box::new(PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
                 config_dir,
-                conference: None,
-                ctx: cc.egui_ctx.clone(),
-                intents: initial_link.map(Intent::OpenLink).into_iter().collect(),
-                drafts: view::Drafts::default(),
-                push_to_talk_held: false,
-            }))
+                warning,
+                initial_link,
+                spawn_engine,
+            )))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
 }
 
-/// The eframe application: owns the state, the strings and the engine handle.
-struct PalabreApp {
+/// The eframe application: owns the state, the strings, the engine handle and the running
+/// conference. Public so that tests can drive the whole window (kittest) without a screen.
+pub struct PalabreApp {
     state: WindowState,
     i18n: I18n,
     engine: EngineHandle,
@@ -103,6 +99,37 @@ struct PalabreApp {
 }
 
 impl PalabreApp {
+    /// The application for the window of `ctx`: see [`run`] for the arguments.
+    pub fn new(
+        ctx: &egui::Context,
+        settings: Settings,
+        config_dir: Option<PathBuf>,
+        warning: Option<String>,
+        initial_link: Option<String>,
+        spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle,
+    ) -> Self {
+        let i18n = I18n::new(settings.language);
+        let state = WindowState::new(settings, warning, config_dir.is_some());
+        let wake = ctx.clone();
+        let engine = spawn_engine(Box::new(move || wake.request_repaint()));
+        PalabreApp {
+            state,
+            i18n,
+            engine,
+            config_dir,
+            conference: None,
+            ctx: ctx.clone(),
+            intents: initial_link.map(Intent::OpenLink).into_iter().collect(),
+            drafts: view::Drafts::default(),
+            push_to_talk_held: false,
+        }
+    }
+
+    /// What the window shows.
+    pub fn state(&self) -> &WindowState {
+        &self.state
+    }
+
     /// Applies every event the engine has sent since the last frame.
     fn drain_events(&mut self) {
         loop {

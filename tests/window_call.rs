@@ -1,0 +1,184 @@
+//! The whole window in a Mumble call: the real `PalabreApp` (state, view, glue, audio engine on
+//! the PulseAudio null sink, Mumble driver) driven through AccessKit by egui_kittest, against a
+//! real murmurd with a pymumble peer. Needs `scripts/test` (sound server, murmurd, peer venv).
+
+#[path = "common/murmur.rs"]
+mod murmur;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use murmur::{Murmur, Peer};
+use palabre::conference::Stage;
+use palabre::config::{Language, Settings};
+use palabre::ui::PalabreApp;
+
+fn available() -> bool {
+    let required = std::env::var("PALABRE_REQUIRE_DEVICES").is_ok_and(|v| v == "1");
+    let sound = std::env::var("PULSE_SERVER").is_ok();
+    assert!(
+        sound || !required,
+        "PALABRE_REQUIRE_DEVICES=1 but no PULSE_SERVER: run the tests through scripts/test"
+    );
+    if !sound {
+        eprintln!("skipped: no PULSE_SERVER (scripts/test starts one)");
+        return false;
+    }
+    Murmur::skip_unless_available() && Peer::skip_unless_available()
+}
+
+/// Steps the window until `done` says so, or fails after `limit` with `what`.
+fn step_until(
+    harness: &mut Harness<'_, PalabreApp>,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&PalabreApp) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !done(harness.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "the window never reached: {what}; state: {:?}",
+            harness.state().state().call
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.step();
+}
+
+#[test]
+fn the_window_joins_a_mumble_channel_and_talks() {
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().channel("Test").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tone = dir.path().join("tone.wav");
+    let samples: Vec<f32> = (0..48_000 * 4)
+        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 330.0 * i as f32 / 48_000.0).sin())
+        .collect();
+    palabre::audio::wav::write_mono_48k(&tone, &samples).expect("tone");
+    let mut py = server.peer(
+        "py",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "Anaïs",
+            "--send-wav",
+            tone.to_str().expect("utf-8"),
+            "--send-delay",
+            "2",
+            "--say",
+            "bonjour la fenêtre",
+            "--expect-text",
+            "hello from the window",
+            "--seconds",
+            "10",
+        ],
+    );
+    assert!(py.wait_joined(Duration::from_secs(15)).is_some());
+
+    let settings = Settings {
+        language: Language::En,
+        display_name: "Anaïs".to_owned(),
+        ..Settings::default()
+    };
+    let config = dir.path().join("config");
+    let link = format!("mumble://127.0.0.1:{}/Test", server.port);
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(|cc| {
+            PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config.clone()),
+                None,
+                Some(link),
+                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
+            )
+        });
+    harness.step();
+    harness.step();
+    // `palabre LINK` opened the before-joining screen with the remembered name.
+    harness.get_by_label("Join").click();
+    step_until(&mut harness, Duration::from_secs(20), "connected", |app| {
+        app.state().call.stage == Stage::Connected
+            && app.state().call.participants.iter().any(|p| p.name == "py")
+    });
+    let state = harness.state().state();
+    let me = state
+        .call
+        .participants
+        .iter()
+        .find(|p| p.you)
+        .expect("we are in the roster");
+    let py_id = state
+        .call
+        .participants
+        .iter()
+        .find(|p| p.name == "py")
+        .map(|p| p.id)
+        .expect("py");
+    assert_eq!(me.name, "Anaïs");
+    let test_room = state
+        .call
+        .rooms
+        .iter()
+        .find(|room| room.name == "Test")
+        .map(|room| room.id);
+    assert_eq!(me.room, test_room, "landed in the link's channel");
+
+    // py's tone is played: the window shows them speaking, through AccessKit.
+    step_until(
+        &mut harness,
+        Duration::from_secs(15),
+        "py speaking",
+        |app| app.state().call.speaking.contains(&py_id),
+    );
+    harness.get_by_label("py is speaking");
+    // py's message arrives; ours goes out.
+    step_until(
+        &mut harness,
+        Duration::from_secs(10),
+        "py's message",
+        |app| {
+            app.state()
+                .call
+                .chat
+                .iter()
+                .any(|m| m.text == "bonjour la fenêtre")
+        },
+    );
+    // The chat button shows the unread message: "Chat (1)".
+    harness.get_by_label("Chat (1)").click();
+    for _ in 0..3 {
+        harness.step();
+    }
+    harness.get_by_label("Message").focus();
+    harness.step();
+    harness
+        .get_by_label("Message")
+        .type_text("hello from the window");
+    harness.step();
+    harness.get_by_label("Send").click();
+    harness.step();
+    std::thread::sleep(Duration::from_millis(300));
+    harness.step();
+    // Leave: the call ends cleanly.
+    harness.get_by_label("Leave").click();
+    step_until(&mut harness, Duration::from_secs(10), "ended", |app| {
+        matches!(app.state().call.stage, Stage::Ended { failed: false, .. })
+    });
+    let py = py.wait();
+    assert!(py.success(), "{}", py.describe());
+    assert_eq!(
+        py.received_text(),
+        ["hello from the window"],
+        "{}",
+        py.describe()
+    );
+    assert!(py.users_seen().contains(&"Anaïs".to_owned()));
+}
