@@ -6,7 +6,7 @@
 //! gate marker and the "speaking" light move; the echo test answers with a made-up summary.
 //! This is not a test: nothing is checked.
 //!
-//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
+//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `audio-setup`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
 //! on a made-up conference (a room tree, someone speaking, chat, traffic) drawn by the same view
 //! without glue, engine or network: buttons change the state, nothing is sent.
 
@@ -174,6 +174,10 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
     if screen == "home" {
         state.settings.favourites = vec!["mumble://mumble.example.org/Association".into()];
         state.settings.recent_rooms = vec!["https://meet.example.org/Standup".into()];
+        return state;
+    }
+    if screen == "audio-setup" {
+        state.handle(Intent::OpenAudioSetup);
         return state;
     }
     if screen == "jitsi" {
