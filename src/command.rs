@@ -39,6 +39,10 @@ pub enum Command {
     StartRecording,
     /// Stop keeping it; the engine answers with [`Event::Recorded`].
     StopRecording,
+    /// Open the devices (`true`, the state at start) or close them (`false`): the window closes
+    /// them on screens without a meter or a call, so an idle window costs nothing. Ignored while
+    /// an echo test or a call runs.
+    SetActive(bool),
     /// Stop everything and end the engine thread.
     Shutdown,
 }

@@ -89,6 +89,7 @@ pub fn spawn(
         monitor: None,
         echo: None,
         call: None,
+        active: true,
         test_sound_left: 0,
         test_sound_phase: 0.0,
         recording: None,
@@ -192,6 +193,8 @@ struct Engine {
     echo: Option<EchoLoop>,
     /// A call: its audio, where remote packets arrive, where ours go.
     call: Option<LiveCall>,
+    /// Devices open (see [`Command::SetActive`]).
+    active: bool,
     test_sound_left: usize,
     test_sound_phase: f32,
     recording: Option<Vec<f32>>,
@@ -221,6 +224,14 @@ impl Engine {
             }
         };
         loop {
+            if !self.active {
+                // Devices closed: nothing to do until told otherwise; no timer, no CPU.
+                match commands.recv() {
+                    Ok(Command::Shutdown) | Err(_) => return,
+                    Ok(command) => self.handle(command),
+                }
+                continue;
+            }
             loop {
                 match commands.try_recv() {
                     Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
@@ -242,15 +253,20 @@ impl Engine {
 
     fn handle(&mut self, command: Command) {
         match command {
+            Command::SetActive(active) => self.set_active(active),
             Command::SelectInput(choice) => {
                 self.input_choice = choice;
                 self.input = None;
-                self.open_input(false);
+                if self.active {
+                    self.open_input(false);
+                }
             }
             Command::SelectOutput(choice) => {
                 self.output_choice = choice;
                 self.output = None;
-                self.open_output(false);
+                if self.active {
+                    self.open_output(false);
+                }
             }
             Command::RefreshDevices => self.emit_devices(),
             Command::SetAudioSettings(settings) => {
@@ -464,6 +480,7 @@ impl Engine {
     }
 
     fn start_echo(&mut self) {
+        self.set_active(true);
         if self.input.is_none() {
             self.emit(Event::Error(AudioError::NoDevice { direction: "input" }));
             return;
@@ -477,8 +494,34 @@ impl Engine {
         }
     }
 
+    /// Opens the devices (`true`) or closes them and goes quiet (`false`). A running echo test
+    /// or call keeps them open.
+    fn set_active(&mut self, active: bool) {
+        if active == self.active {
+            return;
+        }
+        if active {
+            self.active = true;
+            self.reopen_at = None;
+            self.open_input(false);
+            self.open_output(false);
+        } else if self.echo.is_none() && self.call.is_none() {
+            self.active = false;
+            self.input = None;
+            self.output = None;
+            self.reopen_at = None;
+            self.recording = None;
+            self.test_sound_left = 0;
+            self.meters
+                .set_input_dbfs(crate::audio::meter::SILENCE_DBFS);
+            self.meters.set_gate_open(false);
+            self.meters.set_remote_speaking(false);
+        }
+    }
+
     fn start_call(&mut self, link: CallLink) {
         self.stop_echo();
+        self.set_active(true);
         let Some(incoming) = link.take_incoming() else {
             return;
         };

@@ -28,7 +28,7 @@ use crate::config::Settings;
 use crate::i18n::I18n;
 use crate::identity::Identity;
 use crate::net::mumble::MumbleOptions;
-use crate::ui::state::JoinRequest;
+use crate::ui::state::{EchoPhase, JoinRequest, Screen};
 use crate::ui::state::{Intent, WindowState};
 use crate::ui::view::Levels;
 
@@ -96,6 +96,8 @@ pub struct PalabreApp {
     drafts: view::Drafts,
     /// Whether the push-to-talk key was held at the last frame.
     push_to_talk_held: bool,
+    /// Whether the engine was last told to keep the devices open (`None`: not told yet).
+    devices_active: Option<bool>,
 }
 
 impl PalabreApp {
@@ -122,6 +124,19 @@ impl PalabreApp {
             intents: initial_link.map(Intent::OpenLink).into_iter().collect(),
             drafts: view::Drafts::default(),
             push_to_talk_held: false,
+            devices_active: None,
+        }
+    }
+
+    /// The devices are open only where they are used: the audio set-up, the before-joining
+    /// screen (meter, test sound) and calls. On the home screen an idle window costs nothing.
+    fn keep_devices_where_used(&mut self) {
+        let wanted = self.state.screen != Screen::Home
+            || self.state.in_call()
+            || self.state.echo != EchoPhase::Idle;
+        if self.devices_active != Some(wanted) {
+            self.devices_active = Some(wanted);
+            self.send(Command::SetActive(wanted));
         }
     }
 
@@ -271,6 +286,7 @@ impl eframe::App for PalabreApp {
         self.drain_events();
         self.drain_conference();
         self.carry_out_intents(ctx);
+        self.keep_devices_where_used();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
