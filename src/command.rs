@@ -43,6 +43,9 @@ pub enum Command {
     /// them on screens without a meter or a call, so an idle window costs nothing. Ignored while
     /// an echo test or a call runs.
     SetActive(bool),
+    /// Whether the window shows a level meter. While it does not, the engine does not wake it
+    /// when levels change (events still do).
+    ShowMeters(bool),
     /// Stop everything and end the engine thread.
     Shutdown,
 }

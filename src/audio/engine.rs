@@ -90,6 +90,7 @@ pub fn spawn(
         echo: None,
         call: None,
         active: true,
+        meters_visible: true,
         test_sound_left: 0,
         test_sound_phase: 0.0,
         recording: None,
@@ -195,6 +196,8 @@ struct Engine {
     call: Option<LiveCall>,
     /// Devices open (see [`Command::SetActive`]).
     active: bool,
+    /// The window shows a meter: wake it when levels change (see [`Command::ShowMeters`]).
+    meters_visible: bool,
     test_sound_left: usize,
     test_sound_phase: f32,
     recording: Option<Vec<f32>>,
@@ -254,6 +257,7 @@ impl Engine {
     fn handle(&mut self, command: Command) {
         match command {
             Command::SetActive(active) => self.set_active(active),
+            Command::ShowMeters(visible) => self.meters_visible = visible,
             Command::SelectInput(choice) => {
                 self.input_choice = choice;
                 self.input = None;
@@ -320,6 +324,9 @@ impl Engine {
     /// Wakes the window when a meter changed enough to be seen, at most [`METER_REFRESH`]
     /// apart: a quiet room costs no repaint.
     fn wake_window_for_meters(&mut self) {
+        if !self.meters_visible {
+            return;
+        }
         let now = Instant::now();
         if now.duration_since(self.meters_shown.at) < METER_REFRESH {
             return;

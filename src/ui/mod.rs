@@ -51,6 +51,26 @@ pub fn run(
     initial_link: Option<String>,
     spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle + 'static,
 ) -> anyhow::Result<()> {
+    run_with_handoff(
+        settings,
+        config_dir,
+        warning,
+        initial_link,
+        None,
+        spawn_engine,
+    )
+}
+
+/// [`run`], also opening the links other launches hand over through `handoff` (see
+/// [`crate::instance`]) and bringing the window to the front for them.
+pub fn run_with_handoff(
+    settings: Settings,
+    config_dir: Option<PathBuf>,
+    warning: Option<String>,
+    initial_link: Option<String>,
+    handoff: Option<crate::instance::Handoff>,
+    spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle + 'static,
+) -> anyhow::Result<()> {
     let i18n = I18n::new(settings.language);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -66,14 +86,25 @@ pub fn run(
         "palabre",
         options,
         Box::new(move |cc| {
-            Ok(Box::new(PalabreApp::new(
+            if let Some(handoff) = &handoff {
+                let wake = cc.egui_ctx.clone();
+                handoff.set_wake(Box::new(move || wake.request_repaint()));
+            }
+            let app = PalabreApp::new(
                 &cc.egui_ctx,
                 settings,
                 config_dir,
                 warning,
                 initial_link,
                 spawn_engine,
-            )))
+            );
+            Ok(Box::new(Launched {
+                app,
+                handoff,
+                exit_after_first_frame: std::env::var_os(EXIT_AFTER_FIRST_FRAME_ENV)
+                    .is_some_and(|v| v == "1"),
+                drawn: false,
+            }))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
@@ -98,6 +129,8 @@ pub struct PalabreApp {
     push_to_talk_held: bool,
     /// Whether the engine was last told to keep the devices open (`None`: not told yet).
     devices_active: Option<bool>,
+    /// Whether the engine was last told that a meter is shown (`None`: not told yet).
+    meters_shown: Option<bool>,
 }
 
 impl PalabreApp {
@@ -125,6 +158,7 @@ impl PalabreApp {
             drafts: view::Drafts::default(),
             push_to_talk_held: false,
             devices_active: None,
+            meters_shown: None,
         }
     }
 
@@ -137,6 +171,13 @@ impl PalabreApp {
         if self.devices_active != Some(wanted) {
             self.devices_active = Some(wanted);
             self.send(Command::SetActive(wanted));
+        }
+        // Meters are drawn on the set-up screens only: the call screen shows who speaks from
+        // events, so levels must not wake it 30 times a second.
+        let meters = !matches!(self.state.screen, Screen::Home | Screen::Call);
+        if self.meters_shown != Some(meters) {
+            self.meters_shown = Some(meters);
+            self.send(Command::ShowMeters(meters));
         }
     }
 
@@ -262,10 +303,19 @@ impl PalabreApp {
     }
 
     /// Push-to-talk: Space held while the window is in front and no text field wants the key.
+    /// The key is the one chosen in the settings; Space also waits for no widget to have focus
+    /// (it would press a focused button), other keys only for no text field being typed in.
     fn push_to_talk(&mut self, ctx: &egui::Context) {
+        let key =
+            view::shortcut_key(&self.state.settings.push_to_talk_key).unwrap_or(egui::Key::Space);
+        let typing = if key == egui::Key::Space {
+            ctx.egui_wants_keyboard_input()
+        } else {
+            ctx.text_edit_focused()
+        };
         let held = self.state.settings.audio.transmit == crate::config::TransmitMode::PushToTalk
-            && !ctx.egui_wants_keyboard_input()
-            && ctx.input(|i| i.key_down(egui::Key::Space));
+            && !typing
+            && ctx.input(|i| i.key_down(key));
         if held != self.push_to_talk_held {
             self.push_to_talk_held = held;
             self.send(Command::PushToTalk(held));
@@ -286,6 +336,8 @@ impl eframe::App for PalabreApp {
         self.drain_events();
         self.drain_conference();
         self.carry_out_intents(ctx);
+        // Theme and text size: nothing happens (and no repaint) unless they changed.
+        view::apply_appearance(ctx, &self.state.settings);
         self.keep_devices_where_used();
     }
 
@@ -337,5 +389,49 @@ impl std::fmt::Debug for PalabreApp {
         f.debug_struct("PalabreApp")
             .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+/// Set to `1`, the window prints `first_frame_ms=<ms since the process started>` on standard
+/// error once its first frame is laid out, then closes (the start-up benchmark, benches/README.md).
+pub const EXIT_AFTER_FIRST_FRAME_ENV: &str = "PALABRE_EXIT_AFTER_FIRST_FRAME";
+
+/// [`PalabreApp`] as launched by [`run_with_handoff`]: links handed over by other launches, and
+/// the start-up measurement.
+struct Launched {
+    app: PalabreApp,
+    handoff: Option<crate::instance::Handoff>,
+    exit_after_first_frame: bool,
+    drawn: bool,
+}
+
+impl eframe::App for Launched {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        while let Some(request) = self.handoff.as_ref().and_then(|h| h.try_recv()) {
+            if let crate::instance::Request::Open(link) = request {
+                tracing::info!("opened a link handed over by another launch");
+                self.app.intents.push(Intent::OpenLink(link));
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+        }
+        self.app.logic(ctx, frame);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.app.ui(ui, frame);
+        if !self.drawn {
+            self.drawn = true;
+            if self.exit_after_first_frame {
+                let ms = crate::instance::process_start().elapsed().as_secs_f64() * 1000.0;
+                // One write, so that no other thread's output (ALSA's) splits the line.
+                let line = format!("first_frame_ms={ms:.1}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        self.app.on_exit(gl);
     }
 }

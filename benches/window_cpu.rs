@@ -1,0 +1,242 @@
+//! CPU and memory of the real window (the release binary, drawing with Mesa's llvmpipe under
+//! Xvfb, sound through the PulseAudio null sink), idle and in a Mumble call.
+//!
+//! `cargo bench --bench window_cpu` (a plain `main`). Needs `Xvfb`, `xdotool`, a sound server in
+//! `PULSE_SERVER` (scripts/bench starts the null sink), and what the Mumble end-to-end tests need
+//! (murmurd, the pymumble venv).
+//!
+//! 1. **Idle**: `palabre` on its home screen, untouched, for the window (30 s by default).
+//! 2. **In a call**: `palabre mumble://bench@…/Test` opens the before-joining screen; `xdotool`
+//!    clicks Join; a pymumble peer in the channel talks the whole time (speech, looped), so the
+//!    window plays it, shows who speaks and updates the traffic line; palabre's microphone is the
+//!    null sink's monitor (silence but for what it plays, which the echo canceller removes).
+//!
+//! CPU is `utime + stime` of the whole process (all threads, Mesa's included) over the window,
+//! from `/proc/PID/stat`; per-thread figures show where it goes. Memory is `VmRSS` at the end and
+//! `VmHWM` (peak).
+//!
+//! Arguments (after `--`): `--window SECONDS`.
+
+#[path = "../tests/common/murmur.rs"]
+mod murmur;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use murmur::{Murmur, Peer};
+use palabre::audio::wav;
+
+const PALABRE: &str = env!("CARGO_BIN_EXE_palabre");
+/// Where Join is on the before-joining screen of a 900×640 window at (0, 0) (checked on the
+/// screenshots in packaging/screenshots; the window manager-less Xvfb puts it at the origin).
+const JOIN_BUTTON: (u32, u32) = (77, 198);
+
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime of a process or thread, from its `stat` file.
+fn ticks(stat_path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn threads(pid: u32) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = std::fs::read_to_string(path.join("comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if let Some(t) = ticks(&path.join("stat").to_string_lossy()) {
+                *out.entry(name).or_default() += t;
+            }
+        }
+    }
+    out
+}
+
+fn status_mb(pid: u32, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(key))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+struct Measure {
+    cpu_percent: f64,
+    rss_mb: f64,
+    peak_mb: f64,
+    top_threads: Vec<(String, f64)>,
+}
+
+fn measure(pid: u32, seconds: u64) -> Measure {
+    let hz = ticks_per_second();
+    let before = ticks(&format!("/proc/{pid}/stat")).unwrap_or(0);
+    let threads_before = threads(pid);
+    std::thread::sleep(Duration::from_secs(seconds));
+    let after = ticks(&format!("/proc/{pid}/stat")).unwrap_or(0);
+    let threads_after = threads(pid);
+    let mut top: Vec<(String, f64)> = threads_after
+        .iter()
+        .map(|(name, t)| {
+            let spent = t.saturating_sub(*threads_before.get(name).unwrap_or(&0));
+            (name.clone(), spent as f64 / hz / seconds as f64 * 100.0)
+        })
+        .filter(|(_, percent)| *percent > 0.0)
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top.truncate(4);
+    Measure {
+        cpu_percent: after.saturating_sub(before) as f64 / hz / seconds as f64 * 100.0,
+        rss_mb: status_mb(pid, "VmRSS:"),
+        peak_mb: status_mb(pid, "VmHWM:"),
+        top_threads: top,
+    }
+}
+
+fn window(display: &str, config: &std::path::Path, link: Option<&str>) -> Child {
+    let mut command = Command::new(PALABRE);
+    if let Some(link) = link {
+        command.arg(link);
+    }
+    command
+        .env("DISPLAY", display)
+        .env("PALABRE_CONFIG_DIR", config)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the window")
+}
+
+fn main() {
+    let mut seconds = 30u64;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--window") {
+        seconds = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    }
+    if std::env::var("PULSE_SERVER").is_err() {
+        eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
+        return;
+    }
+    if !(Murmur::skip_unless_available() && Peer::skip_unless_available()) {
+        return;
+    }
+    let display = format!(":{}", 150 + std::process::id() % 50);
+    let mut xvfb = Command::new("Xvfb")
+        .args([&display, "-screen", "0", "900x640x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (Debian package xvfb)");
+    std::thread::sleep(Duration::from_secs(2));
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // 1. Idle.
+    let mut idle = window(&display, &dir.path().join("idle"), None);
+    std::thread::sleep(Duration::from_secs(5));
+    let idle_figures = measure(idle.id(), seconds);
+    idle.kill().ok();
+    idle.wait().ok();
+
+    // 2. In a call.
+    let server = Murmur::builder().channel("Test").start();
+    let speech = wav::read_mono_48k(&std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/speech_en.wav"
+    )))
+    .expect("speech");
+    let mut long = Vec::new();
+    while long.len() < 48_000 * (seconds as usize + 20) {
+        long.extend_from_slice(&speech);
+    }
+    let talk = dir.path().join("talk.wav");
+    wav::write_mono_48k(&talk, &long).expect("write the talk");
+    let mut peer = server.peer(
+        "talker",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "bench",
+            "--send-wav",
+            talk.to_str().expect("utf-8"),
+            "--seconds",
+            &(seconds + 15).to_string(),
+        ],
+    );
+    assert!(peer.wait_joined(Duration::from_secs(15)).is_some(), "peer");
+    let link = format!("mumble://bench@127.0.0.1:{}/Test", server.port);
+    let mut call = window(&display, &dir.path().join("call"), Some(&link));
+    std::thread::sleep(Duration::from_secs(4));
+    let clicked = Command::new("xdotool")
+        .env("DISPLAY", &display)
+        .args([
+            "mousemove",
+            &JOIN_BUTTON.0.to_string(),
+            &JOIN_BUTTON.1.to_string(),
+            "click",
+            "1",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        clicked,
+        "xdotool (Debian package xdotool) could not click Join"
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    let call_figures = measure(call.id(), seconds);
+    call.kill().ok();
+    call.wait().ok();
+    let peer = peer.wait();
+    xvfb.kill().ok();
+    xvfb.wait().ok();
+    let joined = peer.users_seen().contains(&"bench".to_owned());
+
+    println!("### The window, idle and in a Mumble call ({seconds} s each)");
+    println!();
+    println!(
+        "| state | CPU % of one core | RSS MB (end) | peak RSS MB | busiest threads (% of a core) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (label, m) in [
+        ("idle, home screen", &idle_figures),
+        ("in a call, someone talking", &call_figures),
+    ] {
+        let top: Vec<String> = m
+            .top_threads
+            .iter()
+            .map(|(name, p)| format!("{name} {p:.2}"))
+            .collect();
+        println!(
+            "| {label} | {:.2} | {:.0} | {:.0} | {} |",
+            m.cpu_percent,
+            m.rss_mb,
+            m.peak_mb,
+            top.join(", ")
+        );
+    }
+    println!();
+    println!(
+        "The peer {} the window in the channel; it heard {:.1} s from it.",
+        if joined { "saw" } else { "did NOT see" },
+        peer.received_audio_seconds()
+    );
+}
