@@ -119,6 +119,8 @@ fn window(display: &str, config: &std::path::Path, link: Option<&str>) -> Child 
     command
         .env("DISPLAY", display)
         .env("PALABRE_CONFIG_DIR", config)
+        // Each window its own single-instance socket: none hands its link to another.
+        .env("PALABRE_INSTANCE_DIR", config.join("instance"))
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

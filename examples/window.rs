@@ -6,7 +6,7 @@
 //! gate marker and the "speaking" light move; the echo test answers with a made-up summary.
 //! This is not a test: nothing is checked.
 //!
-//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `audio-setup`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
+//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `audio-setup`, `settings`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
 //! on a made-up conference (a room tree, someone speaking, chat, traffic) drawn by the same view
 //! without glue, engine or network: buttons change the state, nothing is sent.
 
@@ -180,6 +180,10 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
         state.handle(Intent::OpenAudioSetup);
         return state;
     }
+    if screen == "settings" {
+        state.handle(Intent::OpenSettings);
+        return state;
+    }
     if screen == "jitsi" {
         state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
         return state;
@@ -276,10 +280,11 @@ fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
         intents: Vec<Intent>,
     }
     impl eframe::App for Example {
-        fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
             for intent in std::mem::take(&mut self.intents) {
                 self.state.handle(intent);
             }
+            view::apply_appearance(ctx, &self.state.settings);
         }
 
         fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -158,6 +158,44 @@ pub enum Language {
     Fr,
 }
 
+/// The window's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the system's light or dark mode.
+    #[default]
+    System,
+    /// Dark text on a light background.
+    Light,
+    /// Light text on a dark background.
+    Dark,
+}
+
+/// Text sizes offered, in percent of the normal size (the whole window is scaled).
+pub const TEXT_SIZES_PERCENT: [u32; 4] = [100, 125, 150, 200];
+/// The text size of a new installation, in percent.
+pub const DEFAULT_TEXT_SIZE_PERCENT: u32 = 100;
+/// Keys that can be held to talk, by their egui names (`egui::Key::name`).
+pub const PUSH_TO_TALK_KEYS: [&str; 13] = [
+    "Space", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12",
+];
+/// The push-to-talk key of a new installation.
+pub const DEFAULT_PUSH_TO_TALK_KEY: &str = "Space";
+/// Keys that, pressed with Ctrl, mute or unmute the microphone in a call (egui names). An
+/// empty name turns the shortcut off.
+pub const MUTE_KEYS: [&str; 14] = [
+    "M", "U", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12",
+];
+/// The mute key of a new installation (Ctrl+M).
+pub const DEFAULT_MUTE_KEY: &str = "M";
+
+/// `name` written as in `keys` (ignoring ASCII case), if it is one of them.
+fn known_key(keys: &[&'static str], name: &str) -> Option<&'static str> {
+    keys.iter()
+        .copied()
+        .find(|key| key.eq_ignore_ascii_case(name.trim()))
+}
+
 /// Everything palabre remembers between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -166,6 +204,16 @@ pub struct Settings {
     pub version: u32,
     /// Language of the window.
     pub language: Language,
+    /// Light, dark or the system's colours.
+    pub theme: Theme,
+    /// Size of the text (and of the whole window's contents), in percent: one of
+    /// [`TEXT_SIZES_PERCENT`].
+    pub text_size_percent: u32,
+    /// The key held to talk in push-to-talk mode: one of [`PUSH_TO_TALK_KEYS`].
+    pub push_to_talk_key: String,
+    /// The key that, with Ctrl, mutes or unmutes the microphone in a call: one of
+    /// [`MUTE_KEYS`], or empty for no shortcut.
+    pub mute_key: String,
     /// Microphone (a [`crate::audio::device::DeviceInfo::id`]); `None` means the system default.
     pub input_device: Option<String>,
     /// Speakers (a [`crate::audio::device::DeviceInfo::id`]); `None` means the system default.
@@ -191,6 +239,38 @@ impl Settings {
         self.recent_rooms.truncate(MAX_RECENT_ROOMS);
     }
 
+    /// Brings every value back into what this build offers: the audio settings (see
+    /// [`AudioSettings::sanitize`]), the text size to the nearest of [`TEXT_SIZES_PERCENT`], and
+    /// shortcut keys to their canonical names, or to their defaults when unknown. Returns
+    /// whether anything changed.
+    pub fn sanitize(&mut self) -> bool {
+        let mut changed = self.audio.sanitize();
+        if !TEXT_SIZES_PERCENT.contains(&self.text_size_percent) {
+            let wanted = self.text_size_percent;
+            self.text_size_percent = TEXT_SIZES_PERCENT
+                .into_iter()
+                .min_by_key(|size| size.abs_diff(wanted))
+                .unwrap_or(DEFAULT_TEXT_SIZE_PERCENT);
+            changed = true;
+        }
+        let push_to_talk = known_key(&PUSH_TO_TALK_KEYS, &self.push_to_talk_key)
+            .unwrap_or(DEFAULT_PUSH_TO_TALK_KEY);
+        if self.push_to_talk_key != push_to_talk {
+            self.push_to_talk_key = push_to_talk.to_owned();
+            changed = true;
+        }
+        let mute = if self.mute_key.trim().is_empty() {
+            ""
+        } else {
+            known_key(&MUTE_KEYS, &self.mute_key).unwrap_or(DEFAULT_MUTE_KEY)
+        };
+        if self.mute_key != mute {
+            self.mute_key = mute.to_owned();
+            changed = true;
+        }
+        changed
+    }
+
     /// Adds `link` to the favourites, or removes it if it is there; returns whether it is a
     /// favourite now.
     pub fn toggle_favourite(&mut self, link: &str) -> bool {
@@ -209,6 +289,10 @@ impl Default for Settings {
         Self {
             version: SETTINGS_VERSION,
             language: Language::System,
+            theme: Theme::System,
+            text_size_percent: DEFAULT_TEXT_SIZE_PERCENT,
+            push_to_talk_key: DEFAULT_PUSH_TO_TALK_KEY.to_owned(),
+            mute_key: DEFAULT_MUTE_KEY.to_owned(),
             input_device: None,
             output_device: None,
             audio: AudioSettings::default(),
@@ -314,7 +398,7 @@ impl Settings {
     /// Reads the settings from `dir`. A missing file gives the defaults. A file that cannot be
     /// read or parsed is renamed to `settings.toml.corrupt-<unix time>` (kept, never deleted),
     /// the defaults are returned, and the warning says so in plain words. Out-of-range values
-    /// are corrected (see [`AudioSettings::sanitize`]).
+    /// are corrected (see [`Settings::sanitize`]).
     pub fn load(dir: &Path) -> (Settings, Option<ConfigWarning>) {
         let path = settings_path(dir);
         let bytes = match std::fs::read(&path) {
@@ -338,8 +422,8 @@ impl Settings {
                     );
                 }
                 settings.version = SETTINGS_VERSION;
-                if settings.audio.sanitize() {
-                    tracing::info!("out-of-range audio settings were corrected");
+                if settings.sanitize() {
+                    tracing::info!("out-of-range settings were corrected");
                 }
                 (settings, None)
             }
@@ -527,6 +611,10 @@ mod tests {
         let settings = Settings {
             version: SETTINGS_VERSION,
             language: Language::Fr,
+            theme: Theme::Dark,
+            text_size_percent: 150,
+            push_to_talk_key: "F5".into(),
+            mute_key: String::new(),
             input_device: Some("alsa:hw:1,0".into()),
             output_device: None,
             audio: AudioSettings {
@@ -676,6 +764,45 @@ mod tests {
         assert_eq!(audio.gate_open_dbfs, GATE_MIN_DBFS);
         assert_eq!(audio.gate_close_dbfs, crate::audio::meter::SILENCE_DBFS);
         assert!(!AudioSettings::default().sanitize(), "defaults are valid");
+    }
+
+    #[test]
+    fn unknown_shortcuts_and_text_sizes_are_corrected() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = "theme = \"dark\"\ntext_size_percent = 180\npush_to_talk_key = \"Hyper\"\n\
+                    mute_key = \"Banana\"\n";
+        std::fs::write(settings_path(dir.path()), text).expect("write");
+        let (settings, warning) = Settings::load(dir.path());
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(settings.theme, Theme::Dark);
+        assert_eq!(settings.text_size_percent, 200);
+        assert_eq!(settings.push_to_talk_key, DEFAULT_PUSH_TO_TALK_KEY);
+        assert_eq!(settings.mute_key, DEFAULT_MUTE_KEY);
+
+        let mut settings = Settings {
+            text_size_percent: 0,
+            push_to_talk_key: " f3 ".into(),
+            mute_key: "u".into(),
+            ..Settings::default()
+        };
+        assert!(settings.sanitize());
+        assert_eq!(settings.text_size_percent, 100);
+        assert_eq!(settings.push_to_talk_key, "F3");
+        assert_eq!(settings.mute_key, "U");
+        // An empty mute key means "no shortcut" and is kept.
+        let mut settings = Settings {
+            mute_key: String::new(),
+            ..Settings::default()
+        };
+        assert!(!settings.sanitize());
+        assert!(!Settings::default().sanitize(), "defaults are valid");
+        // A file from before these settings existed gets the defaults.
+        std::fs::write(settings_path(dir.path()), "language = \"en\"\n").expect("write");
+        let (settings, _) = Settings::load(dir.path());
+        assert_eq!(settings.theme, Theme::System);
+        assert_eq!(settings.text_size_percent, DEFAULT_TEXT_SIZE_PERCENT);
+        assert_eq!(settings.push_to_talk_key, "Space");
+        assert_eq!(settings.mute_key, "M");
     }
 
     #[test]

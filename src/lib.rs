@@ -12,6 +12,7 @@ pub mod config;
 pub mod directory;
 pub mod i18n;
 pub mod identity;
+pub mod instance;
 pub mod link;
 pub mod net;
 pub mod proto;

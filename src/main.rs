@@ -240,6 +240,8 @@ impl EchoArgs {
 }
 
 fn main() -> ExitCode {
+    // The start-up benchmark measures the first frame from here.
+    palabre::instance::mark_process_start();
     let cli = Cli::parse();
     init_logs(cli.verbose);
     match run(cli) {
@@ -283,7 +285,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn open_window(link: Option<String>) -> anyhow::Result<()> {
+    use palabre::instance::{self, Request};
     let dir = config::config_dir();
+    // One window per user: a running one takes the link and comes to the front.
+    let instance_dir = instance::instance_dir(dir.as_deref());
+    let request = link.clone().map_or(Request::Focus, Request::Open);
+    if instance::hand_over(&instance_dir, &request).is_ok() {
+        match request {
+            Request::Open(_) => println!("palabre is already open: the link was handed to it."),
+            Request::Focus => {
+                println!("palabre is already open: its window was brought to the front.")
+            }
+        }
+        return Ok(());
+    }
+    // Not being reachable by later launches must not keep the window from opening.
+    let mut server = instance::Server::bind(&instance_dir)
+        .inspect_err(|e| {
+            tracing::warn!(
+                "later launches cannot hand links to this window ({}): {e}",
+                instance_dir.display()
+            );
+        })
+        .ok();
+    let handoff = server.as_mut().and_then(instance::Server::take_handoff);
     let (settings, warning) = match dir.as_deref() {
         Some(dir) => Settings::load(dir),
         None => (Settings::default(), None),
@@ -298,9 +323,13 @@ fn open_window(link: Option<String>) -> anyhow::Result<()> {
         settings.input_device.clone(),
         settings.output_device.clone(),
     );
-    palabre::ui::run(settings, dir, warning, link, move |repaint| {
-        engine::spawn(audio, input, output, repaint)
-    })
+    let result =
+        palabre::ui::run_with_handoff(settings, dir, warning, link, handoff, move |repaint| {
+            engine::spawn(audio, input, output, repaint)
+        });
+    // Removes the endpoint: later launches open their own window.
+    drop(server);
+    result
 }
 
 fn list_devices(json: bool) -> anyhow::Result<()> {

@@ -4,15 +4,15 @@
 //! `WindowState::handle`, and the effects (commands, join requests) are asserted instead of
 //! carried out. The harness also checks that every input widget has an accessible name.
 
-use eframe::egui::Key;
-use eframe::egui::accesskit::Toggled;
+use eframe::egui::accesskit::{Role, Toggled};
+use eframe::egui::{Key, Modifiers, ThemePreference};
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use egui_kittest::{Harness, Node};
 use palabre::command::Event;
 use palabre::conference::{
     ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Room, Stage, Traffic,
 };
-use palabre::config::{Language, Settings};
+use palabre::config::{Language, Settings, Theme, TransmitMode};
 use palabre::directory::Protocol;
 use palabre::i18n::I18n;
 use palabre::ui::state::{Effects, Intent, Screen, WindowState};
@@ -33,25 +33,36 @@ const LEVELS: Levels = Levels {
 
 /// The window at its smallest size, in English, on `state`.
 fn harness(state: WindowState) -> Harness<'static, App> {
+    harness_at(state, 1.0)
+}
+
+/// The window at its smallest size (800×500 points), in English, on `state`, on a screen with
+/// `pixels_per_point` pixels per point (2.0: a "200 %" display). The theme and text size of the
+/// settings are applied as the glue does.
+fn harness_at(state: WindowState, pixels_per_point: f32) -> Harness<'static, App> {
     let app = App {
         state,
         i18n: I18n::new(Language::En),
         drafts: Drafts::default(),
         intents: Vec::new(),
     };
-    let mut harness = Harness::builder().with_size([800.0, 500.0]).build_ui_state(
-        |ui, app: &mut App| {
-            view::window_ui(
-                ui,
-                &app.state,
-                &app.i18n,
-                LEVELS,
-                &mut app.drafts,
-                &mut app.intents,
-            );
-        },
-        app,
-    );
+    let mut harness = Harness::builder()
+        .with_size([800.0, 500.0])
+        .with_pixels_per_point(pixels_per_point)
+        .build_ui_state(
+            |ui, app: &mut App| {
+                view::apply_appearance(ui.ctx(), &app.state.settings);
+                view::window_ui(
+                    ui,
+                    &app.state,
+                    &app.i18n,
+                    LEVELS,
+                    &mut app.drafts,
+                    &mut app.intents,
+                );
+            },
+            app,
+        );
     harness.run();
     harness
 }
@@ -387,4 +398,287 @@ fn leaving_ends_with_a_way_back() {
     harness.run();
     apply(&mut harness);
     assert_eq!(harness.state().state.screen, Screen::Home);
+}
+
+/// Finds the control labelled `label` and checks that it lies inside the 800×500-point window
+/// (`pixels_per_point` physical pixels per point, text size included).
+fn on_screen(harness: &Harness<'_, App>, label: &str, pixels_per_point: f32) {
+    let node = harness.get_by_label(label);
+    let bounds = node
+        .accesskit_node()
+        .bounding_box()
+        .unwrap_or_else(|| panic!("{label} has no bounds"));
+    let (width, height) = (
+        f64::from(800.0 * pixels_per_point),
+        f64::from(500.0 * pixels_per_point),
+    );
+    assert!(
+        bounds.x0 >= 0.0
+            && bounds.y0 >= 0.0
+            && bounds.x1 <= width + 0.5
+            && bounds.y1 <= height + 0.5,
+        "{label} is outside the window: {bounds:?} (window {width}×{height} px)"
+    );
+}
+
+/// Scrolls to the control labelled `label` and clicks it with the pointer.
+fn click_scrolled(harness: &mut Harness<'_, App>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    harness.run();
+    harness.get_by_label(label).click();
+    harness.run();
+}
+
+/// Scrolls to the combo box labelled `label` and opens it with the pointer.
+fn open_combo(harness: &mut Harness<'_, App>, label: &str) {
+    harness
+        .get_by_role_and_label(Role::ComboBox, label)
+        .scroll_to_me();
+    harness.run();
+    harness.get_by_role_and_label(Role::ComboBox, label).click();
+    harness.run();
+}
+
+#[test]
+fn settings_open_from_home_and_change_the_look() {
+    let mut harness = harness(home());
+    harness.get_by_label("Settings").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::OpenSettings]);
+    assert_eq!(harness.state().state.screen, Screen::Settings);
+    harness.get_by_label("Keyboard shortcuts");
+
+    click_scrolled(&mut harness, "Dark");
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SetTheme(Theme::Dark)]);
+    assert!(effects.save);
+    assert_eq!(harness.state().state.settings.theme, Theme::Dark);
+    assert_eq!(
+        harness.ctx.options(|o| o.theme_preference),
+        ThemePreference::Dark
+    );
+    assert_eq!(
+        toggled(&harness.get_by_label("Dark")),
+        Some(Toggled::True),
+        "the radio button shows the choice"
+    );
+
+    click_scrolled(&mut harness, "200%");
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SetTextSize(200)]);
+    assert!(effects.save);
+    assert_eq!(harness.state().state.settings.text_size_percent, 200);
+    assert_eq!(harness.ctx.zoom_factor(), 2.0);
+    // Once applied, the look costs no frame: nothing asks for a repaint.
+    assert_eq!(harness.run(), 1);
+    // Still usable at 200 %: back to the start, where the main controls are on screen.
+    click_scrolled(&mut harness, "Back");
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::CloseSettings]);
+    assert_eq!(harness.state().state.screen, Screen::Home);
+    for label in ["Meeting link or server address", "Open", "Settings"] {
+        on_screen(&harness, label, 2.0);
+    }
+}
+
+#[test]
+fn a_push_to_talk_key_and_a_mute_shortcut_are_chosen() {
+    let mut state = home();
+    state.settings.audio.transmit = TransmitMode::PushToTalk;
+    state.handle(Intent::OpenSettings);
+    let mut harness = harness(state);
+    harness.get_by_label("Hold Space to talk while this window is in front.");
+    open_combo(&mut harness, "Push-to-talk key");
+    click_scrolled(&mut harness, "F8");
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SetPushToTalkKey("F8".into())]);
+    assert!(effects.save);
+    assert_eq!(harness.state().state.settings.push_to_talk_key, "F8");
+    harness.get_by_label("Hold F8 to talk while this window is in front.");
+
+    open_combo(&mut harness, "Mute or unmute in a call");
+    click_scrolled(&mut harness, "No shortcut");
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SetMuteKey(String::new())]);
+    assert_eq!(harness.state().state.settings.mute_key, "");
+}
+
+#[test]
+fn the_mute_shortcut_toggles_mute_unless_typing() {
+    let mut harness = harness(in_call());
+    // The key alone does nothing; with Ctrl it mutes, and again unmutes.
+    harness.key_press(Key::M);
+    harness.run();
+    assert!(apply(&mut harness).0.is_empty());
+    harness.key_press_modifiers(Modifiers::CTRL, Key::M);
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::Mute(true)]);
+    assert_eq!(effects.conference, vec![ConferenceCommand::Mute(true)]);
+    harness.key_press_modifiers(Modifiers::CTRL, Key::M);
+    harness.run();
+    assert_eq!(apply(&mut harness).0, vec![Intent::Mute(false)]);
+    // While a message is being typed, the shortcut is left to the text field.
+    harness.get_by_label("Chat").click();
+    harness.run();
+    apply(&mut harness);
+    harness.get_by_label("Message").focus();
+    harness.run();
+    harness.key_press_modifiers(Modifiers::CTRL, Key::M);
+    harness.run();
+    assert!(apply(&mut harness).0.is_empty());
+}
+
+#[test]
+fn settings_in_a_call_go_back_to_the_call() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("Settings").click();
+    harness.run();
+    apply(&mut harness);
+    assert_eq!(harness.state().state.screen, Screen::Settings);
+    assert!(harness.state().state.in_call());
+    // The mute shortcut still works behind the settings.
+    harness.key_press_modifiers(Modifiers::CTRL, Key::M);
+    harness.run();
+    assert_eq!(apply(&mut harness).0, vec![Intent::Mute(true)]);
+    harness.get_by_label("Back").click();
+    harness.run();
+    apply(&mut harness);
+    assert_eq!(harness.state().state.screen, Screen::Call);
+    harness.get_by_label("Unmute");
+}
+
+#[test]
+fn the_screens_work_at_200_percent_scale() {
+    // A 200 % display, then 200 % text on a 100 % display, then both.
+    for (pixels_per_point, text_size) in [(2.0, 100), (1.0, 200), (2.0, 200)] {
+        let scale = pixels_per_point * text_size as f32 / 100.0;
+        let mut state = home();
+        state.settings.text_size_percent = text_size;
+        let harness = harness_at(state, pixels_per_point);
+        for label in [
+            "Meeting link or server address",
+            "Open",
+            "Audio set-up and echo test",
+            "Settings",
+        ] {
+            on_screen(&harness, label, scale);
+        }
+
+        let mut state = in_call();
+        state.settings.text_size_percent = text_size;
+        let harness = harness_at(state, pixels_per_point);
+        for label in ["Connected", "Mute", "Deafen", "Chat", "Settings", "Leave"] {
+            on_screen(&harness, label, scale);
+        }
+        harness.get_by_label("alice is silent");
+
+        let mut state = home();
+        state.settings.text_size_percent = text_size;
+        state.handle(Intent::OpenSettings);
+        let harness = harness_at(state, pixels_per_point);
+        on_screen(&harness, "Back", scale);
+        for label in ["Microphone", "Push-to-talk key", "Dark", "200%"] {
+            harness.get_by_role_and_label(
+                match label {
+                    "Dark" | "200%" => Role::RadioButton,
+                    _ => Role::ComboBox,
+                },
+                label,
+            );
+        }
+    }
+}
+
+#[test]
+fn the_look_can_be_chosen_with_the_keyboard() {
+    let mut state = home();
+    state.handle(Intent::OpenSettings);
+    let mut harness = harness(state);
+    harness.get_by_label("Same as the system").scroll_to_me();
+    harness.run();
+    harness.get_by_label("Same as the system").focus();
+    harness.run();
+    // Tab moves to the next choice; Space takes it.
+    harness.key_press(Key::Tab);
+    harness.run();
+    assert!(harness.get_by_label("Light").is_focused());
+    harness.key_press(Key::Space);
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::SetTheme(Theme::Light)]);
+    assert!(effects.save);
+    harness.key_press(Key::Tab);
+    harness.run();
+    harness.key_press(Key::Tab);
+    harness.run();
+    assert!(harness.get_by_label("100%").is_focused());
+    harness.key_press(Key::Tab);
+    harness.run();
+    harness.key_press(Key::Enter);
+    harness.run();
+    assert_eq!(apply(&mut harness).0, vec![Intent::SetTextSize(125)]);
+}
+
+/// The whole window (the glue, `PalabreApp`) on an engine that only records its commands: the
+/// saved theme and text size are applied, and the chosen push-to-talk key is the one listened to.
+#[test]
+fn the_glue_applies_the_look_and_listens_to_the_chosen_key() {
+    use std::sync::Arc;
+    use std::sync::mpsc::channel;
+
+    use palabre::audio::Meters;
+    use palabre::audio::engine::EngineHandle;
+    use palabre::audio::rt::RtCounters;
+    use palabre::command::Command;
+    use palabre::ui::PalabreApp;
+
+    let mut settings = Settings {
+        language: Language::En,
+        theme: Theme::Dark,
+        text_size_percent: 150,
+        push_to_talk_key: "F8".into(),
+        ..Settings::default()
+    };
+    settings.audio.transmit = TransmitMode::PushToTalk;
+    let (commands, received) = channel::<Command>();
+    let (_events, events) = channel::<Event>();
+    let engine = EngineHandle {
+        commands,
+        events,
+        meters: Arc::new(Meters::default()),
+        counters: Arc::new(RtCounters::default()),
+    };
+    let mut harness = Harness::builder()
+        .with_size([800.0, 500.0])
+        .build_eframe(|cc| PalabreApp::new(&cc.egui_ctx, settings, None, None, None, |_| engine));
+    harness.run();
+    assert_eq!(harness.ctx.zoom_factor(), 1.5);
+    assert_eq!(
+        harness.ctx.options(|o| o.theme_preference),
+        ThemePreference::Dark
+    );
+    let push_to_talk = |received: &std::sync::mpsc::Receiver<Command>| {
+        received
+            .try_iter()
+            .filter_map(|command| match command {
+                Command::PushToTalk(held) => Some(held),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(push_to_talk(&received).is_empty());
+    // Space is not the key any more.
+    harness.key_down(Key::Space);
+    harness.run();
+    harness.key_up(Key::Space);
+    harness.run();
+    assert!(push_to_talk(&received).is_empty());
+    harness.key_down(Key::F8);
+    harness.run();
+    assert_eq!(push_to_talk(&received), vec![true]);
+    harness.key_up(Key::F8);
+    harness.run();
+    assert_eq!(push_to_talk(&received), vec![false]);
 }

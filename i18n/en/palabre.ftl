@@ -57,7 +57,7 @@ preset-high = High (music)
 transmit-label = Send my voice
 transmit-voice = When I speak (voice activation)
 transmit-push-to-talk = While I hold a key (push-to-talk)
-push-to-talk-hint = Hold Space to talk while this window is in front.
+push-to-talk-hint = Hold { $key } to talk while this window is in front.
 
 ## Echo test
 
@@ -204,3 +204,26 @@ chat-empty = No messages yet.
 chat-from = { $name }:
 chat-private = { $name } (privately):
 chat-own = You:
+
+## Settings screen
+
+settings-open = Settings
+settings-screen-heading = Settings
+settings-devices-heading = Devices
+settings-audio-heading = Sound
+shortcuts-heading = Keyboard shortcuts
+push-to-talk-key-label = Push-to-talk key
+mute-key-label = Mute or unmute in a call
+key-space = Space
+shortcut-ctrl = Ctrl+{ $key }
+shortcut-off = No shortcut
+shortcut-hint = Shortcut: { $shortcut }
+shortcuts-hint = The push-to-talk key is used when “Send my voice” is set to “While I hold a key”. Shortcuts work while palabre’s window is in front and you are not typing in a text field.
+appearance-heading = Language and appearance
+theme-label = Colours
+theme-system = Same as the system
+theme-light = Light
+theme-dark = Dark
+text-size-label = Text size
+text-size-percent = { $percent }%
+text-size-hint = Everything in the window grows with the text.

@@ -57,7 +57,7 @@ preset-high = Haute (musique)
 transmit-label = Envoyer ma voix
 transmit-voice = Quand je parle (détection de la voix)
 transmit-push-to-talk = Quand je tiens une touche (appuyer pour parler)
-push-to-talk-hint = Maintenez Espace pour parler quand cette fenêtre est au premier plan.
+push-to-talk-hint = Maintenez { $key } pour parler quand cette fenêtre est au premier plan.
 
 ## Test d’écho
 
@@ -204,3 +204,26 @@ chat-empty = Pas encore de messages.
 chat-from = { $name } :
 chat-private = { $name } (en privé) :
 chat-own = Vous :
+
+## Écran des réglages
+
+settings-open = Réglages
+settings-screen-heading = Réglages
+settings-devices-heading = Périphériques
+settings-audio-heading = Son
+shortcuts-heading = Raccourcis clavier
+push-to-talk-key-label = Touche pour parler
+mute-key-label = Couper ou rétablir le micro en appel
+key-space = Espace
+shortcut-ctrl = Ctrl+{ $key }
+shortcut-off = Aucun raccourci
+shortcut-hint = Raccourci : { $shortcut }
+shortcuts-hint = La touche pour parler sert quand « Envoyer ma voix » est réglé sur « Quand je tiens une touche ». Les raccourcis fonctionnent quand la fenêtre de palabre est au premier plan et que vous n’écrivez pas dans un champ de texte.
+appearance-heading = Langue et apparence
+theme-label = Couleurs
+theme-system = Comme le système
+theme-light = Claires
+theme-dark = Sombres
+text-size-label = Taille du texte
+text-size-percent = { $percent } %
+text-size-hint = Tout le contenu de la fenêtre grandit avec le texte.

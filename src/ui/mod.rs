@@ -302,7 +302,7 @@ impl PalabreApp {
         }
     }
 
-    /// Push-to-talk: Space held while the window is in front and no text field wants the key.
+    /// Push-to-talk: the chosen key held while the window is in front (see below).
     /// The key is the one chosen in the settings; Space also waits for no widget to have focus
     /// (it would press a focused button), other keys only for no text field being typed in.
     fn push_to_talk(&mut self, ctx: &egui::Context) {

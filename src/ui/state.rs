@@ -15,7 +15,9 @@ use crate::command::{Command, Event};
 use crate::conference::{
     ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Room, Stage, Traffic,
 };
-use crate::config::{AudioSettings, Language, Settings};
+use crate::config::{
+    AudioSettings, Language, MUTE_KEYS, PUSH_TO_TALK_KEYS, Settings, TEXT_SIZES_PERCENT, Theme,
+};
 use crate::directory::{self, Instance};
 use crate::link::{self, JitsiLink, Link, LinkError, MumbleLink};
 
@@ -36,6 +38,9 @@ pub enum Screen {
     BeforeJoin,
     /// In a conference (or its ending).
     Call,
+    /// Devices, sound, shortcuts, language, theme and text size; opened from the start or
+    /// from a call, and back to it.
+    Settings,
 }
 
 /// What the glue must join: a Mumble server (the only back-end so far).
@@ -293,6 +298,21 @@ pub enum Intent {
     DismissNotice(usize),
     /// Hide the link error.
     DismissLinkError,
+    /// Show the settings (from the start or from a call).
+    OpenSettings,
+    /// Leave the settings for the screen they were opened from.
+    CloseSettings,
+    /// Use these colours.
+    SetTheme(Theme),
+    /// Scale the window's contents to this size, in percent (one of
+    /// [`crate::config::TEXT_SIZES_PERCENT`]; anything else is ignored).
+    SetTextSize(u32),
+    /// Hold this key to talk (one of [`crate::config::PUSH_TO_TALK_KEYS`]; anything else is
+    /// ignored).
+    SetPushToTalkKey(String),
+    /// Ctrl and this key mute or unmute in a call (one of [`crate::config::MUTE_KEYS`], or
+    /// empty for no shortcut; anything else is ignored).
+    SetMuteKey(String),
 }
 
 /// What the glue must do after [`WindowState::handle`].
@@ -352,6 +372,8 @@ pub struct WindowState {
     /// The instance directory shown on the start screen (the built-in one from
     /// [`WindowState::new`]; empty in `WindowState::default()`).
     pub directory: Vec<Instance>,
+    /// The screen the settings go back to ([`Screen::Home`] or [`Screen::Call`]).
+    pub settings_return: Screen,
     /// Forms opened so far (for [`JoinForm::id`]).
     forms_opened: u64,
 }
@@ -480,9 +502,22 @@ impl WindowState {
         self.settings.favourites.contains(&key)
     }
 
-    /// Whether a conference runs (joined and not ended).
+    /// Whether a conference runs (joined and not ended), shown or behind the settings.
     pub fn in_call(&self) -> bool {
-        self.screen == Screen::Call && !self.call.ended()
+        let call_screen = match self.screen {
+            Screen::Call => true,
+            Screen::Settings => self.settings_return == Screen::Call,
+            Screen::Home | Screen::AudioSetup | Screen::BeforeJoin => false,
+        };
+        call_screen && !self.call.ended()
+    }
+
+    /// Sets one setting to `value` if it differs; asks for a save when it changed.
+    fn change<T: PartialEq>(field: &mut T, value: T, effects: &mut Effects) {
+        if *field != value {
+            *field = value;
+            effects.save = true;
+        }
     }
 
     /// Opens `text` as a link: the before-join form, or the error on the current screen.
@@ -689,6 +724,44 @@ impl WindowState {
                 }
             }
             Intent::DismissLinkError => self.link_error = None,
+            Intent::OpenSettings => {
+                if self.screen != Screen::Settings {
+                    // Only a shown call is returned to; anything else goes back to the start.
+                    self.settings_return = if self.screen == Screen::Call {
+                        Screen::Call
+                    } else {
+                        Screen::Home
+                    };
+                    if self.echo == EchoPhase::Running {
+                        self.echo = EchoPhase::Stopping;
+                        effects.commands.push(Command::StopEchoTest);
+                    }
+                    self.screen = Screen::Settings;
+                    self.link_error = None;
+                }
+            }
+            Intent::CloseSettings => {
+                if self.screen == Screen::Settings {
+                    self.screen = self.settings_return;
+                    self.settings_return = Screen::Home;
+                }
+            }
+            Intent::SetTheme(theme) => Self::change(&mut self.settings.theme, theme, &mut effects),
+            Intent::SetTextSize(percent) => {
+                if TEXT_SIZES_PERCENT.contains(&percent) {
+                    Self::change(&mut self.settings.text_size_percent, percent, &mut effects);
+                }
+            }
+            Intent::SetPushToTalkKey(key) => {
+                if PUSH_TO_TALK_KEYS.contains(&key.as_str()) {
+                    Self::change(&mut self.settings.push_to_talk_key, key, &mut effects);
+                }
+            }
+            Intent::SetMuteKey(key) => {
+                if key.is_empty() || MUTE_KEYS.contains(&key.as_str()) {
+                    Self::change(&mut self.settings.mute_key, key, &mut effects);
+                }
+            }
         }
         if effects.save {
             self.unsaved = false;
@@ -1159,6 +1232,106 @@ mod tests {
         state.apply_conference(ConferenceEvent::Stage(ended.clone()));
         state.conference_gone();
         assert_eq!(state.call.stage, ended);
+    }
+
+    #[test]
+    fn each_setting_changes_once_and_is_saved() {
+        let mut state = WindowState::default();
+        let effects = state.handle(Intent::SetTheme(Theme::Dark));
+        assert!(effects.save && effects.commands.is_empty());
+        assert_eq!(state.settings.theme, Theme::Dark);
+        assert_eq!(
+            state.handle(Intent::SetTheme(Theme::Dark)),
+            Effects::default()
+        );
+
+        assert!(state.handle(Intent::SetTextSize(200)).save);
+        assert_eq!(state.settings.text_size_percent, 200);
+        // Sizes that are not offered are ignored.
+        assert_eq!(state.handle(Intent::SetTextSize(175)), Effects::default());
+        assert_eq!(state.settings.text_size_percent, 200);
+
+        assert!(state.handle(Intent::SetPushToTalkKey("F8".into())).save);
+        assert_eq!(state.settings.push_to_talk_key, "F8");
+        assert_eq!(
+            state.handle(Intent::SetPushToTalkKey("Escape".into())),
+            Effects::default()
+        );
+        assert_eq!(state.settings.push_to_talk_key, "F8");
+
+        assert!(state.handle(Intent::SetMuteKey("U".into())).save);
+        assert_eq!(state.settings.mute_key, "U");
+        assert!(state.handle(Intent::SetMuteKey(String::new())).save);
+        assert_eq!(state.settings.mute_key, "");
+        assert_eq!(
+            state.handle(Intent::SetMuteKey("Q".into())),
+            Effects::default()
+        );
+
+        assert!(state.handle(Intent::SetLanguage(Language::Fr)).save);
+        assert_eq!(state.settings.language, Language::Fr);
+        assert!(!state.unsaved);
+    }
+
+    #[test]
+    fn settings_open_from_the_start_and_go_back_to_it() {
+        let mut state = WindowState::default();
+        state.handle(Intent::OpenSettings);
+        assert_eq!(state.screen, Screen::Settings);
+        assert!(!state.in_call());
+        // Back and "home" both lead to the start.
+        state.handle(Intent::CloseSettings);
+        assert_eq!(state.screen, Screen::Home);
+        state.handle(Intent::OpenSettings);
+        state.handle(Intent::GoHome);
+        assert_eq!(state.screen, Screen::Home);
+        // From the audio set-up, the echo test stops and Back leads to the start.
+        state.handle(Intent::OpenAudioSetup);
+        state.handle(Intent::ToggleEchoTest);
+        state.apply(Event::EchoTestStarted);
+        let effects = state.handle(Intent::OpenSettings);
+        assert_eq!(effects.commands, vec![Command::StopEchoTest]);
+        state.handle(Intent::CloseSettings);
+        assert_eq!(state.screen, Screen::Home);
+    }
+
+    #[test]
+    fn settings_opened_in_a_call_keep_the_call() {
+        let mut state = in_call();
+        state.handle(Intent::OpenSettings);
+        assert_eq!(state.screen, Screen::Settings);
+        assert!(state.in_call());
+        // The call goes on: mute works, nothing else can be joined or opened.
+        assert_eq!(
+            state.handle(Intent::Mute(true)).conference,
+            vec![ConferenceCommand::Mute(true)]
+        );
+        state.handle(Intent::GoHome);
+        state.handle(Intent::OpenLink("mumble://other.example.org".into()));
+        state.handle(Intent::OpenAudioSetup);
+        assert_eq!(state.screen, Screen::Settings);
+        assert!(
+            state
+                .handle(Intent::Join {
+                    name: "me".into(),
+                    password: String::new(),
+                })
+                .join
+                .is_none()
+        );
+        state.handle(Intent::CloseSettings);
+        assert_eq!(state.screen, Screen::Call);
+        assert!(state.call.muted);
+        // The call may end while the settings are shown: Back shows how it ended.
+        state.handle(Intent::OpenSettings);
+        state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: "Kicked".into(),
+            failed: true,
+        }));
+        assert!(!state.in_call());
+        state.handle(Intent::CloseSettings);
+        assert_eq!(state.screen, Screen::Call);
+        assert!(state.call.ended());
     }
 
     #[test]

@@ -13,8 +13,10 @@ use eframe::egui::{
 use crate::audio::device::DeviceInfo;
 use crate::audio::meter::SILENCE_DBFS;
 use crate::conference::{Participant, Room, Stage};
-use crate::config::TransmitMode;
-use crate::config::{AudioSettings, GATE_MAX_DBFS, GATE_MIN_DBFS, Language, Preset};
+use crate::config::{
+    AudioSettings, GATE_MAX_DBFS, GATE_MIN_DBFS, Language, MUTE_KEYS, PUSH_TO_TALK_KEYS, Preset,
+    Settings, TEXT_SIZES_PERCENT, Theme, TransmitMode,
+};
 use crate::directory::{self, Instance, Protocol};
 use crate::i18n::{FluentValue, I18n};
 use crate::ui::state::{EchoPhase, Intent, JoinForm, Screen, Target, WindowState};
@@ -72,6 +74,7 @@ pub fn window_ui(
     drafts: &mut Drafts,
     intents: &mut Vec<Intent>,
 ) {
+    mute_shortcut(ui, state, intents);
     match state.screen {
         Screen::Home => scrolled(ui, "home", |ui| home_ui(ui, state, i18n, drafts, intents)),
         Screen::AudioSetup => scrolled(ui, "audio-setup", |ui| {
@@ -81,7 +84,84 @@ pub fn window_ui(
             before_join_ui(ui, state, i18n, levels, drafts, intents);
         }),
         Screen::Call => call_ui(ui, state, i18n, drafts, intents),
+        Screen::Settings => scrolled(ui, "settings", |ui| {
+            settings_ui(ui, state, i18n, levels, intents);
+        }),
     }
+}
+
+/// The egui key named `name` (as stored in the settings), if there is one.
+pub fn shortcut_key(name: &str) -> Option<Key> {
+    Key::from_name(name)
+}
+
+/// Applies the theme and text size of `settings` to the window. Cheap when they are already
+/// applied (no repaint is requested then), so the glue calls it before each frame. The text
+/// size is the zoom factor; egui's own Ctrl+Plus/Minus zoom is turned off so that the setting
+/// stays the one size in force.
+pub fn apply_appearance(ctx: &egui::Context, settings: &Settings) {
+    let theme = match settings.theme {
+        Theme::System => egui::ThemePreference::System,
+        Theme::Light => egui::ThemePreference::Light,
+        Theme::Dark => egui::ThemePreference::Dark,
+    };
+    if ctx.options(|o| o.theme_preference) != theme {
+        ctx.set_theme(theme);
+    }
+    // Does nothing (and asks for no repaint) when the zoom is this one already.
+    ctx.set_zoom_factor(settings.text_size_percent as f32 / 100.0);
+    if ctx.options(|o| o.zoom_with_keyboard) {
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
+    }
+}
+
+/// Ctrl and the chosen key mute or unmute in a call, unless a text field is being typed in.
+/// Held keys (repeats) do not toggle again.
+fn mute_shortcut(ui: &Ui, state: &WindowState, intents: &mut Vec<Intent>) {
+    if !state.in_call() || state.call.leaving {
+        return;
+    }
+    let Some(key) = shortcut_key(&state.settings.mute_key) else {
+        return;
+    };
+    if ui.ctx().text_edit_focused() {
+        return;
+    }
+    let pressed = ui.input(|i| {
+        i.events.iter().any(|event| {
+            matches!(
+                event,
+                egui::Event::Key {
+                    key: pressed,
+                    pressed: true,
+                    repeat: false,
+                    modifiers,
+                    ..
+                } if *pressed == key && modifiers.matches_logically(egui::Modifiers::CTRL)
+            )
+        })
+    });
+    if pressed {
+        intents.push(Intent::Mute(!state.call.muted));
+    }
+}
+
+/// A key's name as shown: "Space" in the user's language, the others as written on keys.
+fn key_label(i18n: &I18n, name: &str) -> String {
+    match name {
+        "Space" => i18n.tr("key-space"),
+        other => other.to_owned(),
+    }
+}
+
+/// The mute shortcut as shown ("Ctrl+M"), or `None` when it is off.
+fn mute_shortcut_label(i18n: &I18n, name: &str) -> Option<String> {
+    (!name.is_empty()).then(|| {
+        i18n.tr_args(
+            "shortcut-ctrl",
+            &[("key", FluentValue::from(key_label(i18n, name)))],
+        )
+    })
 }
 
 /// A vertical scroll area filling the window.
@@ -128,9 +208,14 @@ fn home_ui(
     });
     link_error_ui(ui, state, i18n, intents);
     ui.add_space(4.0);
-    if ui.button(i18n.tr("audio-setup-open")).clicked() {
-        intents.push(Intent::OpenAudioSetup);
-    }
+    ui.horizontal_wrapped(|ui| {
+        if ui.button(i18n.tr("audio-setup-open")).clicked() {
+            intents.push(Intent::OpenAudioSetup);
+        }
+        if ui.button(i18n.tr("settings-open")).clicked() {
+            intents.push(Intent::OpenSettings);
+        }
+    });
 
     ui.add_space(8.0);
     ui.separator();
@@ -395,7 +480,7 @@ fn audio_setup_ui(
         let layout = egui::Layout::top_down(egui::Align::Min);
         if let [left, right] = columns {
             left.with_layout(layout, |ui| {
-                devices_ui(ui, state, i18n, intents);
+                devices_ui(ui, state, i18n, true, intents);
                 ui.separator();
                 level_ui(ui, state, i18n, levels, intents);
             });
@@ -459,7 +544,7 @@ fn before_join_ui(
                 processing_ui(ui, state, i18n, intents);
             });
             right.with_layout(layout, |ui| {
-                devices_ui(ui, state, i18n, intents);
+                devices_ui(ui, state, i18n, true, intents);
                 ui.separator();
                 level_ui(ui, state, i18n, levels, intents);
             });
@@ -678,10 +763,14 @@ fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut
         } else {
             i18n.tr("mute")
         };
-        if ui
-            .add(egui::Button::new(mute).selected(call.muted))
-            .clicked()
-        {
+        let mut response = ui.add(egui::Button::new(mute).selected(call.muted));
+        if let Some(shortcut) = mute_shortcut_label(i18n, &state.settings.mute_key) {
+            response = response.on_hover_text(i18n.tr_args(
+                "shortcut-hint",
+                &[("shortcut", FluentValue::from(shortcut))],
+            ));
+        }
+        if response.clicked() {
             intents.push(Intent::Mute(!call.muted));
         }
         if !call.rooms.is_empty() {
@@ -707,6 +796,9 @@ fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut
             .clicked()
         {
             intents.push(Intent::ToggleChat);
+        }
+        if ui.button(i18n.tr("settings-open")).clicked() {
+            intents.push(Intent::OpenSettings);
         }
         if ui
             .add_enabled(!call.leaving, egui::Button::new(i18n.tr("leave")))
@@ -992,8 +1084,15 @@ fn notice_ui(
     dismissed
 }
 
-/// Language and device pickers.
-fn devices_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+/// The language picker (when `language` is set: the settings screen has its own) and the
+/// device pickers.
+fn devices_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    language: bool,
+    intents: &mut Vec<Intent>,
+) {
     // Measured outside the grid: inside a cell, the available width ignores the label column,
     // and a too-wide combo box would widen both columns of the window.
     let combo_width = (ui.available_width() - 120.0).clamp(140.0, 300.0);
@@ -1001,28 +1100,9 @@ fn devices_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<I
         .num_columns(2)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            let label = ui.label(i18n.tr("language-label"));
-            let current = state.settings.language;
-            let language_name = |language: Language| match language {
-                Language::System => i18n.tr("language-system"),
-                Language::En => i18n.tr("language-en"),
-                Language::Fr => i18n.tr("language-fr"),
-            };
-            egui::ComboBox::from_id_salt("language")
-                .selected_text(language_name(current))
-                .show_ui(ui, |ui| {
-                    for language in [Language::System, Language::En, Language::Fr] {
-                        if ui
-                            .selectable_label(current == language, language_name(language))
-                            .clicked()
-                        {
-                            intents.push(Intent::SetLanguage(language));
-                        }
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            ui.end_row();
+            if language {
+                language_row_ui(ui, state, i18n, intents);
+            }
 
             let label = ui.label(i18n.tr("input-device-label"));
             let selected = state.settings.input_device.as_deref();
@@ -1084,6 +1164,164 @@ fn devices_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<I
         None => i18n.tr("output-not-open"),
     };
     ui.weak(output);
+}
+
+/// The language label and picker, as one grid row.
+fn language_row_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+    let label = ui.label(i18n.tr("language-label"));
+    let current = state.settings.language;
+    let language_name = |language: Language| match language {
+        Language::System => i18n.tr("language-system"),
+        Language::En => i18n.tr("language-en"),
+        Language::Fr => i18n.tr("language-fr"),
+    };
+    egui::ComboBox::from_id_salt("language")
+        .selected_text(language_name(current))
+        .show_ui(ui, |ui| {
+            for language in [Language::System, Language::En, Language::Fr] {
+                if ui
+                    .selectable_label(current == language, language_name(language))
+                    .clicked()
+                {
+                    intents.push(Intent::SetLanguage(language));
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    ui.end_row();
+}
+
+/// The settings: devices, sound, shortcuts, then language, theme and text size. One column, so
+/// that it reads in order with a screen reader and holds at 200 % text in the smallest window.
+fn settings_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    levels: Levels,
+    intents: &mut Vec<Intent>,
+) {
+    if ui.button(i18n.tr("back")).clicked() {
+        intents.push(Intent::CloseSettings);
+    }
+    ui.heading(i18n.tr("settings-screen-heading"));
+    notices_ui(ui, state, i18n, intents);
+    // Lines longer than this are hard to read; the window may be much wider.
+    ui.set_max_width(720.0);
+
+    section_heading_ui(ui, &i18n.tr("settings-devices-heading"));
+    devices_ui(ui, state, i18n, false, intents);
+    ui.separator();
+
+    section_heading_ui(ui, &i18n.tr("settings-audio-heading"));
+    processing_ui(ui, state, i18n, intents);
+    ui.add_space(6.0);
+    level_ui(ui, state, i18n, levels, intents);
+    ui.separator();
+
+    section_heading_ui(ui, &i18n.tr("shortcuts-heading"));
+    shortcuts_ui(ui, state, i18n, intents);
+    ui.separator();
+
+    section_heading_ui(ui, &i18n.tr("appearance-heading"));
+    appearance_ui(ui, state, i18n, intents);
+}
+
+/// A section title on the settings screen.
+fn section_heading_ui(ui: &mut Ui, text: &str) {
+    ui.add_space(6.0);
+    ui.label(egui::RichText::new(text).size(16.0).strong());
+    ui.add_space(2.0);
+}
+
+/// The push-to-talk key and the mute shortcut.
+fn shortcuts_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+    let settings = &state.settings;
+    egui::Grid::new("shortcuts")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            let label = ui.label(i18n.tr("push-to-talk-key-label"));
+            egui::ComboBox::from_id_salt("push-to-talk-key")
+                .selected_text(key_label(i18n, &settings.push_to_talk_key))
+                .show_ui(ui, |ui| {
+                    for key in PUSH_TO_TALK_KEYS {
+                        if ui
+                            .selectable_label(
+                                settings.push_to_talk_key == key,
+                                key_label(i18n, key),
+                            )
+                            .clicked()
+                        {
+                            intents.push(Intent::SetPushToTalkKey(key.to_owned()));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+
+            let label = ui.label(i18n.tr("mute-key-label"));
+            let name = |key: &str| {
+                mute_shortcut_label(i18n, key).unwrap_or_else(|| i18n.tr("shortcut-off"))
+            };
+            egui::ComboBox::from_id_salt("mute-key")
+                .selected_text(name(&settings.mute_key))
+                .show_ui(ui, |ui| {
+                    for key in MUTE_KEYS.into_iter().chain([""]) {
+                        if ui
+                            .selectable_label(settings.mute_key == key, name(key))
+                            .clicked()
+                        {
+                            intents.push(Intent::SetMuteKey(key.to_owned()));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+        });
+    ui.weak(i18n.tr("shortcuts-hint"));
+}
+
+/// Language, theme and text size.
+fn appearance_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
+    let settings = &state.settings;
+    egui::Grid::new("language")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| language_row_ui(ui, state, i18n, intents));
+    ui.add_space(6.0);
+    ui.label(i18n.tr("theme-label"));
+    ui.horizontal_wrapped(|ui| {
+        for theme in [Theme::System, Theme::Light, Theme::Dark] {
+            let name = match theme {
+                Theme::System => i18n.tr("theme-system"),
+                Theme::Light => i18n.tr("theme-light"),
+                Theme::Dark => i18n.tr("theme-dark"),
+            };
+            if ui.radio(settings.theme == theme, name).clicked() {
+                intents.push(Intent::SetTheme(theme));
+            }
+        }
+    });
+    ui.add_space(6.0);
+    ui.label(i18n.tr("text-size-label"));
+    ui.horizontal_wrapped(|ui| {
+        for percent in TEXT_SIZES_PERCENT {
+            let text = i18n.tr_args(
+                "text-size-percent",
+                &[("percent", FluentValue::from(percent))],
+            );
+            if ui
+                .radio(settings.text_size_percent == percent, text)
+                .clicked()
+            {
+                intents.push(Intent::SetTextSize(percent));
+            }
+        }
+    });
+    ui.weak(i18n.tr("text-size-hint"));
 }
 
 /// A device picker; returns the new choice when the user made one (`Some(None)`: the system
@@ -1351,7 +1589,8 @@ fn processing_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Ve
         );
     });
     if changed.transmit == TransmitMode::PushToTalk {
-        ui.label(i18n.tr("push-to-talk-hint"));
+        let key = key_label(i18n, &state.settings.push_to_talk_key);
+        ui.label(i18n.tr_args("push-to-talk-hint", &[("key", FluentValue::from(key))]));
     }
     if changed != *audio {
         intents.push(Intent::SetAudio {
