@@ -347,7 +347,7 @@ fn finish_summary(
         CloseReason::Kicked(_) => "kicked",
         CloseReason::Lost(_) => "lost",
         CloseReason::Protocol(_) => "protocol",
-        CloseReason::Untrusted(_) => "untrusted",
+        CloseReason::Untrusted(_) | CloseReason::CertificateChanged(_) => "untrusted",
     }
     .to_owned();
     summary.reason = reason.sentence();

@@ -119,6 +119,9 @@ pub enum ConferenceEvent {
     Chat(ChatMessage),
     /// Traffic, once a second while connected.
     Traffic(Traffic),
+    /// The server's certificate changed since the last connection: the conference ends, and
+    /// the user may choose to trust the new certificate and join again. The sentence explains.
+    CertificateChanged(String),
 }
 
 /// What the window asks of a back-end.
@@ -311,6 +314,9 @@ impl MumbleAdapter {
                 }));
             }
             MumbleEvent::Finished { reason, .. } => {
+                if let CloseReason::CertificateChanged(sentence) = &reason {
+                    self.emit(ConferenceEvent::CertificateChanged(sentence.clone()));
+                }
                 let failed = !matches!(reason, CloseReason::Left);
                 self.emit(ConferenceEvent::Stage(Stage::Ended {
                     reason: reason.sentence(),

@@ -400,6 +400,31 @@ fn leaving_ends_with_a_way_back() {
     assert_eq!(harness.state().state.screen, Screen::Home);
 }
 
+#[test]
+fn a_changed_server_certificate_asks_the_user() {
+    let mut state = home();
+    state.handle(Intent::OpenLink("mumble://example.org/Team".into()));
+    state.handle(Intent::Join {
+        name: "Alice".into(),
+        password: String::new(),
+    });
+    let sentence = "The certificate of example.org:64738 has changed since you last connected.";
+    state.apply_conference(ConferenceEvent::CertificateChanged(sentence.into()));
+    state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+        reason: sentence.into(),
+        failed: true,
+    }));
+    let mut harness = harness(state);
+    harness.get_by_label(&format!("Ended: {sentence}"));
+    harness
+        .get_by_label("Trust the new certificate and join")
+        .click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::TrustNewCertificate]);
+    assert!(effects.join.expect("joins again").accept_new_certificate);
+}
+
 /// Finds the control labelled `label` and checks that it lies inside the 800×500-point window
 /// (`pixels_per_point` physical pixels per point, text size included).
 fn on_screen(harness: &Harness<'_, App>, label: &str, pixels_per_point: f32) {

@@ -346,7 +346,9 @@ impl Driver {
             Ok(Err(error)) => {
                 if let Some(Trust::Changed { .. }) = probe.trust() {
                     return Ending {
-                        reason: CloseReason::Untrusted(probe.sentence().unwrap_or_default()),
+                        reason: CloseReason::CertificateChanged(
+                            probe.sentence().unwrap_or_default(),
+                        ),
                         was_connected: false,
                     };
                 }

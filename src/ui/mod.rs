@@ -248,7 +248,7 @@ impl PalabreApp {
             session,
             identity,
             config_dir: self.config_dir.clone(),
-            accept_new_certificate: false,
+            accept_new_certificate: request.accept_new_certificate,
             reconnect: true,
         };
         let ctx = self.ctx.clone();

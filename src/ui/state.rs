@@ -52,6 +52,9 @@ pub struct JoinRequest {
     pub name: String,
     /// The server password, if one was given.
     pub password: Option<String>,
+    /// Accept a server certificate that differs from the remembered one (the user decided so
+    /// after [`ConferenceEvent::CertificateChanged`]).
+    pub accept_new_certificate: bool,
 }
 
 impl std::fmt::Debug for JoinRequest {
@@ -148,6 +151,9 @@ pub struct CallState {
     pub deafened: bool,
     /// The user asked to leave; waiting for [`Stage::Ended`].
     pub leaving: bool,
+    /// The server's certificate changed: why the call could not start (the user may trust the
+    /// new certificate and join again).
+    pub certificate_changed: Option<String>,
 }
 
 impl Default for CallState {
@@ -166,6 +172,7 @@ impl Default for CallState {
             muted: false,
             deafened: false,
             leaving: false,
+            certificate_changed: None,
         }
     }
 }
@@ -292,6 +299,9 @@ pub enum Intent {
     MoveTo(u32),
     /// Leave the call.
     Leave,
+    /// After [`ConferenceEvent::CertificateChanged`]: trust the server's new certificate and
+    /// join again.
+    TrustNewCertificate,
     /// Open or close the chat panel.
     ToggleChat,
     /// Hide one notice from the conference (by position).
@@ -367,6 +377,8 @@ pub struct WindowState {
     pub link_error: Option<String>,
     /// The before-join form (kept while in the call, for its title).
     pub form: Option<JoinForm>,
+    /// The last join asked for (to join again after trusting a new server certificate).
+    pub last_join: Option<JoinRequest>,
     /// The conference in progress, or the last one.
     pub call: CallState,
     /// The instance directory shown on the start screen (the built-in one from
@@ -480,6 +492,9 @@ impl WindowState {
                 }
             }
             ConferenceEvent::Traffic(traffic) => call.traffic = traffic,
+            ConferenceEvent::CertificateChanged(sentence) => {
+                call.certificate_changed = Some(sentence);
+            }
         }
     }
 
@@ -583,11 +598,14 @@ impl WindowState {
         let Target::Mumble(link) = &form.target else {
             return; // Jitsi Meet cannot be joined yet; the view says so.
         };
-        effects.join = Some(JoinRequest {
+        let request = JoinRequest {
             link: link.clone(),
             name: name.to_owned(),
             password: (!password.is_empty()).then(|| password.to_owned()),
-        });
+            accept_new_certificate: false,
+        };
+        self.last_join = Some(request.clone());
+        effects.join = Some(request);
         self.settings.remember_room(&form.link);
         self.settings.display_name = name.to_owned();
         effects.save = true;
@@ -704,6 +722,19 @@ impl WindowState {
             Intent::MoveTo(room) => {
                 if self.in_call() {
                     effects.conference.push(ConferenceCommand::MoveTo(room));
+                }
+            }
+            Intent::TrustNewCertificate => {
+                if self.call.ended()
+                    && self.call.certificate_changed.is_some()
+                    && let Some(mut request) = self.last_join.clone()
+                {
+                    request.accept_new_certificate = true;
+                    effects.join = Some(request);
+                    self.call = CallState {
+                        title: self.call.title.clone(),
+                        ..CallState::default()
+                    };
                 }
             }
             Intent::Leave => {
@@ -1344,5 +1375,32 @@ mod tests {
         let effects = state.handle(Intent::GoHome);
         assert_eq!(effects.commands, vec![Command::StopEchoTest]);
         assert_eq!(state.screen, Screen::Home);
+    }
+
+    #[test]
+    fn a_changed_certificate_can_be_trusted_to_join_again() {
+        let mut state = WindowState::new(Settings::default(), None, true);
+        state.handle(Intent::OpenLink("mumble://example.org/Team".into()));
+        let first = state.handle(Intent::Join {
+            name: "Alice".into(),
+            password: String::new(),
+        });
+        assert!(!first.join.expect("join").accept_new_certificate);
+        // Nothing to trust while the call runs.
+        assert!(state.handle(Intent::TrustNewCertificate).join.is_none());
+        state.apply_conference(ConferenceEvent::CertificateChanged(
+            "The certificate of example.org:64738 has changed".into(),
+        ));
+        state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: "The certificate of example.org:64738 has changed".into(),
+            failed: true,
+        }));
+        let again = state.handle(Intent::TrustNewCertificate);
+        let request = again.join.expect("joins again");
+        assert!(request.accept_new_certificate);
+        assert_eq!(request.name, "Alice");
+        assert_eq!(request.link.host, "example.org");
+        assert!(!state.call.ended(), "connecting again");
+        assert!(state.call.certificate_changed.is_none());
     }
 }

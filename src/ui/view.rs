@@ -727,7 +727,13 @@ fn call_ui(
     }
     if let Stage::Ended { failed, .. } = &call.stage {
         ui.add_space(8.0);
-        if *failed {
+        if call.certificate_changed.is_some() {
+            // The reason above says what changed; the user decides.
+            ui.label(i18n.tr("certificate-changed-question"));
+            if ui.button(i18n.tr("certificate-trust")).clicked() {
+                intents.push(Intent::TrustNewCertificate);
+            }
+        } else if *failed {
             ui.label(i18n.tr("call-ended-failed"));
         }
         if ui.button(i18n.tr("back-to-start")).clicked() {

@@ -207,9 +207,11 @@ pub enum CloseReason {
     Lost(String),
     /// The server sent something palabre cannot accept.
     Protocol(String),
-    /// The server's certificate is not the one remembered (or could not be set up); the user
-    /// must decide.
+    /// The secure connection could not be set up (e.g. the identity's key was refused).
     Untrusted(String),
+    /// The server's certificate is not the one remembered: the user must decide whether to
+    /// trust the new one.
+    CertificateChanged(String),
 }
 
 impl CloseReason {
@@ -226,7 +228,8 @@ impl CloseReason {
             | Self::Kicked(s)
             | Self::Lost(s)
             | Self::Protocol(s)
-            | Self::Untrusted(s) => s.clone(),
+            | Self::Untrusted(s)
+            | Self::CertificateChanged(s) => s.clone(),
         }
     }
 }
