@@ -401,6 +401,33 @@ fn leaving_ends_with_a_way_back() {
 }
 
 #[test]
+fn a_private_message() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("Write privately to alice").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::ChatTo(Some(2))]);
+    harness.get_by_label("To alice, privately");
+    type_into(&mut harness, "Message", "just you");
+    harness.get_by_label("Send").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(
+        effects.conference,
+        vec![ConferenceCommand::Chat {
+            to: Some(2),
+            text: "just you".into()
+        }]
+    );
+    // Back to everyone.
+    harness.get_by_label("To everyone").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::ChatTo(None)]);
+    assert!(harness.query_by_label("To alice, privately").is_none());
+}
+
+#[test]
 fn a_changed_server_certificate_asks_the_user() {
     let mut state = home();
     state.handle(Intent::OpenLink("mumble://example.org/Team".into()));

@@ -154,6 +154,8 @@ pub struct CallState {
     /// The server's certificate changed: why the call could not start (the user may trust the
     /// new certificate and join again).
     pub certificate_changed: Option<String>,
+    /// The participant the chat writes to privately; `None`: to everyone in the room.
+    pub chat_to: Option<u32>,
 }
 
 impl Default for CallState {
@@ -173,6 +175,7 @@ impl Default for CallState {
             deafened: false,
             leaving: false,
             certificate_changed: None,
+            chat_to: None,
         }
     }
 }
@@ -302,6 +305,8 @@ pub enum Intent {
     /// After [`ConferenceEvent::CertificateChanged`]: trust the server's new certificate and
     /// join again.
     TrustNewCertificate,
+    /// Write privately to this participant (`None`: to everyone); opens the chat.
+    ChatTo(Option<u32>),
     /// Open or close the chat panel.
     ToggleChat,
     /// Hide one notice from the conference (by position).
@@ -713,10 +718,22 @@ impl WindowState {
             Intent::SendChat(text) => {
                 let text = text.trim();
                 if self.in_call() && !text.is_empty() {
+                    // A recipient who left is no longer written to.
+                    let to = self
+                        .call
+                        .chat_to
+                        .filter(|id| self.call.participants.iter().any(|p| p.id == *id));
                     effects.conference.push(ConferenceCommand::Chat {
-                        to: None,
+                        to,
                         text: text.to_owned(),
                     });
+                }
+            }
+            Intent::ChatTo(to) => {
+                if self.in_call() {
+                    self.call.chat_to = to;
+                    self.call.chat_open = true;
+                    self.call.unread = 0;
                 }
             }
             Intent::MoveTo(room) => {

@@ -846,7 +846,7 @@ fn participants_ui(
                 room_ui(ui, state, root, 0, i18n, active, intents);
             }
             for participant in call.participants.iter().filter(|p| !known(p)) {
-                participant_ui(ui, state, participant, i18n);
+                participant_ui(ui, state, participant, i18n, active, intents);
             }
         });
 }
@@ -893,7 +893,7 @@ fn room_ui(
         });
         ui.indent(("room-content", room.id), |ui| {
             for participant in call.participants.iter().filter(|p| p.room == Some(room.id)) {
-                participant_ui(ui, state, participant, i18n);
+                participant_ui(ui, state, participant, i18n, active, intents);
             }
             for child in call
                 .rooms
@@ -906,8 +906,16 @@ fn room_ui(
     });
 }
 
-/// One participant: speaking light, name, "(you)", muted and deafened marks.
-fn participant_ui(ui: &mut Ui, state: &WindowState, participant: &Participant, i18n: &I18n) {
+/// One participant: speaking light, name, "(you)", muted and deafened marks, and a button to
+/// write to them privately.
+fn participant_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    participant: &Participant,
+    i18n: &I18n,
+    active: bool,
+    intents: &mut Vec<Intent>,
+) {
     let speaking = state.call.speaking.contains(&participant.id);
     let name = FluentValue::from(participant.name.as_str());
     ui.horizontal(|ui| {
@@ -932,6 +940,15 @@ fn participant_ui(ui: &mut Ui, state: &WindowState, participant: &Participant, i
         if participant.hand_raised {
             ui.weak(i18n.tr("participant-hand"));
         }
+        if active
+            && !participant.you
+            && ui
+                .small_button(i18n.tr("participant-write"))
+                .accessible_name(i18n.tr_args("participant-write-named", &[("name", name)]))
+                .clicked()
+        {
+            intents.push(Intent::ChatTo(Some(participant.id)));
+        }
     });
 }
 
@@ -944,6 +961,21 @@ fn chat_ui(
     intents: &mut Vec<Intent>,
 ) {
     ui.strong(i18n.tr("chat-heading"));
+    let recipient = state
+        .call
+        .chat_to
+        .and_then(|id| state.call.participants.iter().find(|p| p.id == id));
+    if let Some(recipient) = recipient {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(i18n.tr_args(
+                "chat-to-private",
+                &[("name", FluentValue::from(recipient.name.as_str()))],
+            ));
+            if ui.small_button(i18n.tr("chat-to-everyone")).clicked() {
+                intents.push(Intent::ChatTo(None));
+            }
+        });
+    }
     let mut send = false;
     ui.horizontal(|ui| {
         let width = (ui.available_width() - 80.0).max(120.0);
