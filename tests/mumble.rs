@@ -587,3 +587,18 @@ fn the_servers_bandwidth_cap_is_respected_and_told() {
         "the server dropped packets: {received} of {sent}"
     );
 }
+
+#[test]
+fn the_availability_check_asks_the_server_query() {
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().start();
+    match palabre::net::probe::mumble("127.0.0.1", server.port) {
+        palabre::net::probe::Probe::Up { rtt_ms, users } => {
+            assert!(rtt_ms < 1000);
+            assert_eq!(users, Some((0, 10)));
+        }
+        down => panic!("{down:?}"),
+    }
+}

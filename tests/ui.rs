@@ -79,6 +79,7 @@ fn apply(harness: &mut Harness<'_, App>) -> (Vec<Intent>, Effects) {
         all.conference.extend(effects.conference);
         all.save |= effects.save;
         all.join = all.join.or(effects.join);
+        all.probes.extend(effects.probes);
     }
     harness.run();
     (intents, all)
@@ -398,6 +399,45 @@ fn leaving_ends_with_a_way_back() {
     harness.run();
     apply(&mut harness);
     assert_eq!(harness.state().state.screen, Screen::Home);
+}
+
+#[test]
+fn an_instance_is_checked_only_when_asked() {
+    let mut harness = harness(home());
+    // Nothing is checked by itself.
+    assert!(harness.state().state.probes.is_empty());
+    harness
+        .get_by_label("Check whether TeDomum answers")
+        .click_accesskit();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::CheckInstance("https://meet.tedomum.net/".into())]
+    );
+    assert_eq!(effects.probes.len(), 1);
+    assert_eq!(effects.probes[0].host, "meet.tedomum.net");
+    assert_eq!(
+        effects.probes[0].protocol,
+        palabre::directory::Protocol::Jitsi
+    );
+    harness.run();
+    harness.get_by_label("checking…");
+    // A second click while it runs asks nothing more.
+    let again = harness
+        .state_mut()
+        .state
+        .handle(Intent::CheckInstance("https://meet.tedomum.net/".into()));
+    assert!(again.probes.is_empty());
+    harness.state_mut().state.apply_probe(
+        "https://meet.tedomum.net/".into(),
+        palabre::net::probe::Probe::Up {
+            rtt_ms: 42,
+            users: None,
+        },
+    );
+    harness.run();
+    harness.get_by_label("answers in 42 ms");
 }
 
 #[test]

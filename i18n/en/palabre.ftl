@@ -143,6 +143,12 @@ instance-details = { $host } · { $organisation } · { $country } · { $protocol
 instance-login = login required
 instance-unconfirmed = not checked recently
 instance-unconfirmed-hint = Nobody checked lately that this server still answers.
+instance-check = Check
+instance-check-named = Check whether { $name } answers
+instance-checking = checking…
+instance-up = answers in { $ms } ms
+instance-up-users = answers in { $ms } ms · { $users } of { $max } users
+instance-down = not answering
 
 ## Before joining
 

@@ -143,6 +143,12 @@ instance-details = { $host } · { $organisation } · { $country } · { $protocol
 instance-login = compte requis
 instance-unconfirmed = non vérifié récemment
 instance-unconfirmed-hint = Personne n’a vérifié récemment que ce serveur répond encore.
+instance-check = Vérifier
+instance-check-named = Vérifier si { $name } répond
+instance-checking = vérification…
+instance-up = répond en { $ms } ms
+instance-up-users = répond en { $ms } ms · { $users } sur { $max } personnes
+instance-down = ne répond pas
 
 ## Before joining
 

@@ -14,7 +14,7 @@ pub mod state;
 pub mod view;
 
 use std::path::PathBuf;
-use std::sync::mpsc::TryRecvError;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::Duration;
 
 use eframe::egui;
@@ -25,12 +25,16 @@ use crate::audio::engine::EngineHandle;
 use crate::command::Command;
 use crate::conference::{ConferenceCommand, ConferenceEvent, ConferenceHandle, Stage};
 use crate::config::Settings;
+use crate::directory::Protocol;
 use crate::i18n::I18n;
 use crate::identity::Identity;
 use crate::net::mumble::MumbleOptions;
-use crate::ui::state::{EchoPhase, JoinRequest, Screen};
+use crate::ui::state::{EchoPhase, JoinRequest, ProbeRequest, Screen};
 use crate::ui::state::{Intent, WindowState};
 use crate::ui::view::Levels;
+
+/// An availability check's answer: the instance's link and what was found.
+type ProbeResult = (String, crate::net::probe::Probe);
 
 /// How often the level meter is redrawn while the window is shown.
 pub const METER_REFRESH: Duration = Duration::from_millis(33);
@@ -131,6 +135,8 @@ pub struct PalabreApp {
     devices_active: Option<bool>,
     /// Whether the engine was last told that a meter is shown (`None`: not told yet).
     meters_shown: Option<bool>,
+    /// Results of availability checks, from their threads.
+    probe_results: (Sender<ProbeResult>, Receiver<ProbeResult>),
 }
 
 impl PalabreApp {
@@ -159,6 +165,7 @@ impl PalabreApp {
             push_to_talk_held: false,
             devices_active: None,
             meters_shown: None,
+            probe_results: std::sync::mpsc::channel(),
         }
     }
 
@@ -221,6 +228,29 @@ impl PalabreApp {
         }
     }
 
+    /// Runs an availability check the user asked for on a thread of its own; the result comes
+    /// back through `probe_results` and wakes the window.
+    fn check(&mut self, request: ProbeRequest) {
+        let results = self.probe_results.0.clone();
+        let ctx = self.ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("palabre-probe".to_owned())
+            .spawn(move || {
+                let probe = match request.protocol {
+                    Protocol::Mumble => crate::net::probe::mumble(
+                        &request.host,
+                        request.port.unwrap_or(crate::link::DEFAULT_MUMBLE_PORT),
+                    ),
+                    Protocol::Jitsi => crate::net::probe::jitsi(&request.host, request.port),
+                };
+                results.send((request.link, probe)).ok();
+                ctx.request_repaint();
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "the availability check could not start");
+        }
+    }
+
     /// Starts the conference the state asked for (Mumble; the audio runs in the engine).
     fn join(&mut self, request: JoinRequest) {
         // A previous conference, if any, is left first.
@@ -280,6 +310,9 @@ impl PalabreApp {
             if let Some(request) = effects.join {
                 self.join(request);
             }
+            for request in effects.probes {
+                self.check(request);
+            }
             if let Some(conference) = &self.conference {
                 for command in effects.conference {
                     conference.commands.send(command).ok();
@@ -335,6 +368,9 @@ impl eframe::App for PalabreApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
         self.drain_conference();
+        while let Ok((link, probe)) = self.probe_results.1.try_recv() {
+            self.state.apply_probe(link, probe);
+        }
         self.carry_out_intents(ctx);
         // Theme and text size: nothing happens (and no repaint) unless they changed.
         view::apply_appearance(ctx, &self.state.settings);

@@ -307,6 +307,8 @@ pub enum Intent {
     TrustNewCertificate,
     /// Write privately to this participant (`None`: to everyone); opens the chat.
     ChatTo(Option<u32>),
+    /// Check whether the directory instance with this link answers (on request only).
+    CheckInstance(String),
     /// Open or close the chat panel.
     ToggleChat,
     /// Hide one notice from the conference (by position).
@@ -342,6 +344,31 @@ pub struct Effects {
     pub join: Option<JoinRequest>,
     /// Commands for the running conference, in order.
     pub conference: Vec<ConferenceCommand>,
+    /// Availability checks to run (the glue runs each on a thread and reports with
+    /// [`WindowState::apply_probe`]).
+    pub probes: Vec<ProbeRequest>,
+}
+
+/// An availability check the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// The instance's link (the key of [`WindowState::probes`]).
+    pub link: String,
+    /// Jitsi Meet (HTTPS) or Mumble (server query).
+    pub protocol: crate::directory::Protocol,
+    /// Host name.
+    pub host: String,
+    /// Port, when not the protocol's default.
+    pub port: Option<u16>,
+}
+
+/// Where an availability check stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// Running.
+    Checking,
+    /// Done.
+    Known(crate::net::probe::Probe),
 }
 
 /// Everything the window shows, except the live levels (read from
@@ -384,6 +411,8 @@ pub struct WindowState {
     pub form: Option<JoinForm>,
     /// The last join asked for (to join again after trusting a new server certificate).
     pub last_join: Option<JoinRequest>,
+    /// Availability checks asked for, by instance link.
+    pub probes: std::collections::BTreeMap<String, Availability>,
     /// The conference in progress, or the last one.
     pub call: CallState,
     /// The instance directory shown on the start screen (the built-in one from
@@ -501,6 +530,11 @@ impl WindowState {
                 call.certificate_changed = Some(sentence);
             }
         }
+    }
+
+    /// The result of an availability check.
+    pub fn apply_probe(&mut self, link: String, probe: crate::net::probe::Probe) {
+        self.probes.insert(link, Availability::Known(probe));
     }
 
     /// The conference's channel closed without saying it ended: the call is shown as failed
@@ -727,6 +761,25 @@ impl WindowState {
                         to,
                         text: text.to_owned(),
                     });
+                }
+            }
+            Intent::CheckInstance(link) => {
+                let already = matches!(self.probes.get(&link), Some(Availability::Checking));
+                let instance = self.directory.iter().find(|i| i.link() == link);
+                if let (false, Some(instance)) = (already, instance) {
+                    let (host, port) = match instance.host.rsplit_once(':') {
+                        Some((host, port)) if port.parse::<u16>().is_ok() => {
+                            (host.to_owned(), port.parse().ok())
+                        }
+                        _ => (instance.host.clone(), None),
+                    };
+                    effects.probes.push(ProbeRequest {
+                        link: link.clone(),
+                        protocol: instance.protocol,
+                        host,
+                        port,
+                    });
+                    self.probes.insert(link, Availability::Checking);
                 }
             }
             Intent::ChatTo(to) => {

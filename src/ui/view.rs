@@ -19,7 +19,8 @@ use crate::config::{
 };
 use crate::directory::{self, Instance, Protocol};
 use crate::i18n::{FluentValue, I18n};
-use crate::ui::state::{EchoPhase, Intent, JoinForm, Screen, Target, WindowState};
+use crate::net::probe::Probe;
+use crate::ui::state::{Availability, EchoPhase, Intent, JoinForm, Screen, Target, WindowState};
 
 /// The live values read from [`crate::audio::Meters`] for one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -452,9 +453,44 @@ fn instance_ui(
         if instance.login {
             ui.colored_label(ui.visuals().warn_fg_color, i18n.tr("instance-login"));
         }
-        if !instance.confirmed {
-            ui.weak(i18n.tr("instance-unconfirmed"))
-                .on_hover_text(i18n.tr("instance-unconfirmed-hint"));
+        match state.probes.get(&link) {
+            None => {
+                if !instance.confirmed {
+                    ui.weak(i18n.tr("instance-unconfirmed"))
+                        .on_hover_text(i18n.tr("instance-unconfirmed-hint"));
+                }
+                if ui
+                    .small_button(i18n.tr("instance-check"))
+                    .accessible_name(i18n.tr_args(
+                        "instance-check-named",
+                        &[("name", FluentValue::from(instance.name.as_str()))],
+                    ))
+                    .clicked()
+                {
+                    intents.push(Intent::CheckInstance(link.clone()));
+                }
+            }
+            Some(Availability::Checking) => {
+                ui.weak(i18n.tr("instance-checking"));
+            }
+            Some(Availability::Known(Probe::Up { rtt_ms, users })) => {
+                let text = match users {
+                    Some((users, max)) => i18n.tr_args(
+                        "instance-up-users",
+                        &[
+                            ("ms", FluentValue::from(*rtt_ms)),
+                            ("users", FluentValue::from(*users)),
+                            ("max", FluentValue::from(*max)),
+                        ],
+                    ),
+                    None => i18n.tr_args("instance-up", &[("ms", FluentValue::from(*rtt_ms))]),
+                };
+                ui.label(text);
+            }
+            Some(Availability::Known(Probe::Down(reason))) => {
+                ui.colored_label(ui.visuals().warn_fg_color, i18n.tr("instance-down"))
+                    .on_hover_text(reason);
+            }
         }
     });
 }
