@@ -89,6 +89,9 @@ pub enum Event {
         /// Heard now.
         on: bool,
     },
+    /// In a call: our voice started (`true`) or stopped (`false`) going out (the noise gate or
+    /// push-to-talk opened or closed).
+    Sending(bool),
     /// What the microphone captured between `StartRecording` and `StopRecording`.
     Recorded {
         /// 48 kHz mono samples.

@@ -441,6 +441,19 @@ fn an_instance_is_checked_only_when_asked() {
 }
 
 #[test]
+fn our_own_light_shows_when_our_voice_goes_out() {
+    let mut harness = harness(in_call());
+    harness.get_by_label("me is silent");
+    harness.state_mut().state.apply(Event::Sending(true));
+    harness.run();
+    harness.get_by_label("me is speaking");
+    // Muted: nothing goes out, whatever the gate says.
+    harness.state_mut().state.call.muted = true;
+    harness.run();
+    harness.get_by_label("me is silent");
+}
+
+#[test]
 fn a_private_message() {
     let mut harness = harness(in_call());
     harness.get_by_label("Write privately to alice").click();

@@ -91,6 +91,7 @@ pub fn spawn(
         call: None,
         active: true,
         meters_visible: true,
+        sending: false,
         test_sound_left: 0,
         test_sound_phase: 0.0,
         recording: None,
@@ -198,6 +199,8 @@ struct Engine {
     active: bool,
     /// The window shows a meter: wake it when levels change (see [`Command::ShowMeters`]).
     meters_visible: bool,
+    /// In a call, whether our voice was last reported as going out ([`Event::Sending`]).
+    sending: bool,
     test_sound_left: usize,
     test_sound_phase: f32,
     recording: Option<Vec<f32>>,
@@ -546,6 +549,10 @@ impl Engine {
     }
 
     fn stop_call(&mut self) {
+        if self.sending {
+            self.sending = false;
+            self.emit(Event::Sending(false));
+        }
         if let Some(call) = self.call.take() {
             self.meters.set_remote_speaking(false);
             self.emit(Event::CallStopped {
@@ -620,6 +627,14 @@ impl Engine {
             }
             for (speaker, on) in changes {
                 self.emit(Event::Speaking { speaker, on });
+            }
+            // Our own voice going out, once per talk spurt (the call screen shows it).
+            if self.call.is_some() {
+                let sending = self.meters.gate_open();
+                if sending != self.sending {
+                    self.sending = sending;
+                    self.emit(Event::Sending(sending));
+                }
             }
             if self.echo.is_some() || self.call.is_some() {
                 self.add_test_sound(&mut speaker);

@@ -156,6 +156,8 @@ pub struct CallState {
     pub certificate_changed: Option<String>,
     /// The participant the chat writes to privately; `None`: to everyone in the room.
     pub chat_to: Option<u32>,
+    /// Our voice is going out now (from the engine).
+    pub sending: bool,
 }
 
 impl Default for CallState {
@@ -176,6 +178,7 @@ impl Default for CallState {
             leaving: false,
             certificate_changed: None,
             chat_to: None,
+            sending: false,
         }
     }
 }
@@ -462,6 +465,7 @@ impl WindowState {
             // The window never asks for a recording; the command line does.
             Event::Recorded { .. } | Event::CallStarted => {}
             Event::CallStopped { .. } => self.call.speaking.clear(),
+            Event::Sending(on) => self.call.sending = on,
             Event::Speaking { speaker, on } => {
                 if on {
                     self.call.speaking.insert(speaker);

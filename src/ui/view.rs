@@ -952,7 +952,11 @@ fn participant_ui(
     active: bool,
     intents: &mut Vec<Intent>,
 ) {
-    let speaking = state.call.speaking.contains(&participant.id);
+    let speaking = if participant.you {
+        state.call.sending && !state.call.muted
+    } else {
+        state.call.speaking.contains(&participant.id)
+    };
     let name = FluentValue::from(participant.name.as_str());
     ui.horizontal(|ui| {
         let a11y = if speaking {
