@@ -411,21 +411,11 @@ impl MumbleAdapter {
 
     fn on_traffic(&mut self, stats: TrafficStats) {
         let now = Instant::now();
-        let sent = stats.tcp_bytes_sent
-            + stats.udp_bytes_sent
-            + stats.udp_packets_sent * u64::from(IP_UDP_OVERHEAD);
-        let received = stats.tcp_bytes_received
-            + stats.udp_bytes_received
-            + stats.udp_packets_received * u64::from(IP_UDP_OVERHEAD);
+        let (sent, received) = wire_bytes(&stats);
         let (up_bps, down_bps) = match self.last_traffic {
             Some((at, before)) => {
                 let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
-                let before_sent = before.tcp_bytes_sent
-                    + before.udp_bytes_sent
-                    + before.udp_packets_sent * u64::from(IP_UDP_OVERHEAD);
-                let before_received = before.tcp_bytes_received
-                    + before.udp_bytes_received
-                    + before.udp_packets_received * u64::from(IP_UDP_OVERHEAD);
+                let (before_sent, before_received) = wire_bytes(&before);
                 (
                     sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
                     received.saturating_sub(before_received) as f64 * 8.0 / seconds,
@@ -440,6 +430,16 @@ impl MumbleAdapter {
             total_bytes: sent + received,
         }));
     }
+}
+
+/// Bytes sent and received on the wire: the TLS stream's bytes, and the UDP datagrams with
+/// their IPv4 and UDP headers.
+fn wire_bytes(stats: &TrafficStats) -> (u64, u64) {
+    let overhead = u64::from(IP_UDP_OVERHEAD);
+    (
+        stats.tcp_bytes_sent + stats.udp_bytes_sent + stats.udp_packets_sent * overhead,
+        stats.tcp_bytes_received + stats.udp_bytes_received + stats.udp_packets_received * overhead,
+    )
 }
 
 /// The roster event for a Mumble tree.
