@@ -148,7 +148,7 @@ fn serve_one(stream: impl Read + Write) -> Option<Request> {
         .take(MAX_LINE as u64)
         .read_until(b'\n', &mut raw)
     {
-        Ok(_) if raw.last() == Some(&b'\n') => parse(&raw),
+        Ok(_) if raw.last() == Some(&b'\n') => parse_request(&raw),
         _ => None,
     };
     let answer: &[u8] = if request.is_some() { b"OK\n" } else { b"ERR\n" };
@@ -158,8 +158,10 @@ fn serve_one(stream: impl Read + Write) -> Option<Request> {
     request
 }
 
-/// `OPEN <link>` or `FOCUS` (with the newline), in UTF-8 with no control character.
-fn parse(raw: &[u8]) -> Option<Request> {
+/// Reads one request line as another launch sent it: `OPEN <link>` or `FOCUS` (with the
+/// newline), in UTF-8 with no control character; `None` for anything else. Never panics (a
+/// cargo-fuzz target checks it).
+pub fn parse_request(raw: &[u8]) -> Option<Request> {
     let line = std::str::from_utf8(raw).ok()?.strip_suffix('\n')?;
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.chars().any(char::is_control) {
@@ -451,9 +453,9 @@ mod tests {
 
     #[test]
     fn parses_requests_and_refuses_the_rest() {
-        assert_eq!(parse(b"FOCUS\n"), Some(Request::Focus));
+        assert_eq!(parse_request(b"FOCUS\n"), Some(Request::Focus));
         assert_eq!(
-            parse(b"OPEN mumble://x/y\r\n"),
+            parse_request(b"OPEN mumble://x/y\r\n"),
             Some(Request::Open("mumble://x/y".into()))
         );
         for bad in [
@@ -464,7 +466,7 @@ mod tests {
             b"FOCUS",
             b"",
         ] {
-            assert_eq!(parse(bad), None, "{bad:?}");
+            assert_eq!(parse_request(bad), None, "{bad:?}");
         }
     }
 
