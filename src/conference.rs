@@ -184,6 +184,7 @@ pub fn spawn_mumble(
                 incoming: None,
                 last_traffic: None,
                 started: false,
+                orphaned: false,
             }
             .run(command_rx);
         })?;
@@ -207,6 +208,8 @@ struct MumbleAdapter {
     incoming: Option<Sender<IncomingPacket>>,
     last_traffic: Option<(Instant, TrafficStats)>,
     started: bool,
+    /// The window dropped its end; a Leave was sent.
+    orphaned: bool,
 }
 
 impl MumbleAdapter {
@@ -242,8 +245,20 @@ impl MumbleAdapter {
                     });
                 }
             }
-            while let Ok(command) = commands.try_recv() {
-                self.on_command(command);
+            loop {
+                match commands.try_recv() {
+                    Ok(command) => self.on_command(command),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    // The window is gone without saying goodbye: leave for it (once), and the
+                    // driver's `Finished` ends this thread.
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        if !self.orphaned {
+                            self.orphaned = true;
+                            self.handle.send(MumbleCommand::Leave);
+                        }
+                        break;
+                    }
+                }
             }
         }
         self.engine.send(Command::StopCall).ok();
