@@ -22,7 +22,7 @@ use crate::command::{Command, Event};
 use crate::config::AudioSettings;
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
 use crate::proto::mumble::session::{
-    CloseReason, IP_UDP_OVERHEAD, SessionConfig, SessionEvent, TextTarget, TrafficStats,
+    self, CloseReason, IP_UDP_OVERHEAD, SessionConfig, SessionEvent, TextTarget, TrafficStats,
 };
 
 /// Longest recording kept (the rest is dropped, with a warning).
@@ -445,114 +445,97 @@ fn on_event(
             media.retain_speakers(&|session| users.iter().any(|u| u.session == session));
         }
         MumbleEvent::Finished { reason, traffic } => return Some((reason, traffic)),
-        MumbleEvent::Session(event) => match event {
-            SessionEvent::Connected {
-                session,
-                welcome_text,
-                ..
-            } => {
-                summary.connected = true;
-                summary.session = Some(session);
-                if !welcome_text.is_empty() {
-                    say(&format!("Welcome message: {welcome_text}"));
-                }
+        MumbleEvent::Session(event) => {
+            if let Some(notice) = event.notice() {
+                say(&notice);
             }
-            SessionEvent::ServerVersion { release, .. } => {
-                say(&format!("The server runs Mumble {release}."));
-            }
-            SessionEvent::Voice {
-                session,
-                sequence,
-                opus,
-                ..
-            } => {
-                media.receive(
-                    now,
-                    IncomingPacket {
-                        speaker: session,
-                        ts_samples: sequence * FRAME_SAMPLES as u64,
-                        opus,
-                    },
-                );
-            }
-            SessionEvent::TransportChanged { udp } => {
-                summary.transport = if udp { "udp" } else { "tcp" }.to_owned();
-                say(if udp {
-                    "Voice goes over UDP."
-                } else {
-                    "Voice goes through the TCP connection (UDP does not get through)."
-                });
-            }
-            SessionEvent::BandwidthLimited {
-                cap,
-                bitrate,
-                frame_ms,
-            } => {
-                summary.bitrate = bitrate;
-                summary.frame_ms = frame_ms;
-                say(&format!(
-                    "The server allows only {} kbit/s per user: audio adjusted to {} kbit/s in \
-                     {frame_ms} ms packets.",
-                    cap / 1000,
-                    bitrate / 1000
-                ));
-            }
-            SessionEvent::Text {
-                from_name,
-                private,
-                message,
-                ..
-            } => {
-                say(&format!(
-                    "{}{from_name}: {message}",
-                    if private { "(private) " } else { "" }
-                ));
-                summary.texts.push(ReceivedText {
-                    from: from_name,
-                    private,
-                    message,
-                });
-            }
-            SessionEvent::Denied(sentence) | SessionEvent::ChannelNotFound(sentence) => {
-                say(&sentence);
-            }
-            SessionEvent::UserJoined { name, .. } => say(&format!("{name} joined.")),
-            SessionEvent::UserLeft { name, .. } => say(&format!("{name} left.")),
-            SessionEvent::Registered(id) => {
-                summary.user_id = Some(id);
-                say("Your name is now registered on this server.");
-            }
-            SessionEvent::CodecWarning => say(
-                "The server asks for an older codec than Opus; palabre keeps Opus, so very old \
-                 clients may not hear you.",
-            ),
-            SessionEvent::SelfStateChanged { mute, deaf } => say(match (mute, deaf) {
-                (_, true) => "You are deafened and muted.",
-                (true, false) => "You are muted.",
-                (false, false) => "You can be heard.",
-            }),
-            SessionEvent::UserMoved { .. }
-            | SessionEvent::TreeChanged
-            | SessionEvent::Latency { .. }
-            | SessionEvent::Closed(_) => {}
-        },
+            on_session_event(event, summary, media, say, now);
+        }
     }
     None
 }
 
-fn channel_path(tree: &Tree, channel: u32) -> Vec<String> {
-    let mut path = Vec::new();
-    let mut current = channel;
-    for _ in 0..=tree.channels.len() {
-        let Some(node) = tree.channels.iter().find(|c| c.id == current) else {
-            break;
-        };
-        let Some(parent) = node.parent else { break };
-        path.push(node.name.clone());
-        current = parent;
+/// The part of [`on_event`] for the session's own events.
+fn on_session_event(
+    event: SessionEvent,
+    summary: &mut CallSummary,
+    media: &mut dyn Media,
+    say: &mut impl FnMut(&str),
+    now: Instant,
+) {
+    match event {
+        SessionEvent::Connected {
+            session,
+            welcome_text,
+            ..
+        } => {
+            summary.connected = true;
+            summary.session = Some(session);
+            if !welcome_text.is_empty() {
+                say(&format!("Welcome message: {welcome_text}"));
+            }
+        }
+        SessionEvent::ServerVersion { release, .. } => {
+            say(&format!("The server runs Mumble {release}."));
+        }
+        SessionEvent::Voice {
+            session,
+            sequence,
+            opus,
+            ..
+        } => {
+            media.receive(
+                now,
+                IncomingPacket {
+                    speaker: session,
+                    ts_samples: sequence * FRAME_SAMPLES as u64,
+                    opus,
+                },
+            );
+        }
+        SessionEvent::TransportChanged { udp } => {
+            summary.transport = if udp { "udp" } else { "tcp" }.to_owned();
+        }
+        SessionEvent::BandwidthLimited {
+            bitrate, frame_ms, ..
+        } => {
+            summary.bitrate = bitrate;
+            summary.frame_ms = frame_ms;
+        }
+        SessionEvent::Text {
+            from_name,
+            private,
+            message,
+            ..
+        } => {
+            say(&format!(
+                "{}{from_name}: {message}",
+                if private { "(private) " } else { "" }
+            ));
+            summary.texts.push(ReceivedText {
+                from: from_name,
+                private,
+                message,
+            });
+        }
+        SessionEvent::UserJoined { name, .. } => say(&format!("{name} joined.")),
+        SessionEvent::UserLeft { name, .. } => say(&format!("{name} left.")),
+        SessionEvent::Registered(id) => summary.user_id = Some(id),
+        SessionEvent::Denied(_)
+        | SessionEvent::ChannelNotFound(_)
+        | SessionEvent::CodecWarning
+        | SessionEvent::SelfStateChanged { .. }
+        | SessionEvent::UserMoved { .. }
+        | SessionEvent::TreeChanged
+        | SessionEvent::Latency { .. }
+        | SessionEvent::Closed(_) => {}
     }
-    path.reverse();
-    path
+}
+
+fn channel_path(tree: &Tree, channel: u32) -> Vec<String> {
+    session::channel_path(channel, tree.channels.len(), |id| {
+        tree.channels.iter().find(|c| c.id == id)
+    })
 }
 
 /// One control line → a command (see the module doc).

@@ -389,37 +389,28 @@ impl MumbleAdapter {
                 text: message,
                 own: false,
             })),
-            SessionEvent::Denied(sentence) | SessionEvent::ChannelNotFound(sentence) => {
-                self.emit(ConferenceEvent::Notice(sentence));
-            }
             SessionEvent::BandwidthLimited {
-                cap,
-                bitrate,
-                frame_ms,
+                bitrate, frame_ms, ..
             } => {
                 self.audio.bitrate_kbps = Some(bitrate / 1000);
                 self.audio.frame_ms = Some(frame_ms);
                 self.engine
                     .send(Command::SetAudioSettings(self.audio.clone()))
                     .ok();
-                self.emit(ConferenceEvent::Notice(format!(
-                    "The server allows only {} kbit/s per user: audio adjusted to {} kbit/s in \
-                     {frame_ms} ms packets.",
-                    cap / 1000,
-                    bitrate / 1000
-                )));
+                if let Some(notice) = event.notice() {
+                    self.emit(ConferenceEvent::Notice(notice));
+                }
             }
-            SessionEvent::TransportChanged { udp: false } => self.emit(ConferenceEvent::Notice(
-                "Voice goes through the TCP connection (UDP does not get through).".to_owned(),
-            )),
-            SessionEvent::Registered(_) => self.emit(ConferenceEvent::Notice(
-                "Your name is now registered on this server.".to_owned(),
-            )),
-            SessionEvent::CodecWarning => self.emit(ConferenceEvent::Notice(
-                "The server asks for an older codec than Opus; palabre keeps Opus, so very old \
-                 clients may not hear you."
-                    .to_owned(),
-            )),
+            // The window shows mute and voice path itself; the rest is worth a notice.
+            SessionEvent::Denied(_)
+            | SessionEvent::ChannelNotFound(_)
+            | SessionEvent::TransportChanged { udp: false }
+            | SessionEvent::Registered(_)
+            | SessionEvent::CodecWarning => {
+                if let Some(notice) = event.notice() {
+                    self.emit(ConferenceEvent::Notice(notice));
+                }
+            }
             _ => {}
         }
     }

@@ -24,12 +24,12 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::identity::Identity;
+use crate::net::probe::Probe;
 use crate::net::trust::{self, KnownServers, Trust};
 use crate::proto::mumble::session::{
     Channel, CloseReason, Session, SessionConfig, SessionEvent, TextTarget, TrafficStats, Transmit,
     User,
 };
-use crate::proto::mumble::voice::{Direction, PingPacket, ServerInfo, UdpFormat, VoicePacket};
 
 /// How long the TCP connection and the TLS handshake may take together.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -354,14 +354,21 @@ impl Driver {
                 }
                 // murmurd drops new connections without a word when it is full: its public
                 // server query tells.
-                if let Some(info) = query_server(address).await
-                    && info.max_users > 0
-                    && info.users >= info.max_users
+                let (query_host, query_port) = (address.ip().to_string(), address.port());
+                let probe = tokio::task::spawn_blocking(move || {
+                    crate::net::probe::mumble(&query_host, query_port)
+                })
+                .await;
+                if let Ok(Probe::Up {
+                    users: Some((users, max_users)),
+                    ..
+                }) = probe
+                    && max_users > 0
+                    && users >= max_users
                 {
                     return Ending {
                         reason: CloseReason::Rejected(format!(
-                            "The server is full ({} of {} users). Try again later.",
-                            info.users, info.max_users
+                            "The server is full ({users} of {max_users} users). Try again later."
                         )),
                         was_connected: false,
                     };
@@ -511,7 +518,7 @@ impl Driver {
                 () = tokio::time::sleep_until(next_stats) => {
                     next_stats += STATS_INTERVAL;
                     if session.is_connected() {
-                        let traffic = add(self.traffic_before, session.stats());
+                        let traffic = self.traffic_before + session.stats();
                         self.emit(MumbleEvent::Traffic(traffic));
                     }
                 }
@@ -535,39 +542,7 @@ impl Driver {
     }
 
     fn add_traffic(&mut self, stats: TrafficStats) {
-        self.traffic_before = add(self.traffic_before, stats);
-    }
-}
-
-/// Asks the server for its user count with the unencrypted server query ping (brief §1.9);
-/// `None` when it does not answer within a second (queries can be disabled).
-async fn query_server(address: SocketAddr) -> Option<ServerInfo> {
-    let bind: SocketAddr = if address.is_ipv4() {
-        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(bind).await.ok()?;
-    socket.connect(address).await.ok()?;
-    let query = VoicePacket::Ping(PingPacket {
-        timestamp: 1,
-        request_extended_information: true,
-        server_info: None,
-    });
-    let mut bytes = Vec::new();
-    query.encode(UdpFormat::Legacy, &mut bytes).ok()?;
-    socket.send(&bytes).await.ok()?;
-    let mut reply = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(1), socket.recv(&mut reply))
-        .await
-        .ok()?
-        .ok()?;
-    match VoicePacket::decode(UdpFormat::Legacy, Direction::ToClient, &reply[..n]) {
-        Ok(VoicePacket::Ping(PingPacket {
-            server_info: Some(info),
-            ..
-        })) => Some(info),
-        _ => None,
+        self.traffic_before = self.traffic_before + stats;
     }
 }
 
@@ -576,26 +551,5 @@ fn tree_of(session: &Session) -> Tree {
         channels: session.channels().values().cloned().collect(),
         users: session.users().values().cloned().collect(),
         own_session: session.own_session(),
-    }
-}
-
-/// Field-by-field sum of two traffic records.
-fn add(a: TrafficStats, b: TrafficStats) -> TrafficStats {
-    TrafficStats {
-        udp_packets_sent: a.udp_packets_sent + b.udp_packets_sent,
-        udp_bytes_sent: a.udp_bytes_sent + b.udp_bytes_sent,
-        udp_packets_received: a.udp_packets_received + b.udp_packets_received,
-        udp_bytes_received: a.udp_bytes_received + b.udp_bytes_received,
-        tunnel_packets_sent: a.tunnel_packets_sent + b.tunnel_packets_sent,
-        tunnel_bytes_sent: a.tunnel_bytes_sent + b.tunnel_bytes_sent,
-        tunnel_packets_received: a.tunnel_packets_received + b.tunnel_packets_received,
-        tunnel_bytes_received: a.tunnel_bytes_received + b.tunnel_bytes_received,
-        voice_packets_sent: a.voice_packets_sent + b.voice_packets_sent,
-        voice_packets_received: a.voice_packets_received + b.voice_packets_received,
-        tcp_bytes_sent: a.tcp_bytes_sent + b.tcp_bytes_sent,
-        tcp_bytes_received: a.tcp_bytes_received + b.tcp_bytes_received,
-        udp_rejected: a.udp_rejected + b.udp_rejected,
-        udp_lost: a.udp_lost + b.udp_lost,
-        udp_late: a.udp_late + b.udp_late,
     }
 }

@@ -185,6 +185,32 @@ pub struct TrafficStats {
     pub udp_late: u64,
 }
 
+/// Field-by-field sum: the traffic of several connections.
+impl std::ops::Add for TrafficStats {
+    type Output = Self;
+
+    fn add(self, b: Self) -> Self {
+        let a = self;
+        TrafficStats {
+            udp_packets_sent: a.udp_packets_sent + b.udp_packets_sent,
+            udp_bytes_sent: a.udp_bytes_sent + b.udp_bytes_sent,
+            udp_packets_received: a.udp_packets_received + b.udp_packets_received,
+            udp_bytes_received: a.udp_bytes_received + b.udp_bytes_received,
+            tunnel_packets_sent: a.tunnel_packets_sent + b.tunnel_packets_sent,
+            tunnel_bytes_sent: a.tunnel_bytes_sent + b.tunnel_bytes_sent,
+            tunnel_packets_received: a.tunnel_packets_received + b.tunnel_packets_received,
+            tunnel_bytes_received: a.tunnel_bytes_received + b.tunnel_bytes_received,
+            voice_packets_sent: a.voice_packets_sent + b.voice_packets_sent,
+            voice_packets_received: a.voice_packets_received + b.voice_packets_received,
+            tcp_bytes_sent: a.tcp_bytes_sent + b.tcp_bytes_sent,
+            tcp_bytes_received: a.tcp_bytes_received + b.tcp_bytes_received,
+            udp_rejected: a.udp_rejected + b.udp_rejected,
+            udp_lost: a.udp_lost + b.udp_lost,
+            udp_late: a.udp_late + b.udp_late,
+        }
+    }
+}
+
 /// Bytes for the driver to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transmit {
@@ -339,6 +365,44 @@ pub enum SessionEvent {
     },
     /// The connection ended; nothing more will be sent.
     Closed(CloseReason),
+}
+
+impl SessionEvent {
+    /// The sentence to tell the user about this event, for the events that deserve one (the
+    /// terminal, the headless call and the window all say the same).
+    pub fn notice(&self) -> Option<String> {
+        Some(match self {
+            Self::TransportChanged { udp: true } => "Voice goes over UDP.".to_owned(),
+            Self::TransportChanged { udp: false } => {
+                "Voice goes through the TCP connection (UDP does not get through).".to_owned()
+            }
+            Self::BandwidthLimited {
+                cap,
+                bitrate,
+                frame_ms,
+            } => format!(
+                "The server allows only {} kbit/s per user: audio adjusted to {} kbit/s in \
+                 {frame_ms} ms packets.",
+                cap / 1000,
+                bitrate / 1000
+            ),
+            Self::Denied(sentence) => sentence.clone(),
+            Self::ChannelNotFound(path) => {
+                format!("There is no channel {path} on this server; you stay where you are.")
+            }
+            Self::Registered(_) => "Your name is now registered on this server.".to_owned(),
+            Self::CodecWarning => "The server asks for an older codec than Opus; palabre keeps \
+                                   Opus, so very old clients may not hear you."
+                .to_owned(),
+            Self::SelfStateChanged { mute, deaf } => match (mute, deaf) {
+                (_, true) => "You are deafened and muted.",
+                (true, false) => "You are muted.",
+                (false, false) => "You can be heard.",
+            }
+            .to_owned(),
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -695,17 +759,7 @@ impl Session {
 
     /// Channel names from the root's child down to `channel` (what a link names).
     pub fn channel_path(&self, channel: u32) -> Vec<String> {
-        let mut path = Vec::new();
-        let mut current = self.channels.get(&channel);
-        // Bounded by the number of channels, so a parent cycle sent by a hostile server ends.
-        for _ in 0..=self.channels.len() {
-            let Some(node) = current else { break };
-            let Some(parent) = node.parent else { break };
-            path.push(node.name.clone());
-            current = self.channels.get(&parent);
-        }
-        path.reverse();
-        path
+        channel_path(channel, self.channels.len(), |id| self.channels.get(&id))
     }
 
     /// The channel tree, by id.
@@ -1298,6 +1352,25 @@ impl Session {
     fn instant_of(&self, timestamp: u64) -> Option<Instant> {
         self.epoch?.checked_add(Duration::from_millis(timestamp))
     }
+}
+
+/// Channel names from the root's child down to `channel`, with `lookup` finding a channel by id
+/// among `count` channels. Bounded by `count`, so a parent cycle sent by a hostile server ends.
+pub fn channel_path<'a>(
+    channel: u32,
+    count: usize,
+    lookup: impl Fn(u32) -> Option<&'a Channel>,
+) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut current = lookup(channel);
+    for _ in 0..=count {
+        let Some(node) = current else { break };
+        let Some(parent) = node.parent else { break };
+        path.push(node.name.clone());
+        current = lookup(parent);
+    }
+    path.reverse();
+    path
 }
 
 /// The bandwidth a voice stream takes on the wire by the official client's formula (brief §2):
