@@ -17,10 +17,12 @@ receives. At the end it prints exactly one JSON line on stdout (even when it fai
 - "disconnected": the server closed the connection before the peer was done.
 - "record_start": Unix time of sample 0 of the recording (the moment the peer joined its channel).
 
-The recording (--record-wav) is 48 kHz mono 16-bit. Each received chunk is placed at its arrival
-time; chunks of one speaker that arrive less than GAP_SECONDS after the previous one ends are
-written contiguously (absorbing network and scheduling jitter), so a speaker's silences longer than
-that are kept as silence. Several speakers are mixed (summed and clipped).
+The recording (--record-wav) is 48 kHz mono 16-bit. A chunk that continues its speaker's previous
+one (its sequence number, counted in 10 ms frames, follows on) is written right after it, however
+late it arrived: that absorbs network and scheduling jitter on a loaded machine. Any other chunk is
+placed at its arrival time, or right after the previous one when it arrives less than GAP_SECONDS
+after that one ends, so a speaker's silences are kept as silence. Several speakers are mixed
+(summed and clipped).
 
 Exit status: 0 done; 1 could not connect (or was rejected); 3 --expect-text never arrived;
 4 watchdog (--timeout) fired; 5 --wait-for users never showed up or the channel could not be
@@ -63,6 +65,7 @@ from pymumble_py3 import constants as C  # noqa: E402
 
 RATE = 48000
 GAP_SECONDS = 0.15
+FRAME = RATE // 100  # samples in the 10 ms unit of voice sequence numbers
 
 
 def log(message):
@@ -134,6 +137,7 @@ class Recorder:
         self.t0 = None
         self.mix = array.array("i")
         self.cursor = {}  # session -> next sample index after its last chunk
+        self.next_sequence = {}  # session -> the sequence number that would continue it
         self.seconds = 0.0
         self.by_user = {}
         self.last_arrival = None
@@ -159,10 +163,12 @@ class Recorder:
             session = user.get("session")
             ideal = max(0, int(round((now - self.t0) * RATE)))
             cursor = self.cursor.get(session)
-            if cursor is None or ideal > cursor + int(GAP_SECONDS * RATE):
+            follows_on = chunk.sequence == self.next_sequence.get(session)
+            if cursor is None or (not follows_on and ideal > cursor + int(GAP_SECONDS * RATE)):
                 pos = ideal
             else:
                 pos = cursor
+            self.next_sequence[session] = chunk.sequence + max(1, round(len(pcm) / FRAME))
             end = pos + len(pcm)
             if len(self.mix) < end:
                 self.mix.extend(array.array("i", [0]) * (end - len(self.mix)))
