@@ -4,6 +4,7 @@
 //! blocking availability checks of `probe`, which run on a thread of their own); the protocol
 //! logic does not.
 
+pub mod jitsi;
 pub mod mumble;
 pub mod probe;
 pub mod trust;

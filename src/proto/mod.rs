@@ -8,4 +8,5 @@
 //!
 //! The async drivers that feed these cores with sockets and timers live outside `proto`.
 
+pub mod jitsi;
 pub mod mumble;

@@ -1,0 +1,3 @@
+//! Jitsi Meet: discovery of an instance's settings and the connection driver.
+
+pub mod discovery;

@@ -1,0 +1,1 @@
+//! The bridge channel (to be written).

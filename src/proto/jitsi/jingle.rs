@@ -1,0 +1,1 @@
+//! Jingle (to be written).

@@ -1,0 +1,1 @@
+//! XMPP stream (to be written).
