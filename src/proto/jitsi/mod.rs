@@ -1,6 +1,6 @@
 //! Jitsi Meet: the sans-IO cores of a conference client (brief: `jitsi-protocol.md`).
 //!
-//! - [`ns`]: the XML namespaces.
+//! - [`ns`]: the XML namespaces; [`xml`]: elements in and out, with limits.
 //! - [`xmpp`]: the XMPP stream over WebSocket (RFC 7395): opening, SASL, binding, pings,
 //!   IQ bookkeeping and the disco#info answer.
 //! - [`jingle`]: Jingle offers from the focus (jicofo) turned into a media description, and
@@ -13,4 +13,5 @@
 pub mod colibri;
 pub mod jingle;
 pub mod ns;
+pub mod xml;
 pub mod xmpp;
