@@ -1,0 +1,1 @@
+//! Tests of the Jingle model (golden fixtures, answers, hostile input).
