@@ -1,0 +1,462 @@
+"""The bridge of the Jitsi stand-in: one aiortc RTCPeerConnection per participant.
+
+The bridge is the offerer (ICE controlling, DTLS `actpass`, so the client answers `active`), with
+BUNDLE, rtcp-mux and an SCTP association on port 5000 for the client's in-band `JVB data channel`.
+Each participant's connection has, in aiortc's SDP order:
+
+* one `audio` transceiver (sendrecv) that receives the participant's microphone; its sender never
+  sends RTP, its SSRC is announced as the bridge's own `jvb-a0` (RTCP comes from it, as with JVB);
+* AUDIO_SLOTS more `audio` transceivers (sendonly). A slot is given to another participant when
+  that participant's audio is known: what the other participant says is decoded and re-encoded
+  by aiortc into the slot, and the slot's SSRC is announced to this participant as the other's
+  source (`<name>-a0`, owner = the other's endpoint id);
+* with video: one `video` transceiver (sendrecv, SSRC announced as `jvb-v0`, never sends) and one
+  sendonly `video` transceiver for the camera bot's test pattern (announced as the bot's source);
+* the data channel section.
+
+aioice skips loopback addresses when it gathers host candidates; this module replaces its address
+list with 127.0.0.1 only, so every candidate the bridge offers is on loopback.
+"""
+
+import array
+import asyncio
+import fractions
+import json
+import logging
+import time
+
+import aioice.ice
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.sdp import candidate_from_sdp
+
+import jingle_sdp as js
+
+# Only loopback host candidates (aioice leaves 127.0.0.1 out on its own).
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+AUDIO_SLOTS = 4
+BOT_ENDPOINT = "camerabot"
+BRIDGE_VERSION = "palabre-standin-1"
+VIDEO_CLOCK = 90000
+LOG = logging.getLogger("bridge")
+
+
+class TestPatternTrack(MediaStreamTrack):
+    """A small moving test pattern (the camera bot), 15 frames a second."""
+
+    kind = "video"
+
+    def __init__(self, width=256, height=128, fps=15):
+        super().__init__()
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.count = 0
+        self.start = None
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self.start is None:
+            self.start = time.monotonic()
+        due = self.start + self.count / self.fps
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        frame = av.VideoFrame(self.width, self.height, "yuv420p")
+        shift = self.count * 4
+        for index, plane in enumerate(frame.planes):
+            rows = self.height if index == 0 else self.height // 2
+            line = plane.line_size
+            if index == 0:
+                row = bytes(((x + shift) * 2) & 0xFF for x in range(line))
+                data = b"".join(row if (y // 16) % 2 == 0 else bytes(255 - b for b in row)
+                                for y in range(rows))
+            else:
+                data = bytes([(96 + 64 * index + self.count) & 0xFF]) * (line * rows)
+            plane.update(data)
+        frame.pts = self.count * (VIDEO_CLOCK // self.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self.count += 1
+        return frame
+
+
+def _rms(frame):
+    samples = array.array("h")
+    samples.frombytes(bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)])
+    if not samples:
+        return 0.0
+    step = 4
+    total = 0
+    count = 0
+    for i in range(0, len(samples), step):
+        v = samples[i]
+        total += v * v
+        count += 1
+    return (total / count) ** 0.5
+
+
+class Endpoint:
+    """The bridge side of one participant's session."""
+
+    def __init__(self, bridge, endpoint_id, video, data):
+        self.bridge = bridge
+        self.id = endpoint_id
+        self.video = video
+        self.data = data
+        self.pc = RTCPeerConnection(RTCConfiguration(
+            iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            alwaysNegotiateDataChannels=data))
+        self.audio_main = self.pc.addTransceiver("audio", direction="sendrecv")
+        self.slots = [self.pc.addTransceiver("audio", direction="sendonly") for _ in range(AUDIO_SLOTS)]
+        self.slot_owner = [None] * AUDIO_SLOTS
+        self.video_main = self.pc.addTransceiver("video", direction="sendrecv") if video else None
+        self.video_bot = self.pc.addTransceiver("video", direction="sendonly") if video else None
+        self.offer = None  # parsed media sections of our offer
+        self.transport = None
+        self.ssrc = {}
+        self.audio_track = None  # what the participant sends us
+        self.channel = None
+        self.last_n = -1
+        self.max_height = 180
+        self.video_enabled = False
+        self.level = 0.0
+        self.closed = False
+        self.tasks = []
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    # -- offer / answer
+
+    async def prepare(self):
+        """Creates the offer (gathers candidates) and reads the parameters the Jingle needs."""
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        _, media = js.parse_sdp(self.pc.localDescription.sdp)
+        self.offer = media
+        self.transport = js.transport_from_sdp(media[0])
+        if not self.transport["candidates"]:
+            raise RuntimeError("the bridge gathered no ICE candidate on 127.0.0.1")
+
+        def first(transceiver):
+            for m in media:
+                if m.value("mid") == transceiver.mid:
+                    ssrcs, rtx = js.ssrcs_from_sdp(m)
+                    return ssrcs[0], rtx.get(ssrcs[0])
+            raise RuntimeError(f"no media section for mid {transceiver.mid}")
+
+        self.ssrc["jvb-a0"] = first(self.audio_main)[0]
+        self.ssrc["slots"] = [first(t)[0] for t in self.slots]
+        if self.video:
+            self.ssrc["jvb-v0"] = first(self.video_main)[0]
+            self.ssrc["bot"] = first(self.video_bot)
+        for m in media:
+            if m.kind == "application":
+                self.ssrc["data_mid"] = m.value("mid")
+
+    async def accept(self, contents):
+        """Turns the participant's session-accept into the answer SDP and applies it."""
+        by_name = {c.name: c for c in contents}
+        audio = by_name.get("audio")
+        if audio is None or audio.transport is None:
+            raise ValueError("the session-accept has no audio content with a transport")
+        transport = audio.transport
+        for c in contents:
+            if c.transport and c.transport.get("ufrag") and not transport.get("ufrag"):
+                transport = c.transport
+        if not transport.get("ufrag") or not transport.get("pwd") or not transport.get("fingerprint"):
+            raise ValueError("the session-accept's transport lacks ICE credentials or a fingerprint")
+        setup = transport.get("setup") or "active"
+        if setup not in ("active", "passive"):
+            raise ValueError(f"the session-accept's DTLS setup is {setup!r}, not active or passive")
+        video = by_name.get("video")
+        if video is not None and video.initial_last_n is not None:
+            self.last_n = video.initial_last_n
+        if video is None:
+            self.last_n = 0
+        mids = []
+        lines = []
+        for m in self.offer:
+            mid = m.value("mid")
+            mids.append(mid)
+            if m.kind == "application":
+                lines += js.data_media_lines(mid, transport, setup)
+                continue
+            c = audio if m.kind == "audio" else video
+            main = mid in (self.audio_main.mid, self.video_main.mid if self.video_main else None)
+            if c is None:
+                pts, exts, sources, groups = _default_video_pts(), [], [], []
+            else:
+                pts, exts = c.payload_types, c.hdrexts
+                sources = c.sources if main else []
+                groups = [g for g in c.groups if main]
+            direction = ("sendrecv" if sources else "recvonly") if main else "recvonly"
+            lines += js.rtp_media_lines(m.kind, mid, direction, pts, exts, transport, setup,
+                                        sources, groups)
+        sdp = js.join_sdp(js.session_lines(mids) + lines)
+        LOG.debug("answer SDP for %s:\n%s", self.id, sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        self.update_video()
+
+    async def add_candidates(self, candidates):
+        """Adds candidates from a transport-info."""
+        for c in candidates:
+            cand = candidate_from_sdp(js.candidate_to_sdp(c))
+            cand.sdpMid = self.audio_main.mid
+            await self.pc.addIceCandidate(cand)
+
+    # -- media
+
+    def _on_track(self, track):
+        if track.kind == "audio":
+            self.audio_track = track
+            self.bridge.audio_track_ready(self)
+            self.tasks.append(asyncio.ensure_future(self._meter(self.bridge.relay.subscribe(track, buffered=False))))
+        else:
+            self.tasks.append(asyncio.ensure_future(self._drain(track)))
+
+    async def _meter(self, track):
+        try:
+            while True:
+                frame = await track.recv()
+                self.level = 0.8 * self.level + 0.2 * _rms(frame)
+        except (MediaStreamError, asyncio.CancelledError):
+            pass
+        except Exception as error:  # a decoder error must not end the bridge
+            LOG.warning("audio meter of %s stopped: %s", self.id, error)
+
+    async def _drain(self, track):
+        try:
+            while True:
+                await track.recv()
+        except (MediaStreamError, asyncio.CancelledError):
+            pass
+        except Exception as error:
+            LOG.warning("video drain of %s stopped: %s", self.id, error)
+
+    def free_slot_count(self):
+        """How many audio slots are still free."""
+        return self.slot_owner.count(None)
+
+    def slot_for(self, owner):
+        """The index of the slot given to `owner`, or None."""
+        return self.slot_owner.index(owner) if owner in self.slot_owner else None
+
+    def assign_slot(self, owner):
+        """Gives a free audio slot to endpoint `owner`; returns its SSRC or None when full."""
+        if owner in self.slot_owner:
+            return self.ssrc["slots"][self.slot_owner.index(owner)]
+        if None not in self.slot_owner:
+            return None
+        index = self.slot_owner.index(None)
+        self.slot_owner[index] = owner
+        return self.ssrc["slots"][index]
+
+    def feed_slot(self, owner, track):
+        """Starts relaying `track` (owner's decoded audio) into owner's slot."""
+        index = self.slot_for(owner)
+        if index is not None and track is not None:
+            self.slots[index].sender.replaceTrack(self.bridge.relay.subscribe(track, buffered=False))
+
+    def free_slot(self, owner):
+        """Stops and frees owner's slot; returns its SSRC or None."""
+        index = self.slot_for(owner)
+        if index is None:
+            return None
+        self.slots[index].sender.replaceTrack(None)
+        self.slot_owner[index] = None
+        return self.ssrc["slots"][index]
+
+    def wants_video(self):
+        """Whether this participant asked for video (lastN and maxHeight)."""
+        return self.video and self.last_n != 0 and self.max_height != 0
+
+    def update_video(self):
+        """Attaches or detaches the camera bot's track as the constraints say."""
+        if not self.video or self.closed:
+            return
+        want = self.bridge.video_bot and self.wants_video()
+        if want and not self.video_enabled:
+            self.video_bot.sender.replaceTrack(TestPatternTrack())
+            self.video_enabled = True
+        elif not want and self.video_enabled:
+            self.video_bot.sender.replaceTrack(None)
+            self.video_enabled = False
+
+    # -- data channel
+
+    def _on_datachannel(self, channel):
+        LOG.debug("%s opened data channel %r", self.id, channel.label)
+        if channel.label != "JVB data channel":
+            self.bridge.emit({"event": "data-channel-ignored", "endpoint": self.id, "label": channel.label})
+            return
+        self.channel = channel
+        self.bridge.emit({"event": "data-channel-open", "endpoint": self.id,
+                          "protocol": channel.protocol})
+
+        @channel.on("message")
+        def on_message(message):
+            self._on_message(message)
+
+    def _on_message(self, message):
+        if isinstance(message, bytes):
+            self.bridge.emit({"event": "bridge-message-binary", "endpoint": self.id, "bytes": len(message)})
+            return
+        try:
+            msg = json.loads(message)
+        except ValueError:
+            self.bridge.emit({"event": "bridge-message-invalid", "endpoint": self.id, "text": message[:200]})
+            return
+        self.bridge.emit({"event": "bridge-message", "endpoint": self.id, "message": msg})
+        if not isinstance(msg, dict):
+            return
+        kind = msg.get("colibriClass")
+        if kind == "ClientHello":
+            self.send({"colibriClass": "ServerHello", "version": BRIDGE_VERSION})
+        elif kind == "ReceiverVideoConstraints":
+            if isinstance(msg.get("lastN"), int):
+                self.last_n = msg["lastN"]
+            default = msg.get("defaultConstraints")
+            if isinstance(default, dict) and isinstance(default.get("maxHeight"), int):
+                self.max_height = default["maxHeight"]
+            self.update_video()
+        elif kind == "LastNChangedEvent" and isinstance(msg.get("lastN"), int):
+            self.last_n = msg["lastN"]
+            self.update_video()
+        elif kind == "EndpointMessage":
+            self.bridge.relay_endpoint_message(self, msg)
+
+    def send(self, msg):
+        """Sends a JSON message over the data channel, if it is open."""
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(json.dumps(msg))
+            return True
+        return False
+
+    def _on_state(self):
+        self.bridge.emit({"event": "connection-state", "endpoint": self.id,
+                          "state": self.pc.connectionState})
+
+    # -- stats and end
+
+    async def stats(self):
+        """RTP packets and bytes received from and sent to this participant, per media."""
+        out = {"audio": {"packets_received": 0, "bytes_received": 0, "packets_sent": 0, "bytes_sent": 0},
+               "video": {"packets_received": 0, "bytes_received": 0, "packets_sent": 0, "bytes_sent": 0}}
+        if self.closed:
+            return out
+        for t in self.pc.getTransceivers():
+            kind = t.kind
+            try:
+                for s in (await t.receiver.getStats()).values():
+                    if s.type == "inbound-rtp":
+                        out[kind]["packets_received"] += s.packetsReceived
+                        out[kind]["bytes_received"] += s.bytesReceived
+                for s in (await t.sender.getStats()).values():
+                    if s.type == "outbound-rtp":
+                        out[kind]["packets_sent"] += s.packetsSent
+                        out[kind]["bytes_sent"] += s.bytesSent
+            except Exception:  # a transceiver that never started has no statistics
+                continue
+        return out
+
+    async def close(self):
+        """Ends the connection."""
+        if self.closed:
+            return
+        self.closed = True
+        for t in self.tasks:
+            t.cancel()
+        await self.pc.close()
+
+
+def _default_video_pts():
+    pt = js.PayloadType(100, "VP8", 90000)
+    return [pt]
+
+
+class Bridge:
+    """All endpoints of all rooms, the audio relay and the dominant speaker detection."""
+
+    def __init__(self, emit, video_bot=False):
+        self.emit = emit
+        self.video_bot = video_bot
+        self.relay = MediaRelay()
+        self.rooms = {}  # room -> {endpoint id: Endpoint}
+        self.on_audio_ready = None  # callback(room, endpoint)
+        self.dominant = {}  # room -> endpoint id
+        self.previous = {}  # room -> [endpoint ids]
+        self.task = asyncio.ensure_future(self._speaker_loop())
+
+    def endpoint(self, room, endpoint_id):
+        """The endpoint of `endpoint_id` in `room`, or None."""
+        return self.rooms.get(room, {}).get(endpoint_id)
+
+    async def create(self, room, endpoint_id, video, data):
+        """A new connection for a participant, with its offer prepared."""
+        old = self.endpoint(room, endpoint_id)
+        if old is not None:
+            await self.remove(room, endpoint_id)
+        ep = Endpoint(self, endpoint_id, video, data)
+        ep.room = room
+        await ep.prepare()
+        self.rooms.setdefault(room, {})[endpoint_id] = ep
+        return ep
+
+    async def remove(self, room, endpoint_id):
+        """Closes a participant's connection."""
+        ep = self.rooms.get(room, {}).pop(endpoint_id, None)
+        if ep is not None:
+            await ep.close()
+
+    def audio_track_ready(self, ep):
+        """Called when a participant's audio track exists: feed it to every slot given to it."""
+        for other in self.rooms.get(ep.room, {}).values():
+            if other is not ep:
+                other.feed_slot(ep.id, ep.audio_track)
+        if self.on_audio_ready:
+            self.on_audio_ready(ep.room, ep.id)
+
+    def relay_endpoint_message(self, sender, msg):
+        """Relays an EndpointMessage to its addressee, or to everyone else when `to` is empty."""
+        to = msg.get("to") or ""
+        out = dict(msg)
+        out["from"] = sender.id
+        for ep in self.rooms.get(sender.room, {}).values():
+            if ep is not sender and (not to or ep.id == to):
+                ep.send(out)
+
+    async def _speaker_loop(self):
+        while True:
+            await asyncio.sleep(0.3)
+            for room, eps in list(self.rooms.items()):
+                loud = [(ep.level, ep.id) for ep in eps.values() if ep.level > 300.0]
+                if not loud:
+                    continue
+                speaker = max(loud)[1]
+                if speaker == self.dominant.get(room):
+                    continue
+                previous = self.previous.setdefault(room, [])
+                if self.dominant.get(room):
+                    previous.insert(0, self.dominant[room])
+                del previous[4:]
+                self.dominant[room] = speaker
+                msg = {"colibriClass": "DominantSpeakerEndpointChangeEvent",
+                       "dominantSpeakerEndpoint": speaker,
+                       "previousSpeakers": [p for p in previous if p != speaker],
+                       "silence": False}
+                for ep in eps.values():
+                    ep.send(msg)
+                self.emit({"event": "dominant-speaker", "room": room, "endpoint": speaker})
+
+    async def close(self):
+        """Closes every connection."""
+        self.task.cancel()
+        for room in list(self.rooms):
+            for endpoint_id in list(self.rooms[room]):
+                await self.remove(room, endpoint_id)
