@@ -3,6 +3,7 @@
 //! - [`ns`]: the XML namespaces; [`xml`]: elements in and out, with limits.
 //! - [`xmpp`]: the XMPP stream over WebSocket (RFC 7395): opening, SASL, binding, pings,
 //!   IQ bookkeeping and the disco#info answer.
+//! - [`conference`]: the focus, the room and the people in it, over the stream.
 //! - [`jingle`]: Jingle offers from the focus (jicofo) turned into a media description, and
 //!   palabre's session-accept built from one; source-add and source-remove.
 //! - [`colibri`]: the bridge channel's JSON messages.
@@ -11,6 +12,7 @@
 //! element, so there is no streaming parser state to keep.
 
 pub mod colibri;
+pub mod conference;
 pub mod jingle;
 pub mod ns;
 pub mod xml;
