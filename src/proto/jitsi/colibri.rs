@@ -531,7 +531,9 @@ mod tests {
         assert_eq!(status.is_active(), Some(true));
         // JVB writes this one by hand with spaces after the commas.
         assert_eq!(
-            decode(r#"{"colibriClass":"SenderSourceConstraints", "sourceName":"abcd1234-v0", "maxHeight":180}"#),
+            decode(
+                r#"{"colibriClass":"SenderSourceConstraints", "sourceName":"abcd1234-v0", "maxHeight":180}"#
+            ),
             Ok(BridgeMessage::SenderSourceConstraints {
                 source_name: "abcd1234-v0".to_owned(),
                 max_height: 180
@@ -595,7 +597,10 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(matches!(decode(&deep), Err(ColibriError::NotJson(_))));
         let ssrc_too_big = r#"{"colibriClass":"AudioSourcesMap","mappedSources":[{"source":"a","ssrc":4294967296}]}"#;
-        assert!(matches!(decode(ssrc_too_big), Err(ColibriError::Malformed { .. })));
+        assert!(matches!(
+            decode(ssrc_too_big),
+            Err(ColibriError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -33,8 +33,8 @@ use minidom::Element;
 use super::ns;
 
 pub use build::{
-    AcceptedCodecs, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID, EXT_TRANSPORT_CC, LocalMedia, LocalSource, session_accept, session_terminate, source_add,
-    source_remove, transport_info,
+    AcceptedCodecs, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID, EXT_TRANSPORT_CC, LocalMedia,
+    LocalSource, session_accept, session_terminate, source_add, source_remove, transport_info,
 };
 
 /// At most this many contents in one Jingle message.
@@ -462,7 +462,9 @@ impl Source {
         }
         match self.owner.as_deref() {
             Some(owner) => {
-                let id = owner.rsplit_once('/').map_or(owner, |(_, resource)| resource);
+                let id = owner
+                    .rsplit_once('/')
+                    .map_or(owner, |(_, resource)| resource);
                 (!id.is_empty()).then_some(id)
             }
             None => self.name.as_deref().and_then(endpoint_of_source_name),
@@ -854,7 +856,10 @@ fn parse_payload_type(
         match child.name() {
             "parameter" => {
                 if parsed.parameters.len() == MAX_PAYLOAD_ITEMS {
-                    return Err(too_many("parameters in one payload type", MAX_PAYLOAD_ITEMS));
+                    return Err(too_many(
+                        "parameters in one payload type",
+                        MAX_PAYLOAD_ITEMS,
+                    ));
                 }
                 parsed.parameters.push((
                     child.attr("name").unwrap_or_default().to_owned(),
@@ -939,7 +944,10 @@ fn parse_transport(transport: &Element, warnings: &mut Warnings) -> Result<Trans
             }
             "fingerprint" => {
                 if parsed.fingerprints.len() == MAX_TRANSPORT_ITEMS {
-                    return Err(too_many("fingerprints in one transport", MAX_TRANSPORT_ITEMS));
+                    return Err(too_many(
+                        "fingerprints in one transport",
+                        MAX_TRANSPORT_ITEMS,
+                    ));
                 }
                 match child.attr("hash") {
                     Some(hash) => parsed.fingerprints.push(Fingerprint {
@@ -953,7 +961,10 @@ fn parse_transport(transport: &Element, warnings: &mut Warnings) -> Result<Trans
             }
             "web-socket" => {
                 if parsed.web_sockets.len() == MAX_TRANSPORT_ITEMS {
-                    return Err(too_many("web-socket URLs in one transport", MAX_TRANSPORT_ITEMS));
+                    return Err(too_many(
+                        "web-socket URLs in one transport",
+                        MAX_TRANSPORT_ITEMS,
+                    ));
                 }
                 if let Some(url) = child.attr("url") {
                     parsed.web_sockets.push(url.to_owned());
@@ -1068,7 +1079,11 @@ fn parse_json_sources(text: &str) -> Result<Vec<JsonSources>, JingleError> {
                     .ok_or_else(|| bad("a source is not an object."))?;
                 let text = |key: &str| source.get(key).and_then(Value::as_str).map(str::to_owned);
                 Ok(Source {
-                    ssrc: ssrc_of(source.get("s").ok_or_else(|| bad("a source has no SSRC."))?)?,
+                    ssrc: ssrc_of(
+                        source
+                            .get("s")
+                            .ok_or_else(|| bad("a source has no SSRC."))?,
+                    )?,
                     name: text("n"),
                     owner: Some(owner.to_owned()),
                     msid: text("m"),
@@ -1119,8 +1134,8 @@ fn parse_json_sources(text: &str) -> Result<Vec<JsonSources>, JingleError> {
     if text.len() > MAX_JSON_SOURCES_LEN {
         return Err(bad("it is larger than 1 MiB."));
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|error| JingleError::BadJsonSources(error.to_string()))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| JingleError::BadJsonSources(error.to_string()))?;
     let owners = value
         .get("sources")
         .and_then(Value::as_object)
@@ -1211,10 +1226,12 @@ fn required<'a>(
     name: &'static str,
     attribute: &'static str,
 ) -> Result<&'a str, JingleError> {
-    element.attr(attribute).ok_or(JingleError::MissingAttribute {
-        element: name,
-        attribute,
-    })
+    element
+        .attr(attribute)
+        .ok_or(JingleError::MissingAttribute {
+            element: name,
+            attribute,
+        })
 }
 
 fn number<T: FromStr>(

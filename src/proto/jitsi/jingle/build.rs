@@ -25,7 +25,12 @@ pub const EXT_ABS_SEND_TIME: &str = "http://www.webrtc.org/experiments/rtp-hdrex
 /// URI of the media id extension (RFC 8843).
 pub const EXT_MID: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 /// The header extensions palabre's answers keep, when offered.
-const SUPPORTED_EXTENSIONS: [&str; 4] = [EXT_AUDIO_LEVEL, EXT_TRANSPORT_CC, EXT_ABS_SEND_TIME, EXT_MID];
+const SUPPORTED_EXTENSIONS: [&str; 4] = [
+    EXT_AUDIO_LEVEL,
+    EXT_TRANSPORT_CC,
+    EXT_ABS_SEND_TIME,
+    EXT_MID,
+];
 
 /// What palabre brings to a session: its ICE credentials and candidates, its DTLS fingerprint,
 /// its own sources and its choices.
@@ -99,8 +104,7 @@ pub fn session_accept(
     }
     let has_opus = offer.contents.iter().any(|content| {
         content.description.as_ref().is_some_and(|description| {
-            description.media == MediaKind::Audio
-                && description.payload_types.iter().any(is_opus)
+            description.media == MediaKind::Audio && description.payload_types.iter().any(is_opus)
         })
     });
     if !has_opus {
@@ -242,7 +246,12 @@ pub fn source_remove(sid: &str, media: &MediaKind, sources: &[LocalSource]) -> E
     sources_message(Action::SourceRemove, sid, media, sources)
 }
 
-fn sources_message(action: Action, sid: &str, media: &MediaKind, sources: &[LocalSource]) -> Element {
+fn sources_message(
+    action: Action,
+    sid: &str,
+    media: &MediaKind,
+    sources: &[LocalSource],
+) -> Element {
     let mut description = Element::builder("description", ns::JINGLE_RTP)
         .attr(name("media"), media.as_str())
         .build();
@@ -484,7 +493,10 @@ fn candidate_element(candidate: &Candidate) -> Element {
         .attr(name("priority"), candidate.priority)
         .attr(name("protocol"), candidate.protocol.as_str())
         .attr(name("type"), candidate.kind.as_str())
-        .attr(name("rel-addr"), candidate.rel_addr.map(|ip| ip.to_string()))
+        .attr(
+            name("rel-addr"),
+            candidate.rel_addr.map(|ip| ip.to_string()),
+        )
         .attr(name("rel-port"), candidate.rel_port)
         .attr(name("network"), candidate.network)
         .attr(name("tcptype"), candidate.tcp_type.as_deref())

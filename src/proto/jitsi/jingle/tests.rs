@@ -103,7 +103,11 @@ fn payload_ids(description: &Description) -> Vec<u8> {
 }
 
 fn extension_ids(description: &Description) -> Vec<u8> {
-    description.header_extensions.iter().map(|ext| ext.id).collect()
+    description
+        .header_extensions
+        .iter()
+        .map(|ext| ext.id)
+        .collect()
 }
 
 fn description<'a>(jingle: &'a Jingle, media: &MediaKind) -> &'a Description {
@@ -148,7 +152,12 @@ fn reads_the_2022_production_offer() {
     assert!(offer.warnings.is_empty(), "{:?}", offer.warnings);
     let names: Vec<&str> = offer.contents.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["audio", "video"]);
-    assert!(offer.contents.iter().all(|c| c.creator == Creator::Initiator));
+    assert!(
+        offer
+            .contents
+            .iter()
+            .all(|c| c.creator == Creator::Initiator)
+    );
     assert!(offer.contents.iter().all(|c| c.senders == Senders::Both));
 
     let audio = description(&offer, &MediaKind::Audio);
@@ -199,7 +208,10 @@ fn reads_the_2022_production_offer() {
         h264.parameter("profile-level-id"),
         Some("42e01f;level-asymmetry-allowed=1;packetization-mode=1;")
     );
-    assert_eq!(video.payload_types[0].parameter("x-google-start-bitrate"), Some("800"));
+    assert_eq!(
+        video.payload_types[0].parameter("x-google-start-bitrate"),
+        Some("800")
+    );
     assert_eq!(video.payload_types[0].rtcp_fb.len(), 4);
     assert_eq!(
         video.payload_types[0].rtcp_fb[0],
@@ -235,8 +247,10 @@ fn reads_the_2022_production_offer() {
     assert_eq!(transport.pwd.as_deref(), Some("2skqeu0fthmib2q5kc7ml66phk"));
     assert_eq!(
         transport.web_sockets,
-        ["wss://meet.avstack.io/colibri-ws/sin-2482603c.media.avstack.net/4079b55e1160f1d4/\
-          f7e91a40?pwd=2skqeu0fthmib2q5kc7ml66phk"]
+        [
+            "wss://meet.avstack.io/colibri-ws/sin-2482603c.media.avstack.net/4079b55e1160f1d4/\
+          f7e91a40?pwd=2skqeu0fthmib2q5kc7ml66phk"
+        ]
     );
     assert!(transport.rtcp_mux);
     assert_eq!(transport.sctp, None);
@@ -279,14 +293,21 @@ fn reads_sources_sent_as_json() {
     assert_eq!(offer.sid, "123");
     assert_eq!(offer.initiator.as_deref(), Some("focus"));
     assert_eq!(offer.bundle, ["audio", "video"]);
-    assert_eq!(offer.contents.len(), 2, "JSON sources go into the existing contents");
+    assert_eq!(
+        offer.contents.len(),
+        2,
+        "JSON sources go into the existing contents"
+    );
     assert!(offer.warnings.is_empty(), "{:?}", offer.warnings);
 
     let audio = description(&offer, &MediaKind::Audio);
     assert_eq!(audio.sources.len(), 1);
     let jvb_audio = source(audio, 3_659_539_811);
     assert!(jvb_audio.is_bridge());
-    assert_eq!(jvb_audio.msid.as_deref(), Some("mixedmslabel mixedlabelaudio0"));
+    assert_eq!(
+        jvb_audio.msid.as_deref(),
+        Some("mixedmslabel mixedlabelaudio0")
+    );
 
     let video = description(&offer, &MediaKind::Video);
     assert_eq!(video.sources.len(), 7);
@@ -302,7 +323,12 @@ fn reads_sources_sent_as_json() {
         let source = source(video, ssrc);
         assert_eq!(source.endpoint_id(), Some(endpoint), "owner of {ssrc}");
         assert_eq!(source.owner.as_deref(), Some(endpoint));
-        assert!(source.msid.as_deref().is_some_and(|m| m.starts_with(endpoint)));
+        assert!(
+            source
+                .msid
+                .as_deref()
+                .is_some_and(|m| m.starts_with(endpoint))
+        );
         assert_eq!(source.video_type, None);
     }
     assert_eq!(
@@ -444,7 +470,12 @@ fn check_accept(offer_xml: &str, local: &LocalMedia) -> (Element, Jingle) {
     assert_eq!(opus.attr("clockrate"), Some("48000"));
     assert_eq!(opus.attr("channels"), Some("2"));
     let parameters: Vec<(&str, &str)> = children(opus, "parameter")
-        .map(|p| (p.attr("name").expect("name"), p.attr("value").expect("value")))
+        .map(|p| {
+            (
+                p.attr("name").expect("name"),
+                p.attr("value").expect("value"),
+            )
+        })
         .collect();
     assert_eq!(parameters, [("minptime", "10"), ("useinbandfec", "1")]);
     let feedback: Vec<&str> = children(opus, "rtcp-fb")
@@ -457,7 +488,10 @@ fn check_accept(offer_xml: &str, local: &LocalMedia) -> (Element, Jingle) {
     assert_eq!(source.attr("name"), Some("abcd1234-a0"));
     let msid = child(source, "parameter");
     assert_eq!(msid.attr("name"), Some("msid"));
-    assert_eq!(msid.attr("value"), local.audio.as_ref().map(|a| a.msid.as_str()));
+    assert_eq!(
+        msid.attr("value"),
+        local.audio.as_ref().map(|a| a.msid.as_str())
+    );
     assert!(audio.children().any(|c| c.name() == "rtcp-mux"));
 
     // Read it back with the same parser.
@@ -467,7 +501,12 @@ fn check_accept(offer_xml: &str, local: &LocalMedia) -> (Element, Jingle) {
     assert_eq!(again.sid, offer.sid);
     assert_eq!(again.responder.as_deref(), Some(RESPONDER));
     assert!(again.warnings.is_empty(), "{:?}", again.warnings);
-    assert!(again.contents.iter().all(|c| c.creator == Creator::Responder));
+    assert!(
+        again
+            .contents
+            .iter()
+            .all(|c| c.creator == Creator::Responder)
+    );
     let audio = description(&again, &MediaKind::Audio);
     assert_eq!(audio.ssrc, Some(721_497_566));
     assert_eq!(payload_ids(audio), [111]);
@@ -493,26 +532,48 @@ fn answers_the_2022_offer() {
 
     let video_content = content(&accept, "video");
     let first = video_content.children().next().expect("children");
-    assert!(first.is("initial-last-n", ns::COLIBRI2), "initial-last-n comes first");
+    assert!(
+        first.is("initial-last-n", ns::COLIBRI2),
+        "initial-last-n comes first"
+    );
     assert_eq!(first.attr("value"), Some("0"));
     let video = child(video_content, "description");
-    assert_eq!(ids(video, "payload-type"), [100, 96], "VP8 and its RTX only");
+    assert_eq!(
+        ids(video, "payload-type"),
+        [100, 96],
+        "VP8 and its RTX only"
+    );
     let vp8 = child(video, "payload-type");
     assert_eq!(vp8.attr("name"), Some("VP8"));
     assert_eq!(vp8.attr("channels"), None);
-    assert_eq!(children(vp8, "parameter").count(), 0, "start bitrate dropped");
+    assert_eq!(
+        children(vp8, "parameter").count(),
+        0,
+        "start bitrate dropped"
+    );
     assert_eq!(children(vp8, "rtcp-fb").count(), 4);
     let rtx = children(video, "payload-type").nth(1).expect("rtx");
     let apt = child(rtx, "parameter");
-    assert_eq!((apt.attr("name"), apt.attr("value")), (Some("apt"), Some("100")));
+    assert_eq!(
+        (apt.attr("name"), apt.attr("value")),
+        (Some("apt"), Some("100"))
+    );
     assert_eq!(ids(video, "rtp-hdrext"), [3, 5]);
-    assert_eq!(children(video, "source").count(), 0, "no camera, no video source");
+    assert_eq!(
+        children(video, "source").count(),
+        0,
+        "no camera, no video source"
+    );
     assert_eq!(video.attr("ssrc"), None);
 
     let video = description(&again, &MediaKind::Video);
     assert_eq!(payload_ids(video), [100, 96]);
     assert_eq!(
-        again.contents.iter().find(|c| c.name == "video").and_then(|c| c.initial_last_n),
+        again
+            .contents
+            .iter()
+            .find(|c| c.name == "video")
+            .and_then(|c| c.initial_last_n),
         Some(0)
     );
     assert!(again.contents.iter().all(|c| c.name != "data"));
@@ -523,23 +584,45 @@ fn answers_the_2026_offer_with_a_camera() {
     let local = local_media(false, true);
     let (accept, again) = check_accept(FIXTURE_2026, &local);
     let audio = child(content(&accept, "audio"), "description");
-    assert_eq!(ids(audio, "rtp-hdrext"), [1, 10, 5], "the offer's ids are kept");
+    assert_eq!(
+        ids(audio, "rtp-hdrext"),
+        [1, 10, 5],
+        "the offer's ids are kept"
+    );
     assert!(audio.children().any(|c| c.name() == "extmap-allow-mixed"));
 
     let video_content = content(&accept, "video");
     assert!(
-        !video_content.children().any(|c| c.name() == "initial-last-n"),
+        !video_content
+            .children()
+            .any(|c| c.name() == "initial-last-n"),
         "video wanted: no initial-last-n"
     );
     let video = child(video_content, "description");
-    assert_eq!(ids(video, "payload-type"), [100, 96], "AV1, H264, VP9 dropped");
-    assert_eq!(ids(video, "rtp-hdrext"), [10, 3, 5], "the AV1 descriptor is dropped");
+    assert_eq!(
+        ids(video, "payload-type"),
+        [100, 96],
+        "AV1, H264, VP9 dropped"
+    );
+    assert_eq!(
+        ids(video, "rtp-hdrext"),
+        [10, 3, 5],
+        "the AV1 descriptor is dropped"
+    );
     assert_eq!(video.attr("ssrc"), Some("1111111111"));
     let sources: Vec<&Element> = children(video, "source").collect();
     assert_eq!(sources.len(), 2);
     assert_eq!(sources[1].attr("ssrc"), Some("2222222222"));
-    assert!(sources.iter().all(|s| s.attr("name") == Some("abcd1234-v0")));
-    assert!(sources.iter().all(|s| s.attr("videoType") == Some("camera")));
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.attr("name") == Some("abcd1234-v0"))
+    );
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.attr("videoType") == Some("camera"))
+    );
     let group = child(video, "ssrc-group");
     assert_eq!(group.attr("semantics"), Some("FID"));
     assert_eq!(
@@ -561,9 +644,16 @@ fn answers_the_2026_offer_with_a_camera() {
     assert_eq!(video.sources.len(), 2);
     assert_eq!(video.ssrc_groups[0].ssrcs, [1_111_111_111, 2_222_222_222]);
     assert_eq!(video.sources[0].video_type.as_deref(), Some("camera"));
-    let data = again.contents.iter().find(|c| c.name == "data").expect("data");
+    let data = again
+        .contents
+        .iter()
+        .find(|c| c.name == "data")
+        .expect("data");
     assert_eq!(
-        data.transport.as_ref().and_then(|t| t.sctp.as_ref()).map(|s| s.streams),
+        data.transport
+            .as_ref()
+            .and_then(|t| t.sctp.as_ref())
+            .map(|s| s.streams),
         Some(0)
     );
 }
@@ -582,8 +672,8 @@ fn answers_the_json_offer_without_vp8_when_refused() {
 #[test]
 fn an_offer_without_opus_is_refused_in_plain_words() {
     let offer = parse_xml(&FIXTURE_2026.replace("name='opus'", "name='speex'")).expect("parses");
-    let error = session_accept(&offer, &local_media(true, false), RESPONDER)
-        .expect_err("no Opus, no call");
+    let error =
+        session_accept(&offer, &local_media(true, false), RESPONDER).expect_err("no Opus, no call");
     assert_eq!(error, JingleError::NoOpus);
     assert!(error.to_string().contains("no Opus audio"));
     // Opus at another rate is not the Opus palabre speaks either.
@@ -630,8 +720,18 @@ fn reads_source_add_and_source_remove_as_xml() {
     assert!(add.contents.iter().all(|c| c.transport.is_none()));
     let video = description(&add, &MediaKind::Video);
     assert_eq!(video.sources.len(), 2);
-    assert!(video.sources.iter().all(|s| s.endpoint_id() == Some("b8a2f6c9")));
-    assert!(video.sources.iter().all(|s| s.video_type.as_deref() == Some("desktop")));
+    assert!(
+        video
+            .sources
+            .iter()
+            .all(|s| s.endpoint_id() == Some("b8a2f6c9"))
+    );
+    assert!(
+        video
+            .sources
+            .iter()
+            .all(|s| s.video_type.as_deref() == Some("desktop"))
+    );
     assert_eq!(video.ssrc_groups[0].ssrcs, [1_757_014_965, 984_899_560]);
     let audio = description(&add, &MediaKind::Audio);
     assert_eq!(audio.sources[0].ssrc, 3_158_000_000);
@@ -655,7 +755,11 @@ fn reads_source_add_and_source_remove_as_json() {
     let remove = parse_xml(xml).expect("parses");
     assert_eq!(remove.action, Action::SourceRemove);
     let names: Vec<&str> = remove.contents.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["audio", "video"], "contents are created for JSON sources");
+    assert_eq!(
+        names,
+        ["audio", "video"],
+        "contents are created for JSON sources"
+    );
     let video = description(&remove, &MediaKind::Video);
     assert_eq!(video.sources.len(), 2);
     assert_eq!(video.sources[0].video_type.as_deref(), Some("desktop"));
@@ -677,7 +781,10 @@ fn reads_source_add_and_source_remove_as_json() {
     let both = parse_xml(&both).expect("parses");
     assert_eq!(both.contents.len(), 2);
     let audio = description(&both, &MediaKind::Audio);
-    assert_eq!(audio.sources.iter().map(|s| s.ssrc).collect::<Vec<_>>(), [5, 3_158_000_000]);
+    assert_eq!(
+        audio.sources.iter().map(|s| s.ssrc).collect::<Vec<_>>(),
+        [5, 3_158_000_000]
+    );
 }
 
 #[test]
@@ -694,8 +801,18 @@ fn builds_source_add_and_source_remove() {
         video.sources.iter().map(|s| s.ssrc).collect::<Vec<_>>(),
         [1_111_111_111, 2_222_222_222]
     );
-    assert!(video.sources.iter().all(|s| s.name.as_deref() == Some("abcd1234-v0")));
-    assert!(video.sources.iter().all(|s| s.msid.as_deref() == Some(camera.msid.as_str())));
+    assert!(
+        video
+            .sources
+            .iter()
+            .all(|s| s.name.as_deref() == Some("abcd1234-v0"))
+    );
+    assert!(
+        video
+            .sources
+            .iter()
+            .all(|s| s.msid.as_deref() == Some(camera.msid.as_str()))
+    );
     assert_eq!(video.ssrc_groups[0].ssrcs, [1_111_111_111, 2_222_222_222]);
 
     let remove = source_remove("sid-7", &MediaKind::Video, &[camera]);
@@ -710,7 +827,13 @@ fn session_terminate_with_a_reason() {
     let terminate = session_terminate("5rpgqh5rbclco", "decline", Some("P2P disabled"));
     let reason = child(&terminate, "reason");
     assert!(reason.has_ns(ns::JINGLE));
-    assert!(reason.children().next().expect("condition").is("decline", ns::JINGLE));
+    assert!(
+        reason
+            .children()
+            .next()
+            .expect("condition")
+            .is("decline", ns::JINGLE)
+    );
     assert_eq!(child(reason, "text").text(), "P2P disabled");
     let parsed = parse(&terminate).expect("parses");
     assert_eq!(parsed.action, Action::SessionTerminate);
@@ -730,7 +853,10 @@ fn session_terminate_with_a_reason() {
         })
     );
     let odd = parse(&session_terminate("s", "not a name", None)).expect("parses");
-    assert_eq!(odd.reason.map(|r| r.condition).as_deref(), Some("general-error"));
+    assert_eq!(
+        odd.reason.map(|r| r.condition).as_deref(),
+        Some("general-error")
+    );
 
     // What jicofo sends to a lone participant.
     let expired = parse_xml(
@@ -747,7 +873,10 @@ fn session_terminate_with_a_reason() {
             text: Some("Idle session timeout".to_owned())
         })
     );
-    assert_eq!(expired.bridge_session.map(|b| (b.id, b.restart)), Some(("b1".to_owned(), true)));
+    assert_eq!(
+        expired.bridge_session.map(|b| (b.id, b.restart)),
+        Some(("b1".to_owned(), true))
+    );
 }
 
 #[test]
@@ -852,14 +981,26 @@ fn hostile_attributes_are_errors() {
     for bad in ["128", "300", "-1", "x"] {
         let result = parse_2026_with("id='111'", &format!("id='{bad}'"));
         assert!(
-            matches!(&result, Err(JingleError::BadNumber { element: "payload-type", .. })),
+            matches!(
+                &result,
+                Err(JingleError::BadNumber {
+                    element: "payload-type",
+                    ..
+                })
+            ),
             "payload id {bad:?}: {result:?}"
         );
     }
     for bad in ["0", "256", "-3"] {
         let result = parse_2026_with("id='10'", &format!("id='{bad}'"));
         assert!(
-            matches!(&result, Err(JingleError::BadNumber { element: "rtp-hdrext", .. })),
+            matches!(
+                &result,
+                Err(JingleError::BadNumber {
+                    element: "rtp-hdrext",
+                    ..
+                })
+            ),
             "extension id {bad:?}: {result:?}"
         );
     }
@@ -876,25 +1017,41 @@ fn hostile_attributes_are_errors() {
     );
     assert!(matches!(
         parse_2026_with("number='5000'", "number='70000'"),
-        Err(JingleError::BadNumber { element: "sctpmap", .. })
+        Err(JingleError::BadNumber {
+            element: "sctpmap",
+            ..
+        })
     ));
     let long = "9".repeat(500);
-    let error = parse_2026_with("ssrc='3047395501'", &format!("ssrc='{long}'"))
-        .expect_err("too big");
-    assert!(error.to_string().len() < 200, "values are quoted short: {error}");
+    let error =
+        parse_2026_with("ssrc='3047395501'", &format!("ssrc='{long}'")).expect_err("too big");
+    assert!(
+        error.to_string().len() < 200,
+        "values are quoted short: {error}"
+    );
     let not_jingle: Element = "<iq xmlns='jabber:client'/>".parse().expect("xml");
-    assert!(matches!(parse(&not_jingle), Err(JingleError::NotJingle { .. })));
+    assert!(matches!(
+        parse(&not_jingle),
+        Err(JingleError::NotJingle { .. })
+    ));
     let wrong_ns: Element = "<jingle xmlns='urn:xmpp:jingle:0' sid='a' action='x'/>"
         .parse()
         .expect("xml");
-    assert!(matches!(parse(&wrong_ns), Err(JingleError::NotJingle { .. })));
+    assert!(matches!(
+        parse(&wrong_ns),
+        Err(JingleError::NotJingle { .. })
+    ));
 }
 
 #[test]
 fn a_bad_candidate_is_skipped_with_a_warning() {
     let offer = parse_2026_with("ip='192.0.2.10'", "ip='not-an-address'").expect("parses");
     let audio_transport = offer.contents[0].transport.as_ref().expect("transport");
-    assert_eq!(audio_transport.candidates.len(), 2, "the other two are kept");
+    assert_eq!(
+        audio_transport.candidates.len(),
+        2,
+        "the other two are kept"
+    );
     assert_eq!(offer.transport().map(|t| t.candidates.len()), Some(2));
     assert_eq!(offer.warnings.len(), 1);
     assert!(offer.warnings[0].contains("'ip'"), "{}", offer.warnings[0]);
@@ -906,12 +1063,21 @@ fn a_bad_candidate_is_skipped_with_a_warning() {
         ("rel-port='10000'", "rel-port='x'"),
     ] {
         let offer = parse_2026_with(from, to).expect("parses");
-        assert_eq!(offer.contents[0].transport.as_ref().map(|t| t.candidates.len()), Some(2));
+        assert_eq!(
+            offer.contents[0]
+                .transport
+                .as_ref()
+                .map(|t| t.candidates.len()),
+            Some(2)
+        );
         assert_eq!(offer.warnings.len(), 1, "{from} → {to}");
     }
     // Unknown children and attributes anywhere are ignored.
     let extra = FIXTURE_2026
-        .replace("<rtcp-mux/>", "<rtcp-mux/><future xmlns='urn:example' a='b'><x/></future>")
+        .replace(
+            "<rtcp-mux/>",
+            "<rtcp-mux/><future xmlns='urn:example' a='b'><x/></future>",
+        )
         .replace("<candidate ", "<candidate extra='1' ");
     let offer = parse_xml(&extra).expect("parses");
     assert!(offer.warnings.is_empty());
@@ -942,33 +1108,76 @@ fn counts_beyond_the_limits_are_errors() {
          protocol='udp' type='host'/>",
         MAX_CANDIDATES + 1,
     );
-    let result = parse_2026_with("<rtcp-mux/>\n      <fingerprint", &format!("{candidates}<fingerprint"));
-    assert!(matches!(result, Err(JingleError::TooMany { limit: MAX_CANDIDATES, .. })));
+    let result = parse_2026_with(
+        "<rtcp-mux/>\n      <fingerprint",
+        &format!("{candidates}<fingerprint"),
+    );
+    assert!(matches!(
+        result,
+        Err(JingleError::TooMany {
+            limit: MAX_CANDIDATES,
+            ..
+        })
+    ));
     // Bad candidates count towards the limit too.
     let bad = repeated("<candidate/>", MAX_CANDIDATES + 1);
-    let result = parse_2026_with("<rtcp-mux/>\n      <fingerprint", &format!("{bad}<fingerprint"));
-    assert!(matches!(result, Err(JingleError::TooMany { limit: MAX_CANDIDATES, .. })));
+    let result = parse_2026_with(
+        "<rtcp-mux/>\n      <fingerprint",
+        &format!("{bad}<fingerprint"),
+    );
+    assert!(matches!(
+        result,
+        Err(JingleError::TooMany {
+            limit: MAX_CANDIDATES,
+            ..
+        })
+    ));
     let bad = repeated("<candidate/>", 100);
-    let offer = parse_2026_with("<rtcp-mux/>\n      <fingerprint", &format!("{bad}<fingerprint"))
-        .expect("parses");
-    assert!(offer.warnings.len() <= 33, "warnings are bounded: {}", offer.warnings.len());
+    let offer = parse_2026_with(
+        "<rtcp-mux/>\n      <fingerprint",
+        &format!("{bad}<fingerprint"),
+    )
+    .expect("parses");
+    assert!(
+        offer.warnings.len() <= 33,
+        "warnings are bounded: {}",
+        offer.warnings.len()
+    );
 
     let payload_types = repeated("<payload-type id='1'/>", MAX_PAYLOAD_TYPES + 1);
     let result = parse_2026_with("<rtp-hdrext", &format!("{payload_types}<rtp-hdrext"));
-    assert!(matches!(result, Err(JingleError::TooMany { limit: MAX_PAYLOAD_TYPES, .. })));
+    assert!(matches!(
+        result,
+        Err(JingleError::TooMany {
+            limit: MAX_PAYLOAD_TYPES,
+            ..
+        })
+    ));
 
     let sources = (0..=MAX_SOURCES)
         .map(|ssrc| format!("<source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='{ssrc}'/>"))
         .collect::<String>();
     let result = parse_2026_with("<rtcp-mux/>", &format!("<rtcp-mux/>{sources}"));
-    assert!(matches!(result, Err(JingleError::TooMany { limit: MAX_SOURCES, .. })));
+    assert!(matches!(
+        result,
+        Err(JingleError::TooMany {
+            limit: MAX_SOURCES,
+            ..
+        })
+    ));
 
     let group = format!(
         "<ssrc-group semantics='SIM'>{}</ssrc-group>",
         repeated("<source ssrc='1'/>", MAX_GROUP_SIZE + 1)
     );
     let result = parse_2026_with("<rtcp-mux/>", &format!("<rtcp-mux/>{group}"));
-    assert!(matches!(result, Err(JingleError::TooMany { limit: MAX_GROUP_SIZE, .. })));
+    assert!(matches!(
+        result,
+        Err(JingleError::TooMany {
+            limit: MAX_GROUP_SIZE,
+            ..
+        })
+    ));
 
     let json_sources = (0..=MAX_SOURCES)
         .map(|ssrc| format!("{{\"s\":{ssrc}}}"))
@@ -981,7 +1190,10 @@ fn counts_beyond_the_limits_are_errors() {
     );
     assert!(matches!(
         parse_xml(&xml),
-        Err(JingleError::TooMany { limit: MAX_SOURCES, .. })
+        Err(JingleError::TooMany {
+            limit: MAX_SOURCES,
+            ..
+        })
     ));
 }
 
@@ -1017,7 +1229,10 @@ fn bad_json_sources_are_errors() {
         "<jingle xmlns='urn:xmpp:jingle:1' action='source-add' sid='s'>\
          <json-message xmlns='http://jitsi.org/jitmeet'>{deep}</json-message></jingle>"
     );
-    assert!(matches!(parse_xml(&xml), Err(JingleError::BadJsonSources(_))));
+    assert!(matches!(
+        parse_xml(&xml),
+        Err(JingleError::BadJsonSources(_))
+    ));
     // Empty lists and absent trailing lists are fine.
     let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='source-add' sid='s'>\
                <json-message xmlns='http://jitsi.org/jitmeet'>{\"sources\":{\"e\":[[],[]]}}\
@@ -1051,8 +1266,22 @@ impl XorShift {
 }
 
 const TOKENS: [&str; 16] = [
-    "-1", "0", "", "99999999999", "4294967295", "128", "255", "abc", "::1", "300.1.1.1",
-    "true", "jvb", "a/b/c", "x-v0.1", "65536", "é",
+    "-1",
+    "0",
+    "",
+    "99999999999",
+    "4294967295",
+    "128",
+    "255",
+    "abc",
+    "::1",
+    "300.1.1.1",
+    "true",
+    "jvb",
+    "a/b/c",
+    "x-v0.1",
+    "65536",
+    "é",
 ];
 
 /// One random change: an attribute value replaced, a span deleted or duplicated, or a byte
@@ -1068,11 +1297,11 @@ fn mutate(text: &str, rng: &mut XorShift) -> String {
         match rng.below(4) {
             0 => {
                 // Replace the value of the next attribute.
-                if let Some(quote) = text[at..].find('\'').map(|q| q + at) {
-                    if let Some(end) = text[quote + 1..].find('\'').map(|e| e + quote + 1) {
-                        let token = TOKENS[rng.below(TOKENS.len())];
-                        text.replace_range(quote + 1..end, token);
-                    }
+                if let Some(quote) = text[at..].find('\'').map(|q| q + at)
+                    && let Some(end) = text[quote + 1..].find('\'').map(|e| e + quote + 1)
+                {
+                    let token = TOKENS[rng.below(TOKENS.len())];
+                    text.replace_range(quote + 1..end, token);
                 }
             }
             1 => {
