@@ -46,6 +46,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rquickjs::context::EvalOptions;
 use rquickjs::{Context, Ctx, Object, Runtime, Value};
 use url::Url;
 
@@ -106,7 +107,8 @@ pub struct InstanceConfig {
     pub start_audio_muted: Option<u32>,
     /// `startWithAudioMuted`: join with the microphone muted; `false` when absent.
     pub start_with_audio_muted: bool,
-    /// `p2p.enabled`: two-participant calls may go directly between them; `false` when absent.
+    /// `p2p.enabled`: two-participant calls may go directly between them. As in lib-jitsi-meet,
+    /// `true` when `config` has no `p2p` at all, `false` when `p2p` is there without `enabled`.
     pub p2p_enabled: bool,
     /// `bridgeChannel.preferSctp`: the bridge channel should be an SCTP data channel rather
     /// than a WebSocket; `true` when absent.
@@ -489,8 +491,12 @@ pub fn evaluate(script: &str, link: &JitsiLink) -> Result<InstanceConfig, Discov
     let context = Context::full(&runtime).map_err(interpreter_error)?;
     let config_url = config_url(link);
     let result = context.with(|ctx| {
+        // Not strict mode: browsers run config.js as a classic script, in sloppy mode.
+        let mut options = EvalOptions::default();
+        options.strict = false;
+        options.filename = Some("config.js".to_owned());
         let outcome = ctx
-            .eval::<(), _>(script.as_bytes())
+            .eval_with_options::<(), _>(script.as_bytes(), options)
             // `var config` is a property of the global object, `let config` is not; a second
             // script sees both, as the mobile app's appended `JSON.stringify(config)` does.
             .and_then(|()| {
@@ -601,7 +607,8 @@ fn shorten(text: &str) -> String {
     if text.chars().nth(200).is_some() {
         out.push('…');
     }
-    out.trim().to_owned()
+    // The sentences around it end with their own full stop.
+    out.trim().trim_end_matches('.').to_owned()
 }
 
 /// A JavaScript string or number as shortened text.
@@ -696,9 +703,16 @@ fn read_config<'js>(
     let start_with_audio_muted =
         boolean(ctx, &config, "startWithAudioMuted", "startWithAudioMuted")?.unwrap_or(false);
     let start_audio_muted = whole_number(ctx, &config, "startAudioMuted", "startAudioMuted")?;
-    let p2p_enabled = match child(ctx, &config, "p2p")? {
-        Some(p2p) => boolean(ctx, &p2p, "enabled", "p2p.enabled")?.unwrap_or(false),
-        None => false,
+    // As lib-jitsi-meet's `isP2PEnabled`: on when there is no `p2p` at all, otherwise only when
+    // `p2p.enabled` is true.
+    let p2p = property(ctx, &config, "p2p")?;
+    let p2p_enabled = if p2p.is_undefined() {
+        true
+    } else {
+        match p2p.into_object() {
+            Some(p2p) => boolean(ctx, &p2p, "enabled", "p2p.enabled")?.unwrap_or(false),
+            None => false,
+        }
     };
     let bridge_prefer_sctp = match child(ctx, &config, "bridgeChannel")? {
         Some(channel) => {

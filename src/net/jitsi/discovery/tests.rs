@@ -303,6 +303,23 @@ fn settings_are_checked() {
     )
     .expect("let config");
     assert_eq!(config.domain, "a.example");
+    // Defaults.
+    assert!(config.p2p_enabled && config.bridge_prefer_sctp && !config.prefer_bosh);
+    assert_eq!(config.focus, "focus.a.example");
+    assert_eq!(config.auth_domain, "a.example");
+    let config = evaluate(
+        "var config = { hosts: { domain: 'a.example', muc: 'm.a.example' }, p2p: {} };",
+        &link,
+    )
+    .expect("p2p without enabled");
+    assert!(!config.p2p_enabled);
+    // Sloppy mode, as in a browser: an undeclared assignment makes a global, `with` works.
+    let config = evaluate(
+        "config = {}; with (config) { config.hosts = { domain: 'a.example', muc: 'm.a.example' }; }",
+        &link,
+    )
+    .expect("sloppy mode");
+    assert_eq!(config.muc, "m.a.example");
     let bad = [
         ("hosts.domain", "var config = { hosts: { domain: 'a b', muc: 'm.a' } };"),
         ("hosts.domain", "var config = { hosts: { domain: 42, muc: 'm.a' } };"),
