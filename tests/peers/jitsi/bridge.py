@@ -109,13 +109,18 @@ class Endpoint:
         self.video = video
         self.data = data
         self.pc = RTCPeerConnection(RTCConfiguration(
-            iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-            alwaysNegotiateDataChannels=data))
+            iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.audio_main = self.pc.addTransceiver("audio", direction="sendrecv")
         self.slots = [self.pc.addTransceiver("audio", direction="sendonly") for _ in range(AUDIO_SLOTS)]
         self.slot_owner = [None] * AUDIO_SLOTS
         self.video_main = self.pc.addTransceiver("video", direction="sendrecv") if video else None
         self.video_bot = self.pc.addTransceiver("video", direction="sendonly") if video else None
+        if data:
+            # aiortc adds the SCTP section only for a channel of its own. JVB opens none, so this one
+            # is pre-negotiated (no DCEP message is ever sent for it) on an odd stream id, which a
+            # DTLS client never picks for its own channels. (aiortc's alwaysNegotiateDataChannels
+            # would do it too, but then BUNDLE closes the shared ICE transport.)
+            self.pc.createDataChannel("bridge-placeholder", negotiated=True, id=1)
         self.offer = None  # parsed media sections of our offer
         self.transport = None
         self.ssrc = {}

@@ -113,12 +113,10 @@ class Focus(slixmpp.ClientXMPP):
         self.env = env
         self.rooms = {}
         self.conference_requests = 0
-        self['feature_mechanisms'].unencrypted_plain = True
-        self['feature_mechanisms'].unencrypted_scram = True
+        self.plugin["feature_mechanisms"].unencrypted_plain = True
+        self.plugin["feature_mechanisms"].unencrypted_scram = True
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
-        for feature in ("http://jitsi.org/protocol/focus", "urn:xmpp:jingle:1"):
-            self["xep_0030"].add_feature(feature)
         self.connected_event = asyncio.Event()
         self.add_event_handler("session_start", self._on_session_start)
         self.register_handler(Callback("conference", MatchXPath(
@@ -130,6 +128,8 @@ class Focus(slixmpp.ClientXMPP):
         env.bridge.on_audio_ready = lambda room, endpoint: None
 
     async def _on_session_start(self, _event):
+        for feature in ("http://jitsi.org/protocol/focus", "urn:xmpp:jingle:1"):
+            self.plugin["xep_0030"].add_feature(feature)
         self.send_presence()
         self.connected_event.set()
 
@@ -273,7 +273,7 @@ class Focus(slixmpp.ClientXMPP):
 
     async def _discover(self, room, p):
         try:
-            info = await self["xep_0030"].get_info(jid=p.occupant_jid, cached=False, timeout=5)
+            info = await self.plugin["xep_0030"].get_info(jid=p.occupant_jid, cached=False, timeout=5)
             p.features = set(info["disco_info"]["features"])
         except Exception as error:
             LOG.info("disco#info of %s failed (%s); assuming audio, video and sctp", p.id, error)
@@ -597,7 +597,7 @@ class FocusComponent(slixmpp.ComponentXMPP):
         super().__init__(jid, secret)
         self.focus = focus
         self.register_plugin("xep_0030")
-        self["xep_0030"].add_feature("http://jitsi.org/protocol/focus")
+        self.plugin["xep_0030"].add_feature("http://jitsi.org/protocol/focus")
         self.connected_event = asyncio.Event()
         self.add_event_handler("session_start", lambda _e: self.connected_event.set())
         self.register_handler(Callback("conference", MatchXPath(
