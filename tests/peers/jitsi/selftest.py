@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Self-test of the Jitsi stand-in: real Prosody + focus + bridge, driven by independent peers.
+
+Run with the test venv's Python (scripts/lib.sh prepare_test_venv):
+
+  target/test-venv/bin/python tests/peers/jitsi/selftest.py [--keep DIR]
+
+Environment A (--video-bot --room-password locked=secret --lobby waiting --lone-timeout 4):
+  * alice (sends speech_en, takes video) and bob (sends speech_fr, audio-only) talk in room
+    `talk`; carol joins later and leaves early. Each recording must hold the other's speech
+    (energy, and the loudness envelope must correlate with the WAV the other sent); alice and
+    bob must get a source-add and a source-remove for carol; alice must receive video packets
+    from the camera bot, bob none; both data channels must answer ClientHello with ServerHello.
+  * alice stays alone after bob leaves and must get session-terminate <expired/>.
+  * joining `locked` without the password gives not-authorized, with it works; joining
+    `waiting` (members-only) gives registration-required.
+Environment B (--auth-required --user moderator:modpass --not-ready 2):
+  * a guest's conference IQ for a new room gets not-authorized; the moderator (logged in) first
+    gets ready='false', retries, joins; then a guest may join the existing room.
+
+Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
+"""
+
+import argparse
+import array
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+PY = sys.executable
+SPEECH_EN = os.path.join(ROOT, "tests", "data", "speech_en.wav")
+SPEECH_FR = os.path.join(ROOT, "tests", "data", "speech_fr.wav")
+RESULTS = []
+
+
+def check(name, ok, detail=""):
+    RESULTS.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}", flush=True)
+
+
+class EnvProcess:
+    """A running jitsi_env.py with its event lines collected."""
+
+    def __init__(self, workdir, args):
+        self.workdir = workdir
+        self.proc = subprocess.Popen([PY, os.path.join(HERE, "jitsi_env.py"), "--workdir", workdir] + args,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(workdir, "env.stderr"), "w"), text=True)
+        first = self.proc.stdout.readline()
+        if not first:
+            raise SystemExit(f"jitsi_env.py did not start; see {workdir}/env.stderr")
+        self.info = json.loads(first)
+        self.events = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+    def of(self, kind):
+        return [e for e in self.events if e.get("event") == kind]
+
+
+def peer(env, name, room, extra, delay=0.0):
+    """Starts jitsi_peer.py after `delay` seconds; returns a function that waits for its JSON."""
+    box = {}
+
+    def run():
+        time.sleep(delay)
+        out = subprocess.run([PY, os.path.join(HERE, "jitsi_peer.py"), "--port", str(env.info["c2s_port"]),
+                              "--room", room, "--nick", name] + extra,
+                             capture_output=True, text=True, timeout=120)
+        with open(os.path.join(env.workdir, f"{name}.stderr"), "w") as f:
+            f.write(out.stderr)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+        box["result"] = json.loads(lines[-1]) if lines else {"error": f"no JSON (exit {out.returncode})"}
+        box["status"] = out.returncode
+
+    t = threading.Thread(target=run)
+    t.start()
+
+    def wait():
+        t.join()
+        return box.get("result", {}), box.get("status")
+
+    return wait
+
+
+def read_wav(path):
+    with wave.open(path, "rb") as w:
+        data = array.array("h")
+        data.frombytes(w.readframes(w.getnframes()))
+        return w.getframerate(), data
+
+
+def envelope(rate, samples, frame_s=0.02):
+    """Log energy per 20 ms frame."""
+    import math
+    n = int(rate * frame_s)
+    out = []
+    for i in range(0, len(samples) - n + 1, n):
+        total = 0
+        for v in samples[i:i + n:2]:
+            total += v * v
+        out.append(math.log10(1.0 + total / (n / 2)))
+    return out
+
+
+def best_correlation(sent, heard, max_lag):
+    """The highest Pearson correlation of two envelopes over lags 0..max_lag (heard later)."""
+    best = (-1.0, 0)
+    n = len(sent)
+    for lag in range(0, max_lag + 1):
+        seg = heard[lag:lag + n]
+        if len(seg) < n // 2:
+            break
+        a = sent[:len(seg)]
+        ma = sum(a) / len(a)
+        mb = sum(seg) / len(seg)
+        cov = sum((x - ma) * (y - mb) for x, y in zip(a, seg))
+        va = sum((x - ma) ** 2 for x in a)
+        vb = sum((y - mb) ** 2 for y in seg)
+        if va > 0 and vb > 0:
+            r = cov / (va * vb) ** 0.5
+            if r > best[0]:
+                best = (r, lag)
+    return best
+
+
+def check_speech(name, recording, sent_wav):
+    rate, heard = read_wav(recording)
+    srate, sent = read_wav(sent_wav)
+    rms = (sum(v * v for v in heard[::4]) / max(1, len(heard[::4]))) ** 0.5
+    check(f"{name}'s recording has sound", rms > 300, f"RMS {rms:.0f} over {len(heard) / rate:.1f} s")
+    r, lag = best_correlation(envelope(srate, sent), envelope(rate, heard), 400)
+    check(f"{name}'s recording follows the sent speech", r > 0.6, f"envelope correlation {r:.2f} at {lag * 20} ms")
+
+
+def scenario_a(base):
+    workdir = os.path.join(base, "a")
+    os.makedirs(workdir)
+    env = EnvProcess(workdir, ["--video-bot", "--room-password", "locked=secret", "--lobby", "waiting",
+                               "--lone-timeout", "4", "--stats-interval", "2"])
+    check("environment A ready", env.info.get("ready") is True, env.info.get("base_url", ""))
+    alice = peer(env, "alice", "talk", ["--send-wav", SPEECH_EN, "--record-wav", os.path.join(workdir, "alice.wav"),
+                                        "--stay", "24"])
+    bob = peer(env, "bob", "Talk", ["--send-wav", SPEECH_FR, "--record-wav", os.path.join(workdir, "bob.wav"),
+                                    "--audio-only", "--stay", "14", "--send-delay", "2"], delay=1.0)
+    carol = peer(env, "carol", "talk", ["--stay", "5"], delay=5.0)
+    nopass = peer(env, "nopass", "locked", ["--stay", "1"], delay=2.0)
+    withpass = peer(env, "withpass", "locked", ["--stay", "1", "--room-password", "secret"], delay=2.0)
+    lobby = peer(env, "lobby", "waiting", ["--stay", "1"], delay=2.0)
+    a, _ = alice()
+    b, _ = bob()
+    c, _ = carol()
+    np_, _ = nopass()
+    wp, _ = withpass()
+    lb, _ = lobby()
+    status = env.stop()
+    check("environment A exits 0 on stdin EOF", status == 0, f"status {status}")
+    for who, r in (("alice", a), ("bob", b), ("carol", c)):
+        check(f"{who} joined and got a session", r.get("joined") and r.get("sessions", 0) >= 1,
+              f"sessions {r.get('sessions')}, error {r.get('error')}")
+        check(f"{who}'s data channel got ServerHello", bool(r.get("server_hello")),
+              f"messages {r.get('bridge_messages')[:4] if r.get('bridge_messages') else None}")
+    check_speech("alice", os.path.join(workdir, "alice.wav"), SPEECH_FR)
+    check_speech("bob", os.path.join(workdir, "bob.wav"), SPEECH_EN)
+    ids = {n: r.get("endpoint") for n, r in (("alice", a), ("bob", b), ("carol", c))}
+    adds = [(e["endpoint"], s["owner"]) for e in env.of("source-add-sent") for s in e["sources"]]
+    removes = [(e["endpoint"], s["owner"]) for e in env.of("source-remove-sent") for s in e["sources"]]
+    for who in ("alice", "bob"):
+        check(f"{who} got source-add then source-remove for carol",
+              (ids[who], ids["carol"]) in adds and (ids[who], ids["carol"]) in removes,
+              f"peer counted {({'alice': a, 'bob': b}[who]).get('source_adds')} adds, "
+              f"{({'alice': a, 'bob': b}[who]).get('source_removes')} removes")
+    check("alice (video) received the camera bot's video", a.get("video_packets_received", 0) > 20,
+          f"{a.get('video_packets_received')} packets, {a.get('video_frames_received')} frames")
+    check("bob (audio-only) received no video packet", b.get("video_packets_received") == 0
+          and b.get("video_frames_received") == 0, f"{b.get('video_packets_received')} packets")
+    accepts = {e["endpoint"]: e for e in env.of("session-accept")}
+    check("bob's session-accept carried initial-last-n 0",
+          accepts.get(ids["bob"], {}).get("initial_last_n") == 0)
+    hello = [e for e in env.of("bridge-message") if e["message"].get("colibriClass") == "ClientHello"]
+    check("the bridge saw ClientHello from each talker", len({e["endpoint"] for e in hello}) >= 3)
+    check("alice was left alone and got session-terminate expired", "expired" in a.get("session_terminates", []),
+          f"terminates {a.get('session_terminates')}")
+    check("joining a password room without the password is not-authorized",
+          np_.get("join_error") == "not-authorized", f"join_error {np_.get('join_error')}")
+    check("joining it with the password works", wp.get("joined") is True, f"error {wp.get('join_error')}")
+    check("joining a members-only room is registration-required",
+          lb.get("join_error") == "registration-required", f"join_error {lb.get('join_error')}")
+    check("dominant speaker events reached a client", bool(a.get("dominant_speakers") or b.get("dominant_speakers")))
+
+
+def scenario_b(base):
+    workdir = os.path.join(base, "b")
+    os.makedirs(workdir)
+    env = EnvProcess(workdir, ["--auth-required", "--user", "moderator:modpass", "--not-ready", "2",
+                               "--stats-interval", "0"])
+    guest_first = peer(env, "early", "secured", ["--stay", "1"])
+    g, gs = guest_first()
+    check("a guest's conference IQ for a new room is not-authorized",
+          g.get("conference_error") == "not-authorized" and gs == 3, f"{g.get('conference_error')}, exit {gs}")
+    moderator = peer(env, "moderator", "secured", ["--login", "moderator:modpass", "--stay", "4"])
+    late = peer(env, "late", "secured", ["--stay", "1"], delay=2.5)
+    m, _ = moderator()
+    lt, _ = late()
+    check("the logged-in moderator joins after one ready='false'",
+          m.get("joined") is True and m.get("conference_attempts") == 2,
+          f"attempts {m.get('conference_attempts')}, error {m.get('error')}")
+    check("a guest may join the room once it exists", lt.get("joined") is True,
+          f"conference_error {lt.get('conference_error')}")
+    status = env.stop()
+    check("environment B exits 0 on stdin EOF", status == 0, f"status {status}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--keep", default=None, help="keep logs and recordings in this directory")
+    args = p.parse_args()
+    base = args.keep or tempfile.mkdtemp(prefix="jitsi-selftest-")
+    if args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+        os.makedirs(base)
+    start = time.monotonic()
+    try:
+        scenario_a(base)
+        scenario_b(base)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    passed = sum(1 for r in RESULTS if r)
+    failed = len(RESULTS) - passed
+    print(f"jitsi stand-in self-test took {time.monotonic() - start:.0f} s", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(0 if failed == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
