@@ -443,9 +443,12 @@ class Bridge:
                 loud = [(ep.level, ep.id) for ep in eps.values() if ep.level > 300.0]
                 if not loud:
                     continue
-                speaker = max(loud)[1]
+                level, speaker = max(loud)
+                current = eps.get(self.dominant.get(room))
                 if speaker == self.dominant.get(room):
                     continue
+                if current is not None and level < 1.5 * current.level:
+                    continue  # hysteresis: a new speaker must be clearly louder
                 previous = self.previous.setdefault(room, [])
                 if self.dominant.get(room):
                     previous.insert(0, self.dominant[room])

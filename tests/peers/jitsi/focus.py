@@ -18,6 +18,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 import jingle_sdp as js
+from bridge import BOT_ENDPOINT
 from jingle_sdp import q, sub
 
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -26,6 +27,7 @@ NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
 NS_DATA = "jabber:x:data"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+NS_NICK = "http://jabber.org/protocol/nick"
 FEATURE_AUDIO = "urn:xmpp:jingle:apps:rtp:audio"
 FEATURE_VIDEO = "urn:xmpp:jingle:apps:rtp:video"
 FEATURE_SCTP = "urn:xmpp:jingle:transports:dtls-sctp:1"
@@ -66,6 +68,7 @@ class Room:
         loop = asyncio.get_event_loop()
         self.ready = loop.create_future()
         self.joined = loop.create_future()
+        self.bot_joined = loop.create_future()
 
 
 def _conference_properties(parent, auth):
@@ -113,6 +116,7 @@ class Focus(slixmpp.ClientXMPP):
         self.env = env
         self.rooms = {}
         self.conference_requests = 0
+        self.bot = None  # a CameraBot when the camera bot is on
         self.plugin["feature_mechanisms"].unencrypted_plain = True
         self.plugin["feature_mechanisms"].unencrypted_scram = True
         self.register_plugin("xep_0030")
@@ -200,6 +204,10 @@ class Focus(slixmpp.ClientXMPP):
             pres.send()
             await asyncio.wait_for(asyncio.shield(room.joined), 10)
             await self._configure(room_jid)
+            node = room_jid.split("@", 1)[0]
+            if self.bot is not None and node not in self.env.lobby:
+                self.bot.join(room_jid, self.env.passwords.get(node))
+                await asyncio.wait_for(asyncio.shield(room.bot_joined), 10)
             room.ready.set_result(True)
             self.env.emit({"event": "room-created", "room": room_jid})
         except Exception as error:
@@ -223,8 +231,9 @@ class Focus(slixmpp.ClientXMPP):
         if node in env.lobby:
             fields.append(("muc#roomconfig_membersonly", "1"))
         if env.max_occupants:
-            # The focus is an occupant too.
-            fields.append(("muc#roomconfig_maxusers", str(env.max_occupants + 1)))
+            # The focus (and the camera bot) are occupants too.
+            extra = 2 if self.bot is not None else 1
+            fields.append(("muc#roomconfig_maxusers", str(env.max_occupants + extra)))
         iq = self.make_iq_set(ito=room_jid)
         query = ET.SubElement(iq.xml, q(NS_MUC_OWNER, "query"))
         form = ET.SubElement(query, q(NS_DATA, "x"), {"type": "submit"})
@@ -252,6 +261,11 @@ class Focus(slixmpp.ClientXMPP):
             return
         if pres["type"] == "error":
             return
+        if nick == BOT_ENDPOINT:
+            if pres["type"] != "unavailable" and not room.bot_joined.done():
+                room.bot_joined.set_result(True)
+                self.env.emit({"event": "bot-joined", "room": room.jid, "endpoint": nick})
+            return
         if pres["type"] == "unavailable":
             p = room.participants.pop(nick, None)
             if p is not None:
@@ -268,7 +282,9 @@ class Focus(slixmpp.ClientXMPP):
                 real = item.get("jid")
         p = Participant(room.jid, nick, real)
         room.participants[nick] = p
-        self.env.emit({"event": "participant-joined", "room": room.jid, "endpoint": nick, "jid": real})
+        display = pres.xml.find(q(NS_NICK, "nick"))
+        self.env.emit({"event": "participant-joined", "room": room.jid, "endpoint": nick, "jid": real,
+                       "nick": display.text if display is not None else None})
         asyncio.ensure_future(self._discover(room, p))
 
     async def _discover(self, room, p):
@@ -606,3 +622,33 @@ class FocusComponent(slixmpp.ComponentXMPP):
     def _on_conference_iq(self, iq):
         if iq["type"] == "set":
             asyncio.ensure_future(self.focus.handle_conference(iq, self))
+
+
+class CameraBot(slixmpp.ClientXMPP):
+    """The camera bot's presence: an anonymous occupant with nick `camerabot` in every room.
+
+    Its video (a test pattern) is produced by the bridge (bridge.TestPatternTrack) and announced
+    in each participant's session-initiate as the source `camerabot-v0` owned by `camerabot`. The
+    focus gives the bot no Jingle session and does not count it as a participant.
+    """
+
+    def __init__(self, guest_domain):
+        super().__init__(guest_domain, "")
+        self.connected_event = asyncio.Event()
+        self.add_event_handler("session_start", self._on_session_start)
+
+    async def _on_session_start(self, _event):
+        self.send_presence()
+        self.connected_event.set()
+
+    def join(self, room_jid, password=None):
+        """Sends the MUC join presence."""
+        pres = self.make_presence(pto=f"{room_jid}/{BOT_ENDPOINT}")
+        x = sub(pres.xml, NS_MUC, "x")
+        if password:
+            sub(x, NS_MUC, "password", text=password)
+        sub(pres.xml, NS_NICK, "nick", text="Camera bot")
+        ET.SubElement(pres.xml, "{jabber:client}SourceInfo").text = (
+            '{"%s-v0": {"muted": false, "videoType": "camera"}}' % BOT_ENDPOINT)
+        ET.SubElement(pres.xml, "{jabber:client}jitsi_participant_codecList").text = "vp8"
+        pres.send()

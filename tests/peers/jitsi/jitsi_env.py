@@ -39,7 +39,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bridge import Bridge  # noqa: E402
-from focus import Focus, FocusComponent  # noqa: E402
+from focus import CameraBot, Focus, FocusComponent  # noqa: E402
 
 DOMAIN = "meet.test"
 FOCUS_PASSWORD = "focus-standin-password"
@@ -101,6 +101,7 @@ class Env:
         self.bridge = None
         self.focus = None
         self.component = None
+        self.bot = None
         self.stopping = asyncio.Event()
 
     # -- output
@@ -273,6 +274,11 @@ var config = {{
         self.focus.add_event_handler("failed_auth", lambda _e: self.error("the focus could not log in"))
         self.focus.connect("127.0.0.1", self.c2s_port)
         await asyncio.wait_for(self.focus.connected_event.wait(), 20)
+        if self.args.video_bot:
+            self.bot = CameraBot(self.guest_domain)
+            self.bot.connect("127.0.0.1", self.c2s_port)
+            await asyncio.wait_for(self.bot.connected_event.wait(), 20)
+            self.focus.bot = self.bot
         self.component = FocusComponent(self.focus, self.focus_domain, COMPONENT_SECRET)
         self.component.connect("127.0.0.1", self.component_port)
         await asyncio.wait_for(self.component.connected_event.wait(), 20)
@@ -372,7 +378,7 @@ var config = {{
                 web.close()
             if self.bridge is not None:
                 await self.bridge.close()
-            for xmpp in (self.component, self.focus):
+            for xmpp in (self.component, self.bot, self.focus):
                 if xmpp is not None:
                     try:
                         xmpp.disconnect()

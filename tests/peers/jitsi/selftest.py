@@ -77,6 +77,19 @@ class EnvProcess:
             self.proc.kill()
             return None
 
+    def send(self, cmd):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in list(self.events):
+                if pred(e):
+                    return e
+            time.sleep(0.1)
+        return None
+
     def of(self, kind):
         return [e for e in self.events if e.get("event") == kind]
 
@@ -147,32 +160,44 @@ def best_correlation(sent, heard, max_lag):
     return best
 
 
-def check_speech(name, recording, sent_wav):
+def check_speech(name, recording, sent_wav, other_wav):
+    """The recording must be loud enough and follow `sent_wav` closely, and clearly better than
+    `other_wav` (a different speech that was not sent to this peer)."""
     rate, heard = read_wav(recording)
     srate, sent = read_wav(sent_wav)
+    orate, other = read_wav(other_wav)
     rms = (sum(v * v for v in heard[::4]) / max(1, len(heard[::4]))) ** 0.5
     check(f"{name}'s recording has sound", rms > 300, f"RMS {rms:.0f} over {len(heard) / rate:.1f} s")
-    r, lag = best_correlation(envelope(srate, sent), envelope(rate, heard), 400)
-    check(f"{name}'s recording follows the sent speech", r > 0.6, f"envelope correlation {r:.2f} at {lag * 20} ms")
+    heard_env = envelope(rate, heard)
+    r, lag = best_correlation(envelope(srate, sent), heard_env, 400)
+    wrong, _ = best_correlation(envelope(orate, other), heard_env, 400)
+    check(f"{name}'s recording follows the speech sent to it", r > 0.9 and r > wrong + 0.15,
+          f"envelope correlation {r:.2f} at {lag * 20} ms; {wrong:.2f} with the other speech")
 
 
 def scenario_a(base):
     workdir = os.path.join(base, "a")
     os.makedirs(workdir)
     env = EnvProcess(workdir, ["--video-bot", "--room-password", "locked=secret", "--lobby", "waiting",
-                               "--lone-timeout", "4", "--stats-interval", "2"])
+                               "--lone-timeout", "3", "--stats-interval", "2"])
     check("environment A ready", env.info.get("ready") is True, env.info.get("base_url", ""))
     alice = peer(env, "alice", "talk", ["--send-wav", SPEECH_EN, "--record-wav", os.path.join(workdir, "alice.wav"),
-                                        "--stay", "24"])
+                                        "--stay", "26"])
     bob = peer(env, "bob", "Talk", ["--send-wav", SPEECH_FR, "--record-wav", os.path.join(workdir, "bob.wav"),
                                     "--audio-only", "--stay", "14", "--send-delay", "2"], delay=1.0)
     carol = peer(env, "carol", "talk", ["--stay", "5"], delay=5.0)
     nopass = peer(env, "nopass", "locked", ["--stay", "1"], delay=2.0)
     withpass = peer(env, "withpass", "locked", ["--stay", "1", "--room-password", "secret"], delay=2.0)
     lobby = peer(env, "lobby", "waiting", ["--stay", "1"], delay=2.0)
+    dave = peer(env, "dave", "talk", ["--stay", "2"], delay=21.0)
+    joined = env.wait_for(lambda e: e.get("event") == "participant-joined" and e.get("nick") == "carol", 20)
+    if joined:
+        time.sleep(1.0)
+        env.send({"cmd": "mute", "endpoint": joined["endpoint"], "media": "audio"})
     a, _ = alice()
     b, _ = bob()
     c, _ = carol()
+    dv, _ = dave()
     np_, _ = nopass()
     wp, _ = withpass()
     lb, _ = lobby()
@@ -183,8 +208,8 @@ def scenario_a(base):
               f"sessions {r.get('sessions')}, error {r.get('error')}")
         check(f"{who}'s data channel got ServerHello", bool(r.get("server_hello")),
               f"messages {r.get('bridge_messages')[:4] if r.get('bridge_messages') else None}")
-    check_speech("alice", os.path.join(workdir, "alice.wav"), SPEECH_FR)
-    check_speech("bob", os.path.join(workdir, "bob.wav"), SPEECH_EN)
+    check_speech("alice", os.path.join(workdir, "alice.wav"), SPEECH_FR, SPEECH_EN)
+    check_speech("bob", os.path.join(workdir, "bob.wav"), SPEECH_EN, SPEECH_FR)
     ids = {n: r.get("endpoint") for n, r in (("alice", a), ("bob", b), ("carol", c))}
     adds = [(e["endpoint"], s["owner"]) for e in env.of("source-add-sent") for s in e["sources"]]
     removes = [(e["endpoint"], s["owner"]) for e in env.of("source-remove-sent") for s in e["sources"]]
@@ -204,6 +229,24 @@ def scenario_a(base):
     check("the bridge saw ClientHello from each talker", len({e["endpoint"] for e in hello}) >= 3)
     check("alice was left alone and got session-terminate expired", "expired" in a.get("session_terminates", []),
           f"terminates {a.get('session_terminates')}")
+    check("alice got a new session-initiate when dave came", a.get("sessions") == 2 and dv.get("sessions") == 1,
+          f"alice {a.get('sessions')} sessions, dave {dv.get('sessions')}")
+    mutes = env.of("mute-sent")
+    check("the focus's forced mute reached carol", c.get("muted_by_focus") is True
+          and [m.get("answer") for m in mutes] == ["result"], f"mute events {mutes}")
+    def most(endpoint, media, counter):
+        # Counters start again with each session: the largest value over all media events.
+        return max([e[media][counter] for e in env.of("media") if e["endpoint"] == endpoint] or [-1])
+
+    check("the bridge counted alice's audio and the video it sent her",
+          most(ids["alice"], "audio", "packets_received") > 100 and most(ids["alice"], "video", "packets_sent") > 20,
+          f"audio received {most(ids['alice'], 'audio', 'packets_received')}, "
+          f"video sent {most(ids['alice'], 'video', 'packets_sent')}")
+    check("the bridge sent bob no video", most(ids["bob"], "video", "packets_sent") == 0
+          and most(ids["bob"], "audio", "packets_sent") > 100,
+          f"video sent {most(ids['bob'], 'video', 'packets_sent')}, audio sent {most(ids['bob'], 'audio', 'packets_sent')}")
+    bots = env.of("bot-joined")
+    check("the camera bot is an occupant of the room", any(e["room"].startswith("talk@") for e in bots))
     check("joining a password room without the password is not-authorized",
           np_.get("join_error") == "not-authorized", f"join_error {np_.get('join_error')}")
     check("joining it with the password works", wp.get("joined") is True, f"error {wp.get('join_error')}")
