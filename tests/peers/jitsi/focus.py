@@ -230,10 +230,6 @@ class Focus(slixmpp.ClientXMPP):
                        ("muc#roomconfig_roomsecret", secret)]
         if node in env.lobby:
             fields.append(("muc#roomconfig_membersonly", "1"))
-        if env.max_occupants:
-            # The focus (and the camera bot) are occupants too.
-            extra = 2 if self.bot is not None else 1
-            fields.append(("muc#roomconfig_maxusers", str(env.max_occupants + extra)))
         iq = self.make_iq_set(ito=room_jid)
         query = ET.SubElement(iq.xml, q(NS_MUC_OWNER, "query"))
         form = ET.SubElement(query, q(NS_DATA, "x"), {"type": "submit"})

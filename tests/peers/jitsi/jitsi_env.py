@@ -45,6 +45,7 @@ DOMAIN = "meet.test"
 FOCUS_PASSWORD = "focus-standin-password"
 COMPONENT_SECRET = "focus-component-secret"
 PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
+MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prosody-modules")
 
 
 def free_port():
@@ -74,6 +75,7 @@ class Env:
         self.guest_domain = f"guest.{DOMAIN}"
         self.auth_domain = f"auth.{DOMAIN}"
         self.muc = f"conference.{DOMAIN}"
+        self.lobby_muc = f"lobby.{DOMAIN}"
         self.focus_domain = f"focus.{DOMAIN}"
         self.focus_jid = f"focus@{self.auth_domain}"
         self.passwords = {}
@@ -148,6 +150,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 smacks_hibernation_time = 60
 admins = {{ {lua_string(self.focus_jid)} }}
+plugin_paths = {{ {lua_string(MODULES)} }}
 
 VirtualHost {lua_string(self.domain)}
   authentication = "internal_plain"
@@ -162,6 +165,13 @@ Component {lua_string(self.muc)} "muc"
   restrict_room_creation = true
   muc_room_locking = false
   muc_room_default_public_jids = true
+  storage = "memory"
+  modules_enabled = {{ "standin_limits" }}
+  lobby_muc = {lua_string(self.lobby_muc)}
+  muc_max_occupants = {self.max_occupants}
+
+Component {lua_string(self.lobby_muc)} "muc"
+  muc_room_locking = false
   storage = "memory"
 
 Component {lua_string(self.focus_domain)}
@@ -360,7 +370,7 @@ var config = {{
             self.emit({"ready": True, "base_url": f"http://127.0.0.1:{self.web_port}",
                        "websocket": f"ws://127.0.0.1:{self.http_port}/xmpp-websocket",
                        "domain": self.domain, "guest_domain": self.guest_domain,
-                       "auth_domain": self.auth_domain, "muc": self.muc, "focus": self.focus_domain,
+                       "auth_domain": self.auth_domain, "muc": self.muc, "lobby_muc": self.lobby_muc, "focus": self.focus_domain,
                        "focus_jid": self.focus_jid, "c2s_port": self.c2s_port,
                        "http_port": self.http_port, "workdir": self.workdir})
             tasks.append(asyncio.ensure_future(self.read_commands()))

@@ -174,7 +174,7 @@ class Peer(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
         self.result = {"joined": False, "endpoint": None, "conference_error": None, "join_error": None,
-                       "conference_attempts": 0, "sessions": 0, "session_terminates": [],
+                       "lobby_room": None, "conference_attempts": 0, "sessions": 0, "session_terminates": [],
                        "source_adds": 0, "source_removes": 0, "remote_sources": [],
                        "offered_contents": [], "data_channel_open": False, "server_hello": None,
                        "bridge_messages": [], "dominant_speakers": [], "muted_by_focus": False,
@@ -297,6 +297,9 @@ class Peer(slixmpp.ClientXMPP):
                     if child.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}") and not child.tag.endswith("}text"):
                         cond = child.tag.split("}")[1]
             self.result["join_error"] = cond or "unknown"
+            lobby = err.find("{http://jitsi.org/jitmeet}lobbyroom") if err is not None else None
+            if lobby is not None:
+                self.result["lobby_room"] = (lobby.text or "").strip()
             self.joined.set_result(False)
             return
         x = pres.xml.find(q(NS_MUC_USER, "x"))

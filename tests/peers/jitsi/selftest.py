@@ -7,30 +7,36 @@ Run with the test venv's Python (scripts/lib.sh prepare_test_venv):
 
 Environment A (--video-bot --room-password locked=secret --lobby waiting --lone-timeout 4):
   * alice (sends speech_en, takes video) and bob (sends speech_fr, audio-only) talk in room
-    `talk`; carol joins later and leaves early. Each recording must hold the other's speech
+    `talk`; carol joins later, is muted by the focus and leaves early; dave comes last. Each recording must hold the other's speech
     (energy, and the loudness envelope must correlate with the WAV the other sent); alice and
     bob must get a source-add and a source-remove for carol; alice must receive video packets
     from the camera bot, bob none; both data channels must answer ClientHello with ServerHello.
   * alice stays alone after bob leaves and must get session-terminate <expired/>.
+  * alice gets a new session-initiate when dave arrives.
   * joining `locked` without the password gives not-authorized, with it works; joining
-    `waiting` (members-only) gives registration-required.
-Environment B (--auth-required --user moderator:modpass --not-ready 2):
+    `waiting` (lobby) gives registration-required with the <lobbyroom> child.
+Environment B (--auth-required --user moderator:modpass --not-ready 2 --max-occupants 2):
+  * config.js (plain and under a tenant) and Prosody's XMPP WebSocket answer as palabre expects;
   * a guest's conference IQ for a new room gets not-authorized; the moderator (logged in) first
-    gets ready='false', retries, joins; then a guest may join the existing room.
+    gets ready='false', retries, joins; then a guest may join the existing room; a third
+    participant gets service-unavailable.
 
 Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
 """
 
 import argparse
 import array
+import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -250,24 +256,77 @@ def scenario_a(base):
     check("joining a password room without the password is not-authorized",
           np_.get("join_error") == "not-authorized", f"join_error {np_.get('join_error')}")
     check("joining it with the password works", wp.get("joined") is True, f"error {wp.get('join_error')}")
-    check("joining a members-only room is registration-required",
-          lb.get("join_error") == "registration-required", f"join_error {lb.get('join_error')}")
+    check("joining a lobby room is registration-required with <lobbyroom>",
+          lb.get("join_error") == "registration-required"
+          and lb.get("lobby_room") == f"waiting@{env.info['lobby_muc']}",
+          f"join_error {lb.get('join_error')}, lobby {lb.get('lobby_room')}")
     check("dominant speaker events reached a client", bool(a.get("dominant_speakers") or b.get("dominant_speakers")))
+
+
+def websocket_open(port, domain):
+    """Opens Prosody's XMPP WebSocket (RFC 7395) and returns (handshake reply, first frames)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /xmpp-websocket?room=talk HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    head, _, rest = head.partition(b"\r\n\r\n")
+    payload = f'<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="{domain}" version="1.0"/>'.encode()
+    mask = os.urandom(4)
+    frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(frame)
+    data = rest
+    deadline = time.monotonic() + 5
+    while b"mechanisms" not in data and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return head.decode("latin-1"), data.decode("utf-8", "replace")
+
+
+def http_get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read().decode()
 
 
 def scenario_b(base):
     workdir = os.path.join(base, "b")
     os.makedirs(workdir)
     env = EnvProcess(workdir, ["--auth-required", "--user", "moderator:modpass", "--not-ready", "2",
-                               "--stats-interval", "0"])
+                               "--max-occupants", "2", "--stats-interval", "0"])
+    status, body = http_get(env.info["base_url"] + "/config.js?room=talk")
+    check("config.js is served in the stock form", status == 200 and "var config = {" in body
+          and "anonymousdomain: 'guest.meet.test'" in body and env.info["websocket"] in body)
+    status, body = http_get(env.info["base_url"] + "/acme/config.js?room=talk")
+    check("a tenant's config.js names the tenant's MUC and WebSocket path",
+          status == 200 and "muc: 'conference.acme.meet.test'" in body and "/acme/xmpp-websocket" in body)
+    head, frames = websocket_open(env.info["http_port"], env.info["guest_domain"])
+    check("Prosody's XMPP WebSocket accepts the xmpp subprotocol and offers ANONYMOUS",
+          head.startswith("HTTP/1.1 101") and "sec-websocket-protocol: xmpp" in head.lower()
+          and "<mechanism>ANONYMOUS</mechanism>" in frames, head.split("\r\n")[0])
     guest_first = peer(env, "early", "secured", ["--stay", "1"])
     g, gs = guest_first()
     check("a guest's conference IQ for a new room is not-authorized",
           g.get("conference_error") == "not-authorized" and gs == 3, f"{g.get('conference_error')}, exit {gs}")
     moderator = peer(env, "moderator", "secured", ["--login", "moderator:modpass", "--stay", "4"])
-    late = peer(env, "late", "secured", ["--stay", "1"], delay=2.5)
+    late = peer(env, "late", "secured", ["--stay", "3"], delay=2.5)
+    extra = peer(env, "extra", "secured", ["--stay", "1"], delay=3.5)
     m, _ = moderator()
     lt, _ = late()
+    ex, _ = extra()
+    check("a third participant in a room of --max-occupants 2 gets service-unavailable",
+          ex.get("join_error") == "service-unavailable", f"join_error {ex.get('join_error')}")
     check("the logged-in moderator joins after one ready='false'",
           m.get("joined") is True and m.get("conference_attempts") == 2,
           f"attempts {m.get('conference_attempts')}, error {m.get('error')}")
