@@ -326,10 +326,11 @@ var config = {{
                 continue
             try:
                 cmd = json.loads(text)
-                if not isinstance(cmd, dict) or not isinstance(cmd.get("cmd"), str):
-                    raise ValueError("a command is a JSON object with a string \"cmd\"")
-            except ValueError as error:
-                self.error(f"bad command {text[:100]!r}: {error}")
+            except ValueError:
+                self.error(f"ignored a command line that is not JSON: {text[:100]!r}")
+                continue
+            if not isinstance(cmd, dict) or not isinstance(cmd.get("cmd"), str):
+                self.error(f"ignored a command that is not a JSON object with a string \"cmd\": {text[:100]!r}")
                 continue
             if cmd["cmd"] == "quit":
                 break
