@@ -266,7 +266,9 @@ class Endpoint:
         """Starts relaying `track` (owner's decoded audio) into owner's slot."""
         index = self.slot_for(owner)
         if index is not None and track is not None:
-            self.slots[index].sender.replaceTrack(self.bridge.relay.subscribe(track, buffered=False))
+            # Buffered: on a loaded machine the encoder may fall behind for a moment, and an
+            # unbuffered relay would then drop audio frames.
+            self.slots[index].sender.replaceTrack(self.bridge.relay.subscribe(track, buffered=True))
 
     def free_slot(self, owner):
         """Stops and frees owner's slot; returns its SSRC or None."""

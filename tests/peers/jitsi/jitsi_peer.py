@@ -540,22 +540,31 @@ class Peer(slixmpp.ClientXMPP):
             self.tasks.append(asyncio.ensure_future(self._count_video(track)))
 
     async def _record(self, track, mid):
+        """Writes a remote track into the mix. A frame is placed by its timestamp relative to the
+        first frame of the track, so arrival jitter (a loaded machine) does not move it; the
+        track is placed again at the arrival time when its timestamps jump (back, or ahead by
+        more than 5 s)."""
         resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-        pos = None
+        anchor = None  # (position in the mix, pts in samples at 48 kHz)
         try:
             while True:
                 frame = await track.recv()
                 samples = to_mono_48k(frame, resampler)
                 if not samples:
                     continue
-                if not any(samples):
-                    # aiortc's receiver yields silence only when the sender sent silence; keep it.
-                    pass
-                now_pos = int((time.time() - self.recorder.start) * RATE)
-                if pos is None or now_pos - pos > RATE // 5:
-                    pos = max(now_pos, 0)
-                owner = self._owner_of(mid)
-                pos = self.recorder.add(owner, pos, samples)
+                now_pos = max(0, int((time.time() - self.recorder.start) * RATE))
+                pts = None
+                if frame.pts is not None and frame.time_base is not None:
+                    pts = int(frame.pts * frame.time_base * RATE)
+                if pts is None:
+                    pos = now_pos
+                else:
+                    if anchor is not None:
+                        pos = anchor[0] + pts - anchor[1]
+                    if anchor is None or pos < 0 or pos < now_pos - 5 * RATE or pos > now_pos + 5 * RATE:
+                        anchor = (now_pos, pts)
+                        pos = now_pos
+                self.recorder.add(self._owner_of(mid), pos, samples)
         except (MediaStreamError, asyncio.CancelledError):
             pass
         except Exception as error:
