@@ -5,7 +5,8 @@ It logs in (SASL ANONYMOUS on the guest domain, or --login NAME:PASSWORD on the 
 sends the conference IQ to the focus (retrying while it answers ready='false'), joins the room
 with nick, caps, SourceInfo and codec list, answers disco#info, takes the focus's
 session-initiate, answers with a session-accept built from aiortc's answer, opens the
-`JVB data channel` and says ClientHello. It sends --send-wav as its microphone, records what it
+`JVB data channel`, says ClientHello and, after ServerHello, broadcasts one EndpointMessage
+{"type": "palabre-test-hello", "nick": NICK}. It sends --send-wav as its microphone, records what it
 hears into --record-wav (48 kHz mono 16-bit) and, after --stay seconds in the room, leaves and
 prints exactly one JSON line on stdout (even when it failed):
 
@@ -13,6 +14,7 @@ prints exactly one JSON line on stdout (even when it failed):
    "sessions": 1, "session_terminates": [], "source_adds": 1, "source_removes": 0,
    "remote_sources": [{"ssrc": 1, "name": "x-a0", "owner": "x", "media": "audio"}],
    "data_channel_open": true, "server_hello": "…", "bridge_messages": ["ServerHello"],
+   "endpoint_messages": [{"from": "x", "payload": {"type": "palabre-test-hello", "nick": "bob"}}],
    "dominant_speakers": ["x"], "muted_by_focus": false,
    "audio_packets_received": 900, "video_packets_received": 0, "video_bytes_received": 0,
    "video_frames_received": 0, "received_audio_seconds": 9.5, "audio_by_endpoint": {"x": 9.5},
@@ -177,7 +179,7 @@ class Peer(slixmpp.ClientXMPP):
                        "lobby_room": None, "conference_attempts": 0, "sessions": 0, "session_terminates": [],
                        "source_adds": 0, "source_removes": 0, "remote_sources": [],
                        "offered_contents": [], "data_channel_open": False, "server_hello": None,
-                       "bridge_messages": [], "dominant_speakers": [], "muted_by_focus": False,
+                       "bridge_messages": [], "endpoint_messages": [], "dominant_speakers": [], "muted_by_focus": False,
                        "audio_packets_received": 0, "video_packets_received": 0,
                        "video_bytes_received": 0, "video_frames_received": 0,
                        "received_audio_seconds": 0.0, "audio_by_endpoint": {},
@@ -231,7 +233,8 @@ class Peer(slixmpp.ClientXMPP):
         self.endpoint = (node[:8] if not self.args.login else uuid.uuid4().hex[:8]).lower()
         self.result["endpoint"] = self.endpoint
         # Features are registered for the bound JID, which is known only now.
-        for feature in FEATURES + ([] if self.args.no_video_feature else [FEATURE_VIDEO]):
+        extra = ([] if self.args.no_video_feature else [FEATURE_VIDEO]) + (["http://jitsi.org/tcc"] if self.args.tcc else [])
+        for feature in FEATURES + extra:
             self.plugin["xep_0030"].add_feature(feature)
         self.send_presence()
         # Conference IQ, retried while the focus is not ready.
@@ -601,6 +604,11 @@ class Peer(slixmpp.ClientXMPP):
         self.result["bridge_messages"].append(kind)
         if kind == "ServerHello":
             self.result["server_hello"] = msg.get("version", "")
+            # A broadcast to the other participants, relayed by the bridge.
+            self.channel.send(json.dumps({"colibriClass": "EndpointMessage", "to": "",
+                                          "msgPayload": {"type": "palabre-test-hello", "nick": self.args.nick}}))
+        elif kind == "EndpointMessage":
+            self.result["endpoint_messages"].append({"from": msg.get("from"), "payload": msg.get("msgPayload")})
         elif kind == "DominantSpeakerEndpointChangeEvent":
             self.result["dominant_speakers"].append(msg.get("dominantSpeakerEndpoint"))
 
@@ -653,6 +661,8 @@ def parse_args():
     p.add_argument("--room-password", default=None)
     p.add_argument("--audio-only", action="store_true", help="lastN 0: ask for no video")
     p.add_argument("--no-video-feature", action="store_true", help="leave video out of disco#info")
+    p.add_argument("--tcc", action="store_true",
+                   help="advertise http://jitsi.org/tcc (aiortc sends no transport-cc feedback, though)")
     p.add_argument("--send-wav", default=None, help="16-bit mono WAV to send as the microphone")
     p.add_argument("--send-delay", type=float, default=1.0, help="seconds of silence before the WAV")
     p.add_argument("--record-wav", default=None, help="write what is heard here (48 kHz mono)")

@@ -260,6 +260,9 @@ def scenario_a(base):
           lb.get("join_error") == "registration-required"
           and lb.get("lobby_room") == f"waiting@{env.info['lobby_muc']}",
           f"join_error {lb.get('join_error')}, lobby {lb.get('lobby_room')}")
+    check("bob's EndpointMessage reached alice through the bridge, with its sender",
+          {"from": ids["bob"], "payload": {"type": "palabre-test-hello", "nick": "bob"}} in a.get("endpoint_messages", []),
+          f"alice got {a.get('endpoint_messages')}")
     check("dominant speaker events reached a client", bool(a.get("dominant_speakers") or b.get("dominant_speakers")))
 
 
