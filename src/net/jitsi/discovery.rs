@@ -216,6 +216,15 @@ pub enum DiscoveryError {
         /// The server.
         host: String,
     },
+    /// The server's certificate is signed by a trusted authority but cannot be accepted: it is
+    /// for another name, expired, not yet valid, revoked…
+    #[error("{host} presented a certificate that cannot be accepted ({detail}).")]
+    BadCertificate {
+        /// The server.
+        host: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The secure connection failed for another reason.
     #[error("The secure connection to {host} failed ({detail}).")]
     Tls {

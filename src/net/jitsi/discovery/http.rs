@@ -139,6 +139,12 @@ fn http_error(host: &str, total: Duration, error: ureq::Error) -> DiscoveryError
             host,
             detail: "the connection failed".to_owned(),
         },
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            DiscoveryError::Connect {
+                host,
+                detail: format!("no answer within {} seconds", CONNECT_TIMEOUT.as_secs()),
+            }
+        }
         ureq::Error::Timeout(_) => DiscoveryError::Timeout {
             host,
             seconds: total.as_secs(),
@@ -184,7 +190,13 @@ fn http_error(host: &str, total: Duration, error: ureq::Error) -> DiscoveryError
 
 fn tls_error(host: String, error: &rustls::Error) -> DiscoveryError {
     match error {
-        rustls::Error::InvalidCertificate(_) => DiscoveryError::Untrusted { host },
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            DiscoveryError::Untrusted { host }
+        }
+        rustls::Error::InvalidCertificate(problem) => DiscoveryError::BadCertificate {
+            host,
+            detail: problem.to_string(),
+        },
         other => DiscoveryError::Tls {
             host,
             detail: other.to_string(),

@@ -702,7 +702,7 @@ fn drain(tcp: &mut TcpStream) -> std::io::Result<()> {
 fn fetch_over_https_with_a_private_authority() {
     let pki = test_pki();
     let body = "var config = { hosts: { domain: 'localhost', muc: 'conference.localhost' } };";
-    let (port, server) = https_server(3, pki.server.clone(), move |head, port| {
+    let (port, server) = https_server(4, pki.server.clone(), move |head, port| {
         if head[0].starts_with("GET /config.js") {
             answer("200 OK", "", body.as_bytes())
         } else {
@@ -714,6 +714,7 @@ fn fetch_over_https_with_a_private_authority() {
         }
     });
     let tenant = link(&format!("https://localhost:{port}/Team/Room"));
+    let by_address = link(&format!("https://127.0.0.1:{port}/Room"));
     let link = link(&format!("https://localhost:{port}/Room"));
     // Unknown authority: refused, with the hint.
     let error = fetch(&link, None).expect_err("untrusted");
@@ -733,6 +734,12 @@ fn fetch_over_https_with_a_private_authority() {
     let error = fetch(&tenant, Some(&ca_file)).expect_err("insecure redirect");
     assert!(
         matches!(&error, DiscoveryError::InsecureRedirect { url, .. } if url.starts_with("http://localhost")),
+        "{error:?}"
+    );
+    // The right authority, but a certificate for another name.
+    let error = fetch(&by_address, Some(&ca_file)).expect_err("wrong name");
+    assert!(
+        matches!(&error, DiscoveryError::BadCertificate { host, .. } if host == "127.0.0.1"),
         "{error:?}"
     );
     server.join().expect("server");
