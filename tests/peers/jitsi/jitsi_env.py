@@ -48,6 +48,16 @@ PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
 MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prosody-modules")
 
 
+def _die_with_parent():
+    """In the child before exec: Linux sends it SIGTERM when this process dies, even by SIGKILL,
+    so a killed environment leaves no Prosody behind."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
@@ -191,7 +201,7 @@ Component {lua_string(self.focus_domain)}
         self.prosody = subprocess.Popen(
             [PROSODY, "--config", os.path.join(self.workdir, "prosody.cfg.lua"), "-F"],
             stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.workdir, "prosody.stdout"), "w"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 20
         for port in (self.c2s_port, self.http_port, self.component_port):
             while True:
