@@ -475,6 +475,14 @@ class Focus(slixmpp.ClientXMPP):
             p.lone_timer.cancel()
         await self.end_session(room, p, send=False)
         self._check_lone(room)
+        if not room.participants and self.rooms.get(room.jid) is room:
+            # Like jicofo when a conference ends: leave, so that Prosody destroys the room; the
+            # next conference IQ creates it again.
+            del self.rooms[room.jid]
+            self.make_presence(pto=f"{room.jid}/focus", ptype="unavailable").send()
+            if self.bot is not None and room.bot_joined.done():
+                self.bot.make_presence(pto=f"{room.jid}/{BOT_ENDPOINT}", ptype="unavailable").send()
+            self.env.emit({"event": "room-left", "room": room.jid})
 
     def _check_lone(self, room):
         if len(room.participants) != 1:

@@ -19,7 +19,8 @@ Environment B (--auth-required --user moderator:modpass --not-ready 2 --max-occu
   * config.js (plain and under a tenant) and Prosody's XMPP WebSocket answer as palabre expects;
   * a guest's conference IQ for a new room gets not-authorized; the moderator (logged in) first
     gets ready='false', retries, joins; then a guest may join the existing room; a third
-    participant gets service-unavailable.
+    participant gets service-unavailable; when all have left the focus leaves the room, and a
+    guest is refused again.
 
 Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
 """
@@ -335,6 +336,11 @@ def scenario_b(base):
           f"attempts {m.get('conference_attempts')}, error {m.get('error')}")
     check("a guest may join the room once it exists", lt.get("joined") is True,
           f"conference_error {lt.get('conference_error')}")
+    left = env.wait_for(lambda e: e.get("event") == "room-left" and e["room"].startswith("secured@"), 10)
+    check("the focus leaves the room when the last participant has gone", left is not None)
+    again, again_status = peer(env, "again", "secured", ["--stay", "1"])()
+    check("then the room is new again: a guest is not-authorized",
+          again.get("conference_error") == "not-authorized", f"{again.get('conference_error')}, exit {again_status}")
     status = env.stop()
     check("environment B exits 0 on stdin EOF", status == 0, f"status {status}")
 
