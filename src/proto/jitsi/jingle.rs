@@ -28,9 +28,11 @@ mod tests;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use minidom::Element;
-
 use super::ns;
+
+/// The XML element type this module reads and builds (re-exported for callers without their own
+/// `minidom` dependency, such as the fuzz targets).
+pub use minidom::Element;
 
 pub use build::{
     AcceptedCodecs, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID, EXT_TRANSPORT_CC, LocalMedia,
