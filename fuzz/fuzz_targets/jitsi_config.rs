@@ -28,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
     };
     match evaluate(script, &link) {
         Ok(config) => {
-            for domain in [&config.domain, &config.muc, &config.focus, &config.auth_domain] {
+            for domain in [
+                &config.domain,
+                &config.muc,
+                &config.focus,
+                &config.auth_domain,
+            ] {
                 assert!(!domain.is_empty());
                 assert_eq!(domain, &domain.to_ascii_lowercase());
             }
@@ -36,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
                 Ok(url) => {
                     assert!(url.scheme() == "wss" || (!link.secure && url.scheme() == "ws"));
                     let room = link.muc_room();
-                    assert!(url.query_pairs().any(|(k, v)| k == "room" && v == room.as_str()));
+                    assert!(
+                        url.query_pairs()
+                            .any(|(k, v)| k == "room" && v == room.as_str())
+                    );
                 }
                 Err(error) => assert!(error.to_string().ends_with('.')),
             }

@@ -52,6 +52,7 @@ use url::Url;
 
 use crate::link::JitsiLink;
 
+pub(crate) use http::tls_config;
 pub use http::{CONNECT_TIMEOUT, MAX_REDIRECTS, TOTAL_TIMEOUT, fetch};
 
 /// The longest `config.js` palabre reads or runs (1 MiB).
@@ -904,10 +905,12 @@ fn address<'js>(
     let Some(value) = text(ctx, object, key, key)? else {
         return Ok(None);
     };
-    let url = config_url.join(&value).map_err(|error| DiscoveryError::BadValue {
-        field: key,
-        reason: format!("{} is not an address ({error})", quoted(&value)),
-    })?;
+    let url = config_url
+        .join(&value)
+        .map_err(|error| DiscoveryError::BadValue {
+            field: key,
+            reason: format!("{} is not an address ({error})", quoted(&value)),
+        })?;
     let scheme_ok = match url.scheme() {
         "http" | "https" => true,
         "ws" | "wss" => websocket,

@@ -89,7 +89,7 @@ pub(super) fn fetch_within(
 }
 
 /// The rustls client configuration: ring, the WebPKI roots and the certificates of `extra_ca`.
-fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, DiscoveryError> {
+pub(crate) fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, DiscoveryError> {
     let mut roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = extra_ca {
         let shown = path.display().to_string();

@@ -151,7 +151,10 @@ fn the_docker_statement_form_with_an_internal_domain() {
     let tenant = link_with_tenant();
     let config = evaluate(&script, &tenant).expect("evaluates");
     assert_eq!(config.muc, "muc.acme.meet.jitsi");
-    assert_eq!(config.bosh, Some(url("https://public.example/acme/http-bind")));
+    assert_eq!(
+        config.bosh,
+        Some(url("https://public.example/acme/http-bind"))
+    );
     assert_eq!(
         websocket_url(&config, &tenant).expect("websocket").as_str(),
         "wss://public.example/acme/xmpp-websocket?room=weekly"
@@ -167,11 +170,17 @@ fn a_meet_jit_si_like_config_with_guests_and_tokens() {
     let link = link("https://meet.jit.si/SomeRoom");
     let config = evaluate(&fixture("config-meet-jit-si.js"), &link).expect("evaluates");
     assert_eq!(config.domain, "meet.jit.si");
-    assert_eq!(config.anonymous_domain.as_deref(), Some("guest.meet.jit.si"));
+    assert_eq!(
+        config.anonymous_domain.as_deref(),
+        Some("guest.meet.jit.si")
+    );
     assert_eq!(config.muc, "conference.meet.jit.si");
     assert_eq!(config.focus, "focus.meet.jit.si");
     // Protocol-relative addresses take the config.js address's scheme.
-    assert_eq!(config.websocket, Some(url("https://meet.jit.si/xmpp-websocket")));
+    assert_eq!(
+        config.websocket,
+        Some(url("https://meet.jit.si/xmpp-websocket"))
+    );
     assert_eq!(
         config.token_auth_url.as_deref(),
         Some("https://auth.meet.jit.si/login?room={room}&state={state}")
@@ -189,7 +198,9 @@ fn a_meet_jit_si_like_config_with_guests_and_tokens() {
 }
 
 fn minimal(extra: &str) -> String {
-    format!("var config = {{ hosts: {{ domain: 'a.example', muc: 'conference.a.example' }} }};\n{extra}")
+    format!(
+        "var config = {{ hosts: {{ domain: 'a.example', muc: 'conference.a.example' }} }};\n{extra}"
+    )
 }
 
 #[test]
@@ -243,9 +254,17 @@ fn more_hostile_scripts() {
         "var h = []; for (;;) { try { h.push(new Array(1e5).fill(1)); } catch (e) { h = []; } }",
     ];
     for script in too_slow {
-        assert_eq!(evaluate(script, &link), Err(DiscoveryError::TooSlow), "{script}");
+        assert_eq!(
+            evaluate(script, &link),
+            Err(DiscoveryError::TooSlow),
+            "{script}"
+        );
     }
-    let deep_syntax = format!("var config = {}1{};", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_syntax = format!(
+        "var config = {}1{};",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     assert_eq!(evaluate(&deep_syntax, &link), Err(DiscoveryError::TooDeep));
     // Exactly at the size limit it is read; one byte more and it is not.
     let mut padded = minimal("//");
@@ -283,14 +302,20 @@ fn more_hostile_scripts() {
 #[test]
 fn settings_are_checked() {
     let link = link("https://a.example/Room");
-    let error = evaluate("var config = { hosts: { muc: 'conference.a.example' } };", &link)
-        .expect_err("no domain");
+    let error = evaluate(
+        "var config = { hosts: { muc: 'conference.a.example' } };",
+        &link,
+    )
+    .expect_err("no domain");
     assert_eq!(
         error.to_string(),
         "This server's Jitsi Meet configuration has no XMPP domain (hosts.domain)."
     );
     assert_eq!(
-        evaluate("var config = { hosts: { domain: 'a.example', muc: ' ' } };", &link),
+        evaluate(
+            "var config = { hosts: { domain: 'a.example', muc: ' ' } };",
+            &link
+        ),
         Err(DiscoveryError::Missing {
             field: "hosts.muc",
             what: "conference room domain"
@@ -321,9 +346,18 @@ fn settings_are_checked() {
     .expect("sloppy mode");
     assert_eq!(config.muc, "m.a.example");
     let bad = [
-        ("hosts.domain", "var config = { hosts: { domain: 'a b', muc: 'm.a' } };"),
-        ("hosts.domain", "var config = { hosts: { domain: 42, muc: 'm.a' } };"),
-        ("hosts.muc", "var config = { hosts: { domain: 'a', muc: 'a..b' } };"),
+        (
+            "hosts.domain",
+            "var config = { hosts: { domain: 'a b', muc: 'm.a' } };",
+        ),
+        (
+            "hosts.domain",
+            "var config = { hosts: { domain: 42, muc: 'm.a' } };",
+        ),
+        (
+            "hosts.muc",
+            "var config = { hosts: { domain: 'a', muc: 'a..b' } };",
+        ),
         (
             "hosts.domain",
             "var config = { hosts: { domain: 'a'.repeat(3000), muc: 'm.a' } };",
@@ -365,7 +399,8 @@ fn settings_are_checked() {
 }
 
 fn with_websocket(websocket: Option<&str>, bosh: Option<&str>) -> InstanceConfig {
-    let mut script = "var config = { hosts: { domain: 'a.example', muc: 'conference.a.example' } };".to_owned();
+    let mut script =
+        "var config = { hosts: { domain: 'a.example', muc: 'conference.a.example' } };".to_owned();
     if let Some(websocket) = websocket {
         script.push_str(&format!("config.websocket = '{websocket}';"));
     }
@@ -412,13 +447,20 @@ fn the_websocket_address() {
     // BOSH on another host, or not at the stock path: nothing to derive.
     for bosh in ["https://b.example/http-bind", "https://a.example/bosh"] {
         let config = with_websocket(None, Some(bosh));
-        assert_eq!(websocket_url(&config, &secure), Err(DiscoveryError::BoshOnly));
+        assert_eq!(
+            websocket_url(&config, &secure),
+            Err(DiscoveryError::BoshOnly)
+        );
     }
     // An unencrypted WebSocket: refused for an https link, allowed for an http one.
     let config = with_websocket(Some("ws://a.example/xmpp-websocket"), None);
     let error = websocket_url(&config, &secure).expect_err("downgrade");
     assert!(matches!(error, DiscoveryError::Downgrade { .. }));
-    assert!(error.to_string().contains("does not connect without encryption"));
+    assert!(
+        error
+            .to_string()
+            .contains("does not connect without encryption")
+    );
     assert_eq!(
         websocket_url(&config, &insecure).map(String::from),
         Ok("ws://a.example/xmpp-websocket?room=room".to_owned())
@@ -442,7 +484,10 @@ fn time_the_stock_fixture() {
     for _ in 0..runs {
         evaluate(&script, &link).expect("evaluates");
     }
-    println!("evaluate(config-debian.js): {:?} per run", started.elapsed() / runs);
+    println!(
+        "evaluate(config-debian.js): {:?} per run",
+        started.elapsed() / runs
+    );
 }
 
 // ----- fetch -----
@@ -526,8 +571,10 @@ fn fetch_over_http() {
     let head = heads.recv().expect("request");
     assert_eq!(head[0], "GET /Team/config.js?room=myroom HTTP/1.1");
     assert!(
-        head.iter()
-            .any(|line| line.eq_ignore_ascii_case(&format!("user-agent: palabre/{}", env!("CARGO_PKG_VERSION")))),
+        head.iter().any(|line| line.eq_ignore_ascii_case(&format!(
+            "user-agent: palabre/{}",
+            env!("CARGO_PKG_VERSION")
+        ))),
         "{head:?}"
     );
     server.join().expect("server");
@@ -577,8 +624,7 @@ fn fetch_failures_are_sentences() {
 
     // Sizes: exactly the limit is accepted, one byte more is not.
     for (size, accepted) in [(MAX_SCRIPT_BYTES, true), (MAX_SCRIPT_BYTES + 1, false)] {
-        let (port, _, server) =
-            http_server(1, move |_, _| answer("200 OK", "", &vec![b'/'; size]));
+        let (port, _, server) = http_server(1, move |_, _| answer("200 OK", "", &vec![b'/'; size]));
         let result = fetch(&link(&format!("http://127.0.0.1:{port}/Room")), None);
         if accepted {
             assert_eq!(result.map(|body| body.len()), Ok(size));
@@ -607,7 +653,10 @@ fn fetch_failures_are_sentences() {
         None,
         Duration::from_secs(1),
     );
-    assert!(matches!(result, Err(DiscoveryError::Timeout { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(DiscoveryError::Timeout { .. })),
+        "{result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
     server.join().expect("server");
 
@@ -645,7 +694,9 @@ fn test_pki() -> TestPki {
     let server_key = rcgen::KeyPair::generate().expect("key");
     let server_params =
         rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    let server_cert = server_params.signed_by(&server_key, &ca).expect("certificate");
+    let server_cert = server_params
+        .signed_by(&server_key, &ca)
+        .expect("certificate");
     let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
@@ -675,8 +726,7 @@ fn https_server(
                 return;
             };
             tcp.set_read_timeout(Some(Duration::from_secs(5))).ok();
-            let mut connection =
-                rustls::ServerConnection::new(config.clone()).expect("connection");
+            let mut connection = rustls::ServerConnection::new(config.clone()).expect("connection");
             let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
             let head = read_head(&mut tls);
             if head.is_empty() {
