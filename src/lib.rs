@@ -13,6 +13,7 @@ pub mod directory;
 pub mod i18n;
 pub mod identity;
 pub mod instance;
+pub mod jitsi_call;
 pub mod link;
 pub mod net;
 pub mod proto;

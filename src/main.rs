@@ -61,7 +61,8 @@ enum Sub {
     },
     /// Hear yourself through everything a call does to your voice, with no server.
     EchoTest(EchoArgs),
-    /// Join a Mumble server: mumble://[user[:password]@]host[:port][/Channel/Sub] or host[:port].
+    /// Join a meeting: a Mumble server (mumble://[user[:password]@]host[:port][/Channel/Sub] or
+    /// host[:port]) or a Jitsi Meet room (https://host/Room, jitsi-meet://host/Room).
     Join(JoinArgs),
     /// Show, export or import your identity (the certificate Mumble servers know you by).
     Identity {
@@ -210,6 +211,21 @@ struct JoinArgs {
     /// Speakers (id or name), without --headless.
     #[arg(long, conflicts_with = "headless")]
     output_device: Option<String>,
+    /// Jitsi Meet: trust this extra CA certificate (PEM), for a private or test instance.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Jitsi Meet: use loopback addresses for the media (a test instance on this machine).
+    #[arg(long)]
+    ice_loopback: bool,
+    /// Jitsi Meet: receive no video (the default: palabre is audio-only for now).
+    #[arg(long)]
+    audio_only: bool,
+    /// Jitsi Meet: log in with this account of the instance (meetings that need a login).
+    #[arg(long, requires = "login_password")]
+    login_user: Option<String>,
+    /// Jitsi Meet: the password of --login-user.
+    #[arg(long, requires = "login_user")]
+    login_password: Option<String>,
 }
 
 impl EchoArgs {
@@ -588,9 +604,7 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
     use palabre::link::{self, Link};
     let link = match link::parse(&args.link)? {
         Link::Mumble(link) => link,
-        Link::Jitsi(link) => {
-            anyhow::bail!("{link} is a Jitsi Meet link; palabre joins Mumble servers for now")
-        }
+        Link::Jitsi(link) => return join_jitsi(args, link),
     };
     let Some(name) = args.name.clone().or_else(|| link.username.clone()) else {
         anyhow::bail!("give your name on the server with --name NAME (or put it in the link)");
@@ -688,6 +702,64 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
         anyhow::bail!("{}", summary.reason)
     } else {
         anyhow::bail!("could not join {}: {}", summary.server, summary.reason)
+    }
+}
+
+fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<()> {
+    if !args.headless {
+        anyhow::bail!(
+            "Jitsi Meet meetings are joined with --headless for now (a WAV file as the \
+             microphone); the window and the devices come next"
+        );
+    }
+    let name = args.name.clone().unwrap_or_default();
+    let options = palabre::net::jitsi::driver::JitsiOptions {
+        link,
+        display_name: name,
+        password: args.password.clone(),
+        login: args.login_user.clone().zip(args.login_password.clone()),
+        ca_file: args.ca_file.clone(),
+        ice_loopback: args.ice_loopback,
+        audio_muted: args.mute || args.deaf,
+        machine_uid: palabre::jitsi_call::machine_uid(config::config_dir().as_deref()),
+    };
+    let audio = AudioSettings {
+        preset: args.preset,
+        bitrate_kbps: args.bitrate,
+        frame_ms: args.frame_ms,
+        denoise: !args.no_denoise,
+        echo_cancel: false,
+        gate: !args.no_gate,
+        ..AudioSettings::default()
+    };
+    let call = palabre::jitsi_call::JitsiCall {
+        options,
+        audio,
+        input: args.input.clone(),
+        record: args.record.clone(),
+        seconds: args.seconds,
+        wait_for: args.wait_for.clone(),
+    };
+    let (control_tx, control_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("palabre-stdin".to_owned())
+        .spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if control_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })?;
+    let summary =
+        palabre::jitsi_call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?;
+    println!("{}", serde_json::to_string(&summary)?);
+    if summary.succeeded() {
+        Ok(())
+    } else if summary.joined {
+        anyhow::bail!("{}", summary.reason)
+    } else {
+        anyhow::bail!("could not join {}: {}", summary.meeting, summary.reason)
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`jingle`]: Jingle offers from the focus (jicofo) turned into a media description, and
 //!   palabre's session-accept built from one; source-add and source-remove.
 //! - [`colibri`]: the bridge channel's JSON messages.
+//! - [`media`]: the media session with the bridge (str0m driven from Jingle).
 //!
 //! The XML is handled as [`minidom::Element`] trees: each WebSocket frame carries one complete
 //! element, so there is no streaming parser state to keep.
@@ -14,6 +15,7 @@
 pub mod colibri;
 pub mod conference;
 pub mod jingle;
+pub mod media;
 pub mod ns;
 pub mod xml;
 pub mod xmpp;

@@ -122,7 +122,7 @@ pub(crate) fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, Discov
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| DiscoveryError::Tls {
-            host: String::new(),
+            host: "the server".to_owned(),
             detail: error.to_string(),
         })?
         .with_root_certificates(roots)

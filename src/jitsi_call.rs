@@ -1,0 +1,466 @@
+//! A Jitsi Meet call without a window: `palabre join https://host/Room --headless`.
+//!
+//! The same shape as the Mumble one ([`crate::call`]): a WAV file is the microphone and goes
+//! through the same send chain (gate, noise suppression, Opus), what is heard is decoded with
+//! one jitter buffer per speaker, mixed and recorded; stages go to `say` as sentences and one
+//! [`JitsiSummary`] comes back at the end. Lines read from `control` act as commands:
+//! `say TEXT`, `tell NAME TEXT` (a participant's display name or endpoint id), `mute`,
+//! `unmute`, `hand`, `lower`, `leave`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::audio::call::{CallAudio, IncomingPacket};
+use crate::audio::codec::encoder_config;
+use crate::audio::{FRAME_SAMPLES, Meters, SAMPLE_RATE, wav};
+use crate::call::{CallError, ReceivedText};
+use crate::config::AudioSettings;
+use crate::net::jitsi::driver::{
+    self, IP_UDP_OVERHEAD, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic,
+};
+use crate::proto::jitsi::colibri::BridgeMessage;
+use crate::proto::jitsi::conference::{ConferenceEnd, ConferenceEvent, Participant};
+
+/// Longest recording kept.
+const MAX_RECORD_SECONDS: usize = 30 * 60;
+/// How long `--wait-for` waits for the named participant.
+const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
+
+/// What the headless call does.
+#[derive(Debug, Clone)]
+pub struct JitsiCall {
+    /// The meeting and how to join it.
+    pub options: JitsiOptions,
+    /// Send chain settings.
+    pub audio: AudioSettings,
+    /// The microphone: a WAV file.
+    pub input: Option<PathBuf>,
+    /// Where to write what was heard.
+    pub record: Option<PathBuf>,
+    /// Leave this long after joining; `None` stays until the input was sent (or `leave`).
+    pub seconds: Option<f64>,
+    /// Start sending the input once a participant of this name (or endpoint id) is there and
+    /// audio flows.
+    pub wait_for: Option<String>,
+}
+
+/// The JSON line printed at the end.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JitsiSummary {
+    /// The meeting link.
+    pub meeting: String,
+    /// Logged in to the instance's XMPP server.
+    pub connected: bool,
+    /// Entered the room.
+    pub joined: bool,
+    /// Media (ICE and DTLS) came up at least once.
+    pub media_connected: bool,
+    /// How it ended: `left`, `refused`, `lost`, `kicked`, `error`.
+    pub state: String,
+    /// The sentence for how it ended.
+    pub reason: String,
+    /// palabre's endpoint id.
+    pub endpoint: String,
+    /// Seconds from joining to leaving.
+    pub seconds: f64,
+    /// Media sessions that came up (a lone participant's expires and a new one may follow).
+    pub media_sessions: u32,
+    /// Traffic counters.
+    pub traffic: JitsiTraffic,
+    /// Bytes on the wire sent over UDP, headers included.
+    pub wire_bytes_sent: u64,
+    /// Bytes on the wire received over UDP, headers included.
+    pub wire_bytes_received: u64,
+    /// Frames the receive chains had to conceal.
+    pub frames_concealed: u64,
+    /// Opus bitrate, bit/s.
+    pub bitrate: u32,
+    /// Packet length, ms.
+    pub frame_ms: u32,
+    /// Display names (or endpoint ids) of the others seen.
+    pub participants_seen: Vec<String>,
+    /// Chat messages received.
+    pub texts: Vec<ReceivedText>,
+    /// The bridge-channel message classes received, with counts.
+    pub bridge_messages: BTreeMap<String, u32>,
+    /// Endpoints the bridge named dominant speaker, in order (repeats collapsed).
+    pub dominant_speakers: Vec<String>,
+    /// Seconds of audio written to the recording.
+    pub recorded_seconds: f64,
+}
+
+impl JitsiSummary {
+    /// Whether the process should exit with success.
+    pub fn succeeded(&self) -> bool {
+        self.joined && self.state == "left"
+    }
+}
+
+/// Runs the call until it ends.
+pub fn run(
+    call: JitsiCall,
+    control: Option<mpsc::Receiver<String>>,
+    mut say: impl FnMut(&str),
+) -> Result<JitsiSummary, CallError> {
+    let input = match &call.input {
+        Some(path) => wav::read_mono_48k(path)?,
+        None => Vec::new(),
+    };
+    let mut media = CallAudio::new(&call.audio, false)?;
+    let encoder = encoder_config(&call.audio)?;
+    let handle = driver::spawn(call.options.clone(), None).map_err(CallError::Thread)?;
+    let meters = Meters::default();
+    let mut summary = JitsiSummary {
+        meeting: call.options.link.to_string(),
+        bitrate: encoder.bitrate_bps.max(0) as u32,
+        frame_ms: encoder.frame_ms,
+        ..JitsiSummary::default()
+    };
+    let mut participants: BTreeMap<String, Participant> = BTreeMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut recording: Vec<f32> = Vec::new();
+    let mut joined_at: Option<Instant> = None;
+    let mut media_up = false;
+    let mut sending = false;
+    let mut input_pos = 0usize;
+    let mut mic = [0.0f32; FRAME_SAMPLES];
+    let mut mixed = [0.0f32; FRAME_SAMPLES];
+    let mut loudest: u8 = 127;
+    let mut leaving = false;
+    let mut warned_record_cap = false;
+    let mut next_tick = Instant::now();
+    let (end, reason, traffic) = loop {
+        let now = Instant::now();
+        let mut finished = None;
+        loop {
+            match handle.events.try_recv() {
+                Ok(JitsiEvent::Finished { end, reason, traffic }) => {
+                    finished = Some((end, reason, traffic));
+                    break;
+                }
+                Ok(event) => on_event(
+                    event,
+                    &mut summary,
+                    &mut participants,
+                    &mut seen,
+                    &mut media,
+                    &mut media_up,
+                    &mut say,
+                    now,
+                ),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    finished = Some((None, "The network thread stopped.".to_owned(), summary.traffic));
+                    break;
+                }
+            }
+        }
+        if let Some(finished) = finished {
+            break finished;
+        }
+        if summary.joined && joined_at.is_none() {
+            joined_at = Some(now);
+        }
+        if let Some(control) = &control {
+            while let Ok(line) = control.try_recv() {
+                if let Some(command) = parse_control(&line, &participants, &mut say) {
+                    if matches!(command, JitsiCommand::Leave) {
+                        leaving = true;
+                    }
+                    handle.send(command);
+                }
+            }
+        }
+        if let Some(joined) = joined_at {
+            let elapsed = now.saturating_duration_since(joined).as_secs_f64();
+            let input_done = sending && input_pos >= input.len() + SAMPLE_RATE as usize;
+            let done = match call.seconds {
+                Some(limit) => elapsed >= limit,
+                None => !input.is_empty() && input_done,
+            };
+            if done && !leaving {
+                leaving = true;
+                handle.send(JitsiCommand::Leave);
+            }
+            if !sending && !input.is_empty() && media_up {
+                let present = match &call.wait_for {
+                    None => true,
+                    Some(name) => {
+                        participants
+                            .values()
+                            .any(|p| &p.display_name == name || &p.endpoint == name)
+                            || elapsed > WAIT_FOR_LIMIT.as_secs_f64()
+                    }
+                };
+                if present {
+                    sending = true;
+                    say("Sending the input file as the microphone.");
+                }
+            }
+            mic.fill(0.0);
+            if sending && input_pos < input.len() {
+                let end = (input_pos + FRAME_SAMPLES).min(input.len());
+                mic[..end - input_pos].copy_from_slice(&input[input_pos..end]);
+            }
+            if sending {
+                input_pos += FRAME_SAMPLES;
+            }
+            loudest = loudest.min(level_dbov(&mic));
+            media.step(now, &mut mic, &mut mixed, &meters, |packet| {
+                handle.send(JitsiCommand::Audio {
+                    opus: packet.opus,
+                    ts_samples: packet.ts_samples,
+                    terminator: packet.terminator,
+                    level: loudest,
+                });
+                loudest = 127;
+            })?;
+            if call.record.is_some() {
+                if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
+                    recording.extend_from_slice(&mixed);
+                } else if !warned_record_cap {
+                    warned_record_cap = true;
+                    say("The recording reached 30 minutes; the rest is not recorded.");
+                }
+            }
+        }
+        next_tick += Duration::from_millis(10);
+        let now = Instant::now();
+        if next_tick > now {
+            std::thread::sleep(next_tick - now);
+        } else if now - next_tick > Duration::from_millis(200) {
+            next_tick = now;
+        }
+    };
+    summary.traffic = traffic;
+    summary.wire_bytes_sent =
+        traffic.udp_bytes_sent + traffic.udp_packets_sent * IP_UDP_OVERHEAD;
+    summary.wire_bytes_received =
+        traffic.udp_bytes_received + traffic.udp_packets_received * IP_UDP_OVERHEAD;
+    summary.state = match &end {
+        Some(ConferenceEnd::Left) => "left",
+        Some(ConferenceEnd::Kicked) | Some(ConferenceEnd::LobbyRefused) => "kicked",
+        Some(ConferenceEnd::Connection(_)) => "lost",
+        Some(_) => "refused",
+        None => "error",
+    }
+    .to_owned();
+    summary.reason = reason;
+    summary.seconds = joined_at.map_or(0.0, |at| at.elapsed().as_secs_f64());
+    summary.participants_seen = seen.into_iter().collect();
+    summary.frames_concealed = media.frames_concealed();
+    if let Some(path) = &call.record {
+        wav::write_mono_48k(path, &recording)?;
+        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+    }
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_event(
+    event: JitsiEvent,
+    summary: &mut JitsiSummary,
+    participants: &mut BTreeMap<String, Participant>,
+    seen: &mut BTreeSet<String>,
+    media: &mut CallAudio,
+    media_up: &mut bool,
+    say: &mut impl FnMut(&str),
+    now: Instant,
+) {
+    match event {
+        JitsiEvent::Stage(stage) => say(&stage),
+        JitsiEvent::Traffic(traffic) => summary.traffic = traffic,
+        JitsiEvent::MediaConnected(up) => {
+            *media_up = up;
+            if up {
+                summary.media_connected = true;
+                summary.media_sessions += 1;
+            } else {
+                media.forget_all();
+            }
+        }
+        JitsiEvent::Audio {
+            speaker,
+            ts_samples,
+            opus,
+            ..
+        } => media.receive(now, &IncomingPacket { speaker, ts_samples, opus }),
+        JitsiEvent::Bridge(message) => {
+            *summary
+                .bridge_messages
+                .entry(message.class().to_owned())
+                .or_default() += 1;
+            if let BridgeMessage::DominantSpeakerEndpointChangeEvent {
+                dominant_speaker_endpoint,
+                ..
+            } = &message
+                && summary.dominant_speakers.last() != Some(dominant_speaker_endpoint)
+                && summary.dominant_speakers.len() < 1000
+            {
+                summary.dominant_speakers.push(dominant_speaker_endpoint.clone());
+            }
+        }
+        JitsiEvent::Conference(event) => match event {
+            ConferenceEvent::Connected { .. } => summary.connected = true,
+            ConferenceEvent::Waiting(waiting) => say(waiting.sentence()),
+            ConferenceEvent::Joined { endpoint } => {
+                summary.joined = true;
+                summary.endpoint = endpoint;
+            }
+            ConferenceEvent::ParticipantJoined(p) | ConferenceEvent::ParticipantChanged(p) => {
+                let name = shown_name(&p);
+                if participants.insert(p.endpoint.clone(), p.clone()).is_none() {
+                    say(&format!("{name} joined."));
+                }
+                seen.insert(name);
+            }
+            ConferenceEvent::ParticipantLeft { endpoint } => {
+                if let Some(p) = participants.remove(&endpoint) {
+                    say(&format!("{} left.", shown_name(&p)));
+                }
+            }
+            ConferenceEvent::Chat {
+                name,
+                text,
+                private,
+                history,
+                ..
+            } => {
+                if !history {
+                    say(&format!("{name}: {text}"));
+                    summary.texts.push(ReceivedText {
+                        from: name,
+                        private,
+                        message: text,
+                    });
+                }
+            }
+            ConferenceEvent::MutedByModerator => say("A moderator muted your microphone."),
+            ConferenceEvent::JingleAnswered { result: Err(why), .. } => say(&why),
+            ConferenceEvent::JingleAnswered { .. } | ConferenceEvent::Jingle(_) => {}
+            ConferenceEvent::Ended(end) => say(&end.sentence()),
+        },
+        JitsiEvent::Finished { .. } => {}
+    }
+}
+
+/// The stable random id of this installation that Jitsi's focus asks for (`machine-uid`),
+/// kept in `machine-uid` in the configuration folder (made on first use, written atomically);
+/// a fresh one each time when there is no such folder or it cannot be written.
+pub fn machine_uid(dir: Option<&std::path::Path>) -> String {
+    let fresh = || format!("{:032x}", rand::random::<u128>());
+    let Some(dir) = dir else {
+        return fresh();
+    };
+    let path = dir.join("machine-uid");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let text = text.trim();
+        if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return text.to_owned();
+        }
+    }
+    let uid = fresh();
+    let temporary = dir.join("machine-uid.tmp");
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&temporary, format!("{uid}\n")))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(error) = written {
+        tracing::debug!(%error, "the machine id could not be saved");
+    }
+    uid
+}
+
+fn shown_name(participant: &Participant) -> String {
+    if participant.display_name.is_empty() {
+        participant.endpoint.clone()
+    } else {
+        participant.display_name.clone()
+    }
+}
+
+/// The loudness of a 10 ms frame in −dBov (0 loudest, 127 silence), as RFC 6464 counts it.
+fn level_dbov(frame: &[f32]) -> u8 {
+    let energy: f32 = frame.iter().map(|s| s * s).sum::<f32>() / frame.len().max(1) as f32;
+    if energy <= 1e-13 {
+        return 127;
+    }
+    let db = -10.0 * energy.log10();
+    db.clamp(0.0, 127.0) as u8
+}
+
+fn parse_control(
+    line: &str,
+    participants: &BTreeMap<String, Participant>,
+    say: &mut impl FnMut(&str),
+) -> Option<JitsiCommand> {
+    let line = line.trim();
+    let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match word {
+        "" => None,
+        "say" => Some(JitsiCommand::Chat {
+            text: rest.to_owned(),
+            to: None,
+        }),
+        "tell" => {
+            let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let endpoint = participants
+                .values()
+                .find(|p| p.display_name == name || p.endpoint == name)
+                .map(|p| p.endpoint.clone());
+            match endpoint {
+                Some(endpoint) => Some(JitsiCommand::Chat {
+                    text: text.to_owned(),
+                    to: Some(endpoint),
+                }),
+                None => {
+                    say(&format!("Nobody called {name} is in the meeting."));
+                    None
+                }
+            }
+        }
+        "mute" => Some(JitsiCommand::Mute(true)),
+        "unmute" => Some(JitsiCommand::Mute(false)),
+        "hand" => {
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_millis() as u64);
+            Some(JitsiCommand::RaiseHand(Some(at)))
+        }
+        "lower" => Some(JitsiCommand::RaiseHand(None)),
+        "leave" => Some(JitsiCommand::Leave),
+        other => {
+            say(&format!(
+                "Unknown command {other:?}: say TEXT, tell NAME TEXT, mute, unmute, hand, lower, leave."
+            ));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_machine_id_is_kept_and_a_damaged_one_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = machine_uid(Some(dir.path()));
+        assert_eq!(first.len(), 32);
+        assert_eq!(machine_uid(Some(dir.path())), first);
+        std::fs::write(dir.path().join("machine-uid"), "garbage").expect("write");
+        let second = machine_uid(Some(dir.path()));
+        assert_ne!(second, first);
+        assert_eq!(machine_uid(Some(dir.path())), second);
+        assert_ne!(machine_uid(None), machine_uid(None));
+    }
+
+    #[test]
+    fn levels_follow_rfc_6464() {
+        assert_eq!(level_dbov(&[0.0; 480]), 127);
+        assert_eq!(level_dbov(&[1.0; 480]), 0);
+        assert_eq!(level_dbov(&[0.1; 480]), 20);
+        assert_eq!(level_dbov(&[-0.01; 480]), 40);
+    }
+}

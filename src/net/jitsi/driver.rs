@@ -1,0 +1,731 @@
+//! The Jitsi Meet driver: a thread with a tokio runtime that owns the WebSocket, the UDP socket
+//! and the timers, and feeds the sans-IO cores ([`Conference`], [`MediaSession`]).
+//!
+//! Steps: discovery (the instance's `config.js`), the XMPP WebSocket (TLS with the WebPKI
+//! roots and an optional extra CA), then the conference. Each Jingle `session-initiate` from
+//! the focus gets a media session on one UDP socket; `source-add`/`source-remove` and
+//! `transport-info` update it; a `session-terminate` drops it and the room is kept, waiting for
+//! the next offer (a lone participant's session expires and comes back, brief §0.3). In
+//! audio-only mode (always, for now) the bridge is asked for no video at all: in the
+//! session-accept (`initial-last-n` 0) and on the bridge channel (`lastN` 0).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use url::Url;
+
+use super::discovery::{self, InstanceConfig};
+use crate::link::JitsiLink;
+use crate::proto::jitsi::colibri::{self, BridgeMessage};
+use crate::proto::jitsi::conference::{
+    self, Conference, ConferenceConfig, ConferenceEnd, ConferenceEvent,
+};
+use crate::proto::jitsi::jingle::{self, Action, Jingle};
+use crate::proto::jitsi::media::{MediaConfig, MediaEvent, MediaOutput, MediaSession};
+use crate::proto::jitsi::xml;
+use crate::proto::jitsi::xmpp::{Auth, StreamConfig};
+
+/// Bytes of IPv4 and UDP headers per datagram, for the wire figures.
+pub const IP_UDP_OVERHEAD: u64 = 28;
+/// How often traffic is reported.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// Time to connect the WebSocket.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where to go and as whom.
+#[derive(Debug, Clone)]
+pub struct JitsiOptions {
+    /// The meeting.
+    pub link: JitsiLink,
+    /// The name others see.
+    pub display_name: String,
+    /// The meeting password, when known.
+    pub password: Option<String>,
+    /// A user name and password on the instance, for meetings that need a login.
+    pub login: Option<(String, String)>,
+    /// An extra CA certificate (PEM) to trust, for private and test instances.
+    pub ca_file: Option<PathBuf>,
+    /// Use loopback addresses for ICE (local test instances).
+    pub ice_loopback: bool,
+    /// Join with the microphone muted.
+    pub audio_muted: bool,
+    /// A stable random id of this installation.
+    pub machine_uid: String,
+}
+
+/// What the caller asks of the driver.
+#[derive(Debug, Clone)]
+pub enum JitsiCommand {
+    /// One Opus packet of the microphone.
+    Audio {
+        /// Opus bytes.
+        opus: Vec<u8>,
+        /// Timestamp in 48 kHz samples.
+        ts_samples: u64,
+        /// The last packet before a pause.
+        terminator: bool,
+        /// Loudness in −dBov (0 loudest, 127 silence).
+        level: u8,
+    },
+    /// A chat message to everyone, or to one endpoint.
+    Chat {
+        /// The text.
+        text: String,
+        /// The endpoint id of the one recipient.
+        to: Option<String>,
+    },
+    /// Mute or unmute the microphone.
+    Mute(bool),
+    /// Raise (with the time in ms since the Unix epoch) or lower the hand.
+    RaiseHand(Option<u64>),
+    /// Leave the meeting and stop.
+    Leave,
+}
+
+/// Traffic so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JitsiTraffic {
+    /// UDP datagrams sent (ICE, DTLS, RTP, RTCP, SCTP).
+    pub udp_packets_sent: u64,
+    /// UDP payload bytes sent.
+    pub udp_bytes_sent: u64,
+    /// UDP datagrams received.
+    pub udp_packets_received: u64,
+    /// UDP payload bytes received.
+    pub udp_bytes_received: u64,
+    /// Opus packets sent.
+    pub audio_packets_sent: u64,
+    /// Opus packets received.
+    pub audio_packets_received: u64,
+    /// WebSocket (signalling) bytes sent, text only.
+    pub signalling_bytes_sent: u64,
+    /// WebSocket bytes received.
+    pub signalling_bytes_received: u64,
+}
+
+/// What the driver reports.
+#[derive(Debug, Clone)]
+pub enum JitsiEvent {
+    /// A step, as a sentence for the user.
+    Stage(String),
+    /// Something in the conference.
+    Conference(ConferenceEvent),
+    /// One Opus packet from a speaker (`speaker` is the source's SSRC).
+    Audio {
+        /// The speaker's SSRC.
+        speaker: u32,
+        /// Its endpoint id, when the focus announced it.
+        endpoint: Option<String>,
+        /// Timestamp in 48 kHz samples.
+        ts_samples: u64,
+        /// Opus bytes.
+        opus: Vec<u8>,
+    },
+    /// A message from the bridge.
+    Bridge(BridgeMessage),
+    /// Media flows (or, `false`, stopped).
+    MediaConnected(bool),
+    /// Traffic so far, every second.
+    Traffic(JitsiTraffic),
+    /// The driver stopped.
+    Finished {
+        /// How the conference ended (`None` when it never started: see `reason`).
+        end: Option<ConferenceEnd>,
+        /// The sentence.
+        reason: String,
+        /// Traffic of the whole call.
+        traffic: JitsiTraffic,
+    },
+}
+
+/// The caller's end of a running driver.
+pub struct JitsiHandle {
+    commands: mpsc::UnboundedSender<JitsiCommand>,
+    /// Events, in order. Disconnected once the driver has stopped and all were read.
+    pub events: std_mpsc::Receiver<JitsiEvent>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JitsiHandle {
+    /// Sends a command; ignored once the driver has stopped.
+    pub fn send(&self, command: JitsiCommand) {
+        self.commands.send(command).ok();
+    }
+
+    /// Asks the driver to leave and waits for its thread.
+    pub fn leave(mut self) {
+        self.send(JitsiCommand::Leave);
+        if let Some(thread) = self.thread.take() {
+            thread.join().ok();
+        }
+    }
+}
+
+impl Drop for JitsiHandle {
+    fn drop(&mut self) {
+        self.commands.send(JitsiCommand::Leave).ok();
+    }
+}
+
+/// Starts the driver on its own thread. `wake` is called after events were queued.
+pub fn spawn(
+    options: JitsiOptions,
+    wake: Option<Arc<dyn Fn() + Send + Sync>>,
+) -> std::io::Result<JitsiHandle> {
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = std_mpsc::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("palabre-jitsi".to_owned())
+        .spawn(move || {
+            let mut driver = Driver {
+                options,
+                commands: command_rx,
+                events: event_tx,
+                wake,
+                traffic: JitsiTraffic::default(),
+            };
+            let (end, reason) = runtime.block_on(driver.run());
+            driver.emit(JitsiEvent::Finished {
+                end,
+                reason,
+                traffic: driver.traffic,
+            });
+        })?;
+    Ok(JitsiHandle {
+        commands: command_tx,
+        events: event_rx,
+        thread: Some(thread),
+    })
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+type Socket = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+struct Driver {
+    options: JitsiOptions,
+    commands: mpsc::UnboundedReceiver<JitsiCommand>,
+    events: std_mpsc::Sender<JitsiEvent>,
+    wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    traffic: JitsiTraffic,
+}
+
+/// The media side of the call: the socket and the current session.
+struct Media {
+    socket: UdpSocket,
+    port: u16,
+    session: Option<MediaSession>,
+    /// Local address used to reach each remote address (ICE needs the real one).
+    routes: HashMap<IpAddr, IpAddr>,
+    audio_ssrc: u32,
+    next_timeout: Option<Instant>,
+    last_terminator: bool,
+}
+
+impl Driver {
+    fn emit(&self, event: JitsiEvent) {
+        if self.events.send(event).is_ok()
+            && let Some(wake) = &self.wake
+        {
+            wake();
+        }
+    }
+
+    fn stage(&self, sentence: impl Into<String>) {
+        self.emit(JitsiEvent::Stage(sentence.into()));
+    }
+
+    async fn run(&mut self) -> (Option<ConferenceEnd>, String) {
+        let link = self.options.link.clone();
+        if !link.secure {
+            self.stage(format!(
+                "Warning: {link} is not encrypted (http://): use it only for a local test server."
+            ));
+        }
+        self.stage(format!("Looking up the settings of {}…", link.host));
+        let extra_ca = self.options.ca_file.clone();
+        let lookup = {
+            let link = link.clone();
+            tokio::task::spawn_blocking(move || discovery::discover(&link, extra_ca.as_deref()))
+                .await
+        };
+        let (instance, websocket) = match lookup {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => return (None, error.to_string()),
+            Err(_) => return (None, "The settings lookup stopped unexpectedly.".to_owned()),
+        };
+        let config = self.conference_config(&instance, &link);
+        self.stage(format!("Connecting to {}…", websocket.host_str().unwrap_or("the server")));
+        let socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&websocket, self.options.ca_file.as_deref())).await {
+            Ok(Ok(socket)) => socket,
+            Ok(Err(sentence)) => return (None, sentence),
+            Err(_) => {
+                return (
+                    None,
+                    format!("{} did not answer within 15 seconds.", websocket.host_str().unwrap_or("The server")),
+                );
+            }
+        };
+        let udp = match UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await {
+            Ok(udp) => udp,
+            Err(error) => return (None, format!("No UDP socket for the media: {error}.")),
+        };
+        let port = udp.local_addr().map(|a| a.port()).unwrap_or(0);
+        let media = Media {
+            socket: udp,
+            port,
+            session: None,
+            routes: HashMap::new(),
+            audio_ssrc: rand::random::<u32>().max(1),
+            next_timeout: None,
+            last_terminator: true,
+        };
+        self.conference(socket, config, media).await
+    }
+
+    fn conference_config(&self, instance: &InstanceConfig, link: &JitsiLink) -> ConferenceConfig {
+        let (domain, auth) = match &self.options.login {
+            Some((user, password)) => (
+                instance.domain.clone(),
+                Auth::Plain {
+                    user: user.clone(),
+                    password: password.clone(),
+                },
+            ),
+            None => (
+                instance
+                    .anonymous_domain
+                    .clone()
+                    .unwrap_or_else(|| instance.domain.clone()),
+                Auth::Anonymous,
+            ),
+        };
+        ConferenceConfig {
+            stream: StreamConfig {
+                domain,
+                auth,
+                features: conference::features(),
+                caps_node: "https://codeberg.org/palabre/palabre".to_owned(),
+            },
+            room: format!("{}@{}", link.muc_room(), instance.muc),
+            focus: instance.focus.clone(),
+            display_name: self.options.display_name.clone(),
+            password: self.options.password.clone(),
+            machine_uid: self.options.machine_uid.clone(),
+            audio_muted: self.options.audio_muted || instance.start_with_audio_muted,
+        }
+    }
+
+    async fn conference(
+        &mut self,
+        mut socket: Socket,
+        config: ConferenceConfig,
+        mut media: Media,
+    ) -> (Option<ConferenceEnd>, String) {
+        let now = Instant::now();
+        let mut conference = Conference::new(config, now, rand::random());
+        let mut buffer = vec![0u8; 2048];
+        let mut next_stats = now + STATS_INTERVAL;
+        let mut socket_open = true;
+        loop {
+            // Everything the cores want sent.
+            while let Some(frame) = conference.poll_transmit() {
+                self.traffic.signalling_bytes_sent += frame.len() as u64;
+                if socket_open && socket.send(Message::text(frame)).await.is_err() {
+                    socket_open = false;
+                    conference.handle_disconnect(Instant::now());
+                }
+            }
+            while let Some(event) = conference.poll_event() {
+                if let ConferenceEvent::Ended(end) = &event {
+                    media.close();
+                    let _ = socket.close(None).await;
+                    let sentence = end.sentence();
+                    self.emit(JitsiEvent::Conference(event.clone()));
+                    return (Some(end.clone()), sentence);
+                }
+                self.on_conference_event(&mut conference, &mut media, event, Instant::now());
+            }
+            self.drive_media(&mut media, &mut conference).await;
+
+            let now = Instant::now();
+            let deadline = [conference.poll_timeout(), media.next_timeout, Some(next_stats)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + Duration::from_secs(1));
+            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(now)));
+            tokio::select! {
+                frame = socket.next(), if socket_open => {
+                    let now = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            self.traffic.signalling_bytes_received += text.len() as u64;
+                            conference.handle_frame(text.as_str(), now);
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            socket_open = false;
+                            conference.handle_disconnect(now);
+                        }
+                        Some(Ok(_)) => {}
+                    }
+                }
+                received = media.socket.recv_from(&mut buffer) => {
+                    if let Ok((length, from)) = received {
+                        self.traffic.udp_packets_received += 1;
+                        self.traffic.udp_bytes_received += length as u64;
+                        let local = media.local_address_for(from.ip());
+                        if let Some(session) = &mut media.session {
+                            session.handle_receive(Instant::now(), from, local, &buffer[..length]);
+                        }
+                    }
+                }
+                command = self.commands.recv() => {
+                    let now = Instant::now();
+                    match command {
+                        Some(JitsiCommand::Audio { opus, ts_samples, terminator, level }) => {
+                            if let Some(session) = &mut media.session {
+                                session.send_audio(now, &opus, ts_samples, level, media.last_terminator);
+                                self.traffic.audio_packets_sent += 1;
+                            }
+                            media.last_terminator = terminator;
+                        }
+                        Some(JitsiCommand::Chat { text, to }) => conference.send_chat(&text, to.as_deref()),
+                        Some(JitsiCommand::Mute(muted)) => conference.set_audio_muted(muted),
+                        Some(JitsiCommand::RaiseHand(at)) => conference.set_raised_hand(at),
+                        Some(JitsiCommand::Leave) | None => {
+                            if let Some(session) = &media.session {
+                                let terminate = jingle::session_terminate(session.sid(), "success", None);
+                                conference.send_jingle(terminate, now);
+                            }
+                            media.close();
+                            conference.leave(now);
+                        }
+                    }
+                }
+                () = sleep => {
+                    let now = Instant::now();
+                    conference.handle_timeout(now);
+                    if let Some(session) = &mut media.session
+                        && media.next_timeout.is_some_and(|at| at <= now)
+                    {
+                        session.handle_timeout(now);
+                    }
+                    if now >= next_stats {
+                        next_stats = now + STATS_INTERVAL;
+                        self.emit(JitsiEvent::Traffic(self.traffic));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_conference_event(
+        &mut self,
+        conference: &mut Conference,
+        media: &mut Media,
+        event: ConferenceEvent,
+        now: Instant,
+    ) {
+        match &event {
+            ConferenceEvent::Connected { .. } => self.stage("Connected; asking for the meeting…"),
+            ConferenceEvent::Joined { .. } => {
+                self.stage("In the meeting; waiting for the conference's media offer…")
+            }
+            ConferenceEvent::Jingle(element) => {
+                self.on_jingle(conference, media, element, now);
+                return;
+            }
+            _ => {}
+        }
+        self.emit(JitsiEvent::Conference(event));
+    }
+
+    fn on_jingle(
+        &mut self,
+        conference: &mut Conference,
+        media: &mut Media,
+        element: &minidom::Element,
+        now: Instant,
+    ) {
+        let jingle = match jingle::parse(element) {
+            Ok(jingle) => jingle,
+            Err(error) => {
+                self.stage(format!("The conference sent a media message palabre cannot read: {error}"));
+                return;
+            }
+        };
+        for warning in &jingle.warnings {
+            tracing::debug!(warning, "Jingle");
+        }
+        let same_session = media.session.as_ref().is_some_and(|s| s.sid() == jingle.sid);
+        match jingle.action {
+            Action::SessionInitiate => {
+                media.close();
+                match self.accept(conference, media, &jingle, now) {
+                    Ok(()) => self.stage("Connecting the audio…"),
+                    Err(sentence) => {
+                        self.stage(format!("The media offer could not be accepted: {sentence}"));
+                        let terminate = jingle::session_terminate(&jingle.sid, "failed-application", Some(&sentence));
+                        conference.send_jingle(terminate, now);
+                    }
+                }
+            }
+            Action::SourceAdd | Action::SourceRemove if same_session => {
+                if let Some(session) = &mut media.session {
+                    session.apply_sources(&jingle, jingle.action == Action::SourceAdd);
+                }
+            }
+            Action::TransportInfo if same_session => {
+                if let Some(transport) = jingle.transport() {
+                    let candidates = transport.candidates.clone();
+                    media.learn_routes(candidates.iter().map(|c| c.ip));
+                    if let Some(session) = &mut media.session {
+                        session.add_candidates(candidates.iter());
+                    }
+                }
+            }
+            Action::SessionTerminate if same_session => {
+                media.close();
+                let why = jingle
+                    .reason
+                    .as_ref()
+                    .map(|r| r.text.clone().unwrap_or_else(|| r.condition.clone()))
+                    .unwrap_or_default();
+                self.stage(format!(
+                    "The conference ended the media session ({why}); waiting for a new one…"
+                ));
+                self.emit(JitsiEvent::MediaConnected(false));
+            }
+            _ => {}
+        }
+    }
+
+    fn accept(
+        &mut self,
+        conference: &mut Conference,
+        media: &mut Media,
+        offer: &Jingle,
+        now: Instant,
+    ) -> Result<(), String> {
+        let remote: Vec<IpAddr> = MediaSession::remote_addresses(offer);
+        media.learn_routes(remote.iter().copied());
+        let mut local_addresses: Vec<SocketAddr> = media
+            .routes
+            .values()
+            .map(|ip| SocketAddr::new(*ip, media.port))
+            .collect();
+        local_addresses.sort();
+        local_addresses.dedup();
+        let endpoint = conference.endpoint().to_owned();
+        let config = MediaConfig {
+            endpoint: endpoint.clone(),
+            audio_ssrc: media.audio_ssrc,
+            local_addresses,
+            allow_loopback: self.options.ice_loopback,
+        };
+        let session = MediaSession::accept(offer, &config, now)?;
+        let local = session.local();
+        let candidates: Vec<jingle::Candidate> = local
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(index, address)| jingle::Candidate {
+                component: 1,
+                foundation: format!("{}", index + 1),
+                generation: 0,
+                id: Some(format!("palabre{index}")),
+                ip: address.ip(),
+                port: address.port(),
+                priority: 2_130_706_431 - index as u32,
+                protocol: "udp".to_owned(),
+                kind: jingle::CandidateType::Host,
+                rel_addr: None,
+                rel_port: None,
+                network: Some(0),
+                tcp_type: None,
+            })
+            .collect();
+        let stream_id = format!("{endpoint}-audio-1");
+        let local_media = jingle::LocalMedia {
+            ice_ufrag: local.ufrag.clone(),
+            ice_pwd: local.pwd.clone(),
+            fingerprint: jingle::Fingerprint {
+                hash: local.fingerprint_hash.clone(),
+                setup: Some("active".to_owned()),
+                value: local.fingerprint.clone(),
+                cryptex: false,
+            },
+            candidates,
+            audio: Some(jingle::LocalSource {
+                ssrc: local.audio_ssrc,
+                rtx_ssrc: None,
+                name: format!("{endpoint}-a0"),
+                msid: format!("{stream_id} {stream_id}-track"),
+                video_type: None,
+            }),
+            video: None,
+            audio_only: true,
+            // VP8 is answered as browsers do, so that the video content is a valid answer;
+            // with `initial-last-n` 0 and `lastN` 0 the bridge sends none.
+            codecs: jingle::AcceptedCodecs { vp8: true },
+        };
+        let responder = conference.jid().unwrap_or_default().to_owned();
+        let accept = jingle::session_accept(offer, &local_media, &responder)
+            .map_err(|error| error.to_string())?;
+        conference.send_jingle(accept, now);
+        media.session = Some(session);
+        media.next_timeout = Some(now);
+        Ok(())
+    }
+
+    async fn drive_media(&mut self, media: &mut Media, conference: &mut Conference) {
+        let _ = conference;
+        loop {
+            let Some(session) = &mut media.session else {
+                media.next_timeout = None;
+                return;
+            };
+            match session.poll() {
+                MediaOutput::Timeout(at) => {
+                    media.next_timeout = Some(at);
+                    return;
+                }
+                MediaOutput::Transmit { destination, contents, .. } => {
+                    if media.socket.send_to(&contents, destination).await.is_ok() {
+                        self.traffic.udp_packets_sent += 1;
+                        self.traffic.udp_bytes_sent += contents.len() as u64;
+                    }
+                }
+                MediaOutput::Event(event) => match event {
+                    MediaEvent::Connected => {
+                        self.stage("Audio connected.");
+                        self.emit(JitsiEvent::MediaConnected(true));
+                    }
+                    MediaEvent::Disconnected => {
+                        self.stage("The audio connection is interrupted…");
+                    }
+                    MediaEvent::Audio { ssrc, ts_samples, opus, .. } => {
+                        self.traffic.audio_packets_received += 1;
+                        let endpoint = session.owner_of(ssrc).map(str::to_owned);
+                        self.emit(JitsiEvent::Audio {
+                            speaker: ssrc,
+                            endpoint,
+                            ts_samples,
+                            opus,
+                        });
+                    }
+                    MediaEvent::BridgeOpen => {
+                        session.send_bridge(&colibri::audio_only_constraints());
+                    }
+                    MediaEvent::Bridge(message) => {
+                        if let Some(reply) = colibri::e2e_ping_reply(&message) {
+                            session.send_bridge(&reply);
+                        }
+                        self.emit(JitsiEvent::Bridge(message));
+                    }
+                    MediaEvent::Failed(sentence) => {
+                        self.stage(sentence);
+                        media.session = None;
+                        self.emit(JitsiEvent::MediaConnected(false));
+                    }
+                },
+            }
+        }
+    }
+}
+
+impl Media {
+    fn close(&mut self) {
+        if let Some(mut session) = self.session.take() {
+            session.close();
+        }
+        self.next_timeout = None;
+    }
+
+    /// Finds, for each remote address, the local address the system uses to reach it (by
+    /// "connecting" a UDP socket, which sends nothing).
+    fn learn_routes(&mut self, remote: impl Iterator<Item = IpAddr>) {
+        for address in remote {
+            if !address.is_ipv4() || self.routes.contains_key(&address) {
+                continue;
+            }
+            let route = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+                .and_then(|probe| {
+                    probe.connect(SocketAddr::new(address, 9))?;
+                    probe.local_addr()
+                })
+                .map(|local| local.ip());
+            if let Ok(local) = route
+                && !local.is_unspecified()
+            {
+                self.routes.insert(address, local);
+            }
+        }
+    }
+
+    fn local_address_for(&mut self, remote: IpAddr) -> SocketAddr {
+        if !self.routes.contains_key(&remote) {
+            self.learn_routes(std::iter::once(remote));
+        }
+        let ip = self
+            .routes
+            .get(&remote)
+            .copied()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        SocketAddr::new(ip, self.port)
+    }
+}
+
+/// Connects the XMPP WebSocket (`Sec-WebSocket-Protocol: xmpp`), over TLS for `wss://`.
+async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket, String> {
+    let host = url.host_str().ok_or("The WebSocket address has no host.")?.to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+        .await
+        .map_err(|error| format!("{host} could not be reached ({error})."))?;
+    tcp.set_nodelay(true).ok();
+    let stream: Box<dyn Io> = match url.scheme() {
+        "wss" => {
+            let config = discovery::tls_config(ca_file).map_err(|error| error.to_string())?;
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let name = rustls_pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| format!("{host} is not a valid server name."))?;
+            let tls = connector.connect(name, tcp).await.map_err(|error| {
+                format!("The secure connection to {host} failed: {error}.")
+            })?;
+            Box::new(tls)
+        }
+        _ => Box::new(tcp),
+    };
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|error| format!("The WebSocket address is not usable: {error}."))?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        tokio_tungstenite::tungstenite::http::HeaderValue::from_static("xmpp"),
+    );
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(xml::MAX_ELEMENT_BYTES);
+    config.max_frame_size = Some(xml::MAX_ELEMENT_BYTES);
+    let (socket, _response) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+        .await
+        .map_err(|error| format!("{host} refused the XMPP WebSocket: {error}."))?;
+    Ok(socket)
+}
