@@ -146,7 +146,7 @@ pub enum Action {
     TransportReplace,
     /// `content-modify`: only used between two browsers (P2P).
     ContentModify,
-    /// Any other action, as received.
+    /// Any other action, as received (cut to 40 characters).
     Other(String),
 }
 
@@ -313,7 +313,7 @@ pub enum MediaKind {
     Video,
     /// `application` (the SCTP data channel).
     Application,
-    /// Anything else, as received.
+    /// Anything else, as received (cut to 40 characters).
     Other(String),
 }
 
