@@ -45,7 +45,7 @@ need_cargo_deb() {
 # What the end-to-end tests need: a real Mumble server (murmurd, run privately per test), openssl
 # for its test certificates, and Python with venv for the independent peer (pymumble + opuslib,
 # which loads libopus0).
-E2E_PACKAGES=(mumble-server openssl libopus0 python3 python3-venv)
+E2E_PACKAGES=(mumble-server prosody openssl libopus0 python3 python3-venv)
 
 # Prepares target/test-venv with the peer's pinned requirements (tests/peers/requirements.txt);
 # rebuilt only when missing or when the requirements or the Python changed (a stamp keeps what it

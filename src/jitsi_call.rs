@@ -39,7 +39,8 @@ pub struct JitsiCall {
     pub input: Option<PathBuf>,
     /// Where to write what was heard.
     pub record: Option<PathBuf>,
-    /// Leave this long after joining; `None` stays until the input was sent (or `leave`).
+    /// Leave this long after joining (or after starting, when never let in); `None` stays
+    /// until the input was sent (or `leave`).
     pub seconds: Option<f64>,
     /// Start sending the input once a participant of this name (or endpoint id) is there and
     /// audio flows.
@@ -130,7 +131,8 @@ pub fn run(
     let mut loudest: u8 = 127;
     let mut leaving = false;
     let mut warned_record_cap = false;
-    let mut next_tick = Instant::now();
+    let started = Instant::now();
+    let mut next_tick = started;
     let (end, reason, traffic) = loop {
         let now = Instant::now();
         let mut finished = None;
@@ -162,6 +164,16 @@ pub fn run(
         }
         if summary.joined && joined_at.is_none() {
             joined_at = Some(now);
+        }
+        // Never let in (lobby, waiting for the host): leave after `seconds` all the same.
+        if joined_at.is_none()
+            && !leaving
+            && call
+                .seconds
+                .is_some_and(|limit| now.saturating_duration_since(started).as_secs_f64() >= limit)
+        {
+            leaving = true;
+            handle.send(JitsiCommand::Leave);
         }
         if let Some(control) = &control {
             while let Ok(line) = control.try_recv() {

@@ -485,6 +485,7 @@ impl Conference {
                 StreamEvent::Closed(end) => {
                     let end = self.end.take().unwrap_or_else(|| match end {
                         StreamEnd::Closed => ConferenceEnd::Left,
+                        StreamEnd::LoginRefused(sentence) => ConferenceEnd::Refused(sentence),
                         other => ConferenceEnd::Connection(other.sentence()),
                     });
                     self.phase = Phase::Ended;
@@ -547,6 +548,10 @@ impl Conference {
         }
         if let Some(index) = self.jingle_requests.iter().position(|request| *request == id) {
             self.jingle_requests.swap_remove(index);
+            if result == Err(IqFailure::Closed) {
+                // The stream ended (palabre left): nothing to tell.
+                return;
+            }
             let result = match result {
                 Ok(_) => Ok(()),
                 Err(IqFailure::Error(error)) => Err(format!(

@@ -1,0 +1,404 @@
+//! palabre as a Jitsi Meet client, end to end: Debian's real Prosody configured like a Jitsi
+//! deployment, and an independent stand-in for jicofo and the videobridge (slixmpp + aiortc,
+//! `tests/peers/jitsi/`), started per test by `common/jitsi.rs`. Every run is the real binary:
+//! `palabre join http://127.0.0.1:PORT/Room --headless`, its JSON line and its stderr.
+
+mod common;
+#[path = "common/jitsi.rs"]
+mod jitsi;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use jitsi::JitsiEnv;
+use palabre::audio::wav;
+use serde_json::{Value, json};
+
+const RATE: usize = 48_000;
+
+struct Palabre {
+    child: Child,
+}
+
+struct Run {
+    ok: bool,
+    json: Value,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!("ok={} json={}\n--- stderr ---\n{}", self.ok, self.json, self.stderr)
+    }
+
+    fn endpoint(&self) -> &str {
+        self.json["endpoint"].as_str().unwrap_or_default()
+    }
+}
+
+impl Palabre {
+    fn spawn(link: &str, name: &str, config: &Path, args: &[&str]) -> Palabre {
+        let child = Command::new(env!("CARGO_BIN_EXE_palabre"))
+            .args(["join", link, "--headless", "--name", name, "--ice-loopback"])
+            .args(args)
+            .env("PALABRE_CONFIG_DIR", config)
+            .env("RUST_LOG", "palabre=info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start palabre");
+        Palabre { child }
+    }
+
+    fn command(&mut self, line: &str) {
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            writeln!(stdin, "{line}").ok();
+            stdin.flush().ok();
+        }
+    }
+
+    fn wait(self) -> Run {
+        let out = self.child.wait_with_output().expect("wait for palabre");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json = stdout
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str(line).ok())
+            .unwrap_or(Value::Null);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        eprintln!("--- palabre: {json}\n{stderr}");
+        Run {
+            ok: out.status.success(),
+            json,
+            stderr,
+        }
+    }
+}
+
+fn count(json: &Value, path: &[&str]) -> u64 {
+    let mut value = json;
+    for key in path {
+        value = &value[*key];
+    }
+    value.as_u64().unwrap_or(0)
+}
+
+/// The speech of `reference` comes out of `recording`, time-aligned and matching.
+fn assert_speech(recording: &Path, reference: &str, what: &str) -> common::Alignment {
+    let reference = wav::read_mono_48k(&common::data(reference)).expect("reference");
+    let mut heard = wav::read_mono_48k(recording).expect("recording");
+    heard.resize(heard.len().max(reference.len() + RATE), 0.0);
+    let alignment = common::align(&reference, &heard, heard.len() - reference.len());
+    eprintln!(
+        "{what}: speech found {:.1} ms into the recording, correlation {:.3}, spectral \
+         similarity {:.3}",
+        alignment.delay_samples as f64 * 1000.0 / RATE as f64,
+        alignment.correlation,
+        alignment.spectral
+    );
+    assert!(
+        alignment.spectral > 0.8,
+        "{what}: the recording does not match the speech: {alignment:?}"
+    );
+    alignment
+}
+
+#[test]
+fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--video-bot"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Palabre-Test");
+    let alice_wav = dir.path().join("alice.wav");
+    let bob_wav = dir.path().join("bob.wav");
+    let en = common::data("speech_en.wav");
+    let fr = common::data("speech_fr.wav");
+    let mut alice = Palabre::spawn(
+        &link,
+        "Alice",
+        &dir.path().join("a"),
+        &[
+            "--input", en.to_str().expect("utf-8"),
+            "--record", alice_wav.to_str().expect("utf-8"),
+            "--wait-for", "Bob", "--no-gate", "--seconds", "22",
+        ],
+    );
+    let bob = Palabre::spawn(
+        &link,
+        "Bob",
+        &dir.path().join("b"),
+        &[
+            "--input", fr.to_str().expect("utf-8"),
+            "--record", bob_wav.to_str().expect("utf-8"),
+            "--wait-for", "Alice", "--no-gate", "--seconds", "22",
+        ],
+    );
+    env.wait_for(Duration::from_secs(30), |e| e["event"] == "session-accept")
+        .unwrap_or_else(|| panic!("no session-accept: {}", env.log()));
+    std::thread::sleep(Duration::from_secs(3));
+    alice.command("say Bonjour à tous <3");
+    alice.command("tell Bob just for you");
+    alice.command("hand");
+    let alice = alice.wait();
+    let bob = bob.wait();
+    assert!(alice.ok, "{}", alice.describe());
+    assert!(bob.ok, "{}", bob.describe());
+    for run in [&alice, &bob] {
+        assert_eq!(run.json["media_connected"], true, "{}", run.describe());
+        assert!(count(&run.json, &["traffic", "audio_packets_received"]) > 400, "{}", run.describe());
+        assert_eq!(run.json["bridge_messages"]["ServerHello"], 1, "{}", run.describe());
+        assert!(
+            run.json["participants_seen"].as_array().is_some_and(|p| !p.is_empty()),
+            "{}",
+            run.describe()
+        );
+    }
+    // Speech both ways, each the other's.
+    assert_speech(&bob_wav, "speech_en.wav", "Alice → Bob");
+    assert_speech(&alice_wav, "speech_fr.wav", "Bob → Alice");
+    // Chat both ways: group and private, with HTML-looking text left alone.
+    let texts = &bob.json["texts"];
+    assert_eq!(texts[0]["message"], "Bonjour à tous <3", "{}", bob.describe());
+    assert_eq!(texts[0]["private"], false);
+    assert_eq!(texts[1]["message"], "just for you");
+    assert_eq!(texts[1]["private"], true);
+    assert_eq!(texts[0]["from"], "Alice");
+    // Audio-only: the session-accept asked for no video from the start, the bridge channel
+    // said lastN 0, and the bridge sent no video packet to either, although the camera bot
+    // was sending video to the room all along.
+    let accepts = env.events_named("session-accept");
+    assert_eq!(accepts.len(), 2, "{accepts:?}");
+    for accept in &accepts {
+        assert_eq!(accept["initial_last_n"], 0, "{accept}");
+        assert_eq!(accept["setup"], "active", "{accept}");
+        assert_eq!(accept["sources"].as_array().map(Vec::len), Some(1), "{accept}");
+    }
+    for run in [&alice, &bob] {
+        let constraints = env
+            .events_named("bridge-message")
+            .into_iter()
+            .find(|e| e["endpoint"] == run.endpoint()
+                && e["message"]["colibriClass"] == "ReceiverVideoConstraints")
+            .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
+        assert_eq!(constraints["message"]["lastN"], 0);
+        let media = env.media_counters(run.endpoint()).expect("media counters");
+        assert!(count(&media, &["audio", "packets_received"]) > 400, "{media}");
+        assert_eq!(count(&media, &["video", "packets_sent"]), 0, "{media}");
+    }
+    // The camera bot was in the room, sending (the stand-in's self-test below shows that a
+    // client that does not ask for audio only receives its video).
+    assert!(
+        alice.json["participants_seen"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|n| n == "Camera bot")),
+        "{}",
+        alice.describe()
+    );
+}
+
+#[test]
+fn an_independent_client_comes_and_goes_and_is_heard() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Mixed");
+    let heard = dir.path().join("pal.wav");
+    let peer_heard = dir.path().join("peer.wav");
+    let en = common::data("speech_en.wav");
+    let fr = common::data("speech_fr.wav");
+    let pal = Palabre::spawn(
+        &link,
+        "Pal",
+        &dir.path().join("p"),
+        &[
+            "--input", fr.to_str().expect("utf-8"),
+            "--record", heard.to_str().expect("utf-8"),
+            "--wait-for", "Peer", "--no-gate", "--seconds", "28",
+        ],
+    );
+    let other = Palabre::spawn(&link, "Other", &dir.path().join("o"), &["--seconds", "28"]);
+    env.wait_for(Duration::from_secs(30), |e| e["event"] == "session-accept")
+        .unwrap_or_else(|| panic!("no session-accept: {}", env.log()));
+    std::thread::sleep(Duration::from_secs(2));
+    // The third participant: an independent Jitsi client (slixmpp + aiortc), who sends English
+    // speech and records what it hears, then leaves.
+    let peer = Command::new(JitsiEnv::python())
+        .arg(JitsiEnv::peer_script())
+        .args(["--port", &env.get("c2s_port"), "--domain", &env.get("domain")])
+        .args(["--guest-domain", &env.get("guest_domain"), "--muc", &env.get("muc")])
+        .args(["--room", "mixed", "--nick", "Peer", "--audio-only"])
+        .arg("--send-wav")
+        .arg(&en)
+        .args(["--send-delay", "2"])
+        .arg("--record-wav")
+        .arg(&peer_heard)
+        .args(["--stay", "16", "--timeout", "60"])
+        .output()
+        .expect("run the Jitsi peer");
+    let peer_json: Value = String::from_utf8_lossy(&peer.stdout)
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or(Value::Null);
+    eprintln!("--- peer: {peer_json}\n{}", String::from_utf8_lossy(&peer.stderr));
+    assert!(peer.status.success(), "the Jitsi peer failed: {peer_json}");
+    let pal = pal.wait();
+    let other = other.wait();
+    assert!(pal.ok, "{}", pal.describe());
+    assert!(other.ok, "{}", other.describe());
+    // palabre heard the independent client, and the client heard palabre.
+    assert_speech(&heard, "speech_en.wav", "peer → palabre");
+    assert_speech(&peer_heard, "speech_fr.wav", "palabre → peer");
+    // Its sources were added, then removed, at both palabres; both saw it come.
+    for run in [&pal, &other] {
+        let mine = |name: &str| {
+            env.events_named(name)
+                .into_iter()
+                .filter(|e| e["endpoint"] == run.endpoint())
+                .count()
+        };
+        assert!(mine("source-add-sent") >= 1, "no source-add for {}", run.endpoint());
+        assert!(mine("source-remove-sent") >= 1, "no source-remove for {}", run.endpoint());
+        assert!(
+            run.json["participants_seen"].as_array().is_some_and(|p| p.iter().any(|n| n == "Peer")),
+            "{}",
+            run.describe()
+        );
+        assert!(run.stderr.contains("Peer left."), "{}", run.describe());
+    }
+}
+
+#[test]
+fn refusals_and_waits_become_sentences() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--room-password", "locked=secret", "--lobby", "waiting"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c");
+    // Password required.
+    let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--seconds", "2"]).wait();
+    assert!(!run.ok, "{}", run.describe());
+    assert_eq!(run.json["state"], "refused", "{}", run.describe());
+    assert_eq!(run.json["reason"], "This meeting is protected by a password.");
+    // Wrong password.
+    let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--password", "guess", "--seconds", "2"]).wait();
+    assert_eq!(run.json["reason"], "The meeting password is wrong.", "{}", run.describe());
+    // The right one.
+    let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--password", "secret", "--seconds", "2"]).wait();
+    assert!(run.ok, "{}", run.describe());
+    assert_eq!(run.json["joined"], true);
+    // A lobby: palabre says it waits, and leaves cleanly when its time is up.
+    let run = Palabre::spawn(&env.link("Waiting"), "Zoé", &config, &["--seconds", "4"]).wait();
+    assert_eq!(run.json["joined"], false, "{}", run.describe());
+    assert!(
+        run.stderr.contains("This meeting has a lobby: waiting for a moderator to let you in"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(run.json["state"], "left", "{}", run.describe());
+}
+
+#[test]
+fn a_guest_waits_for_the_host_then_joins() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--auth-required", "--user", "host:hostpass"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The guest leaves 20 s after it joins, or after it started if it never gets in.
+    let guest = Palabre::spawn(&env.link("Board"), "Guest", &dir.path().join("g"), &["--seconds", "20"]);
+    std::thread::sleep(Duration::from_secs(6));
+    // A wrong login is refused in plain words.
+    let wrong = Palabre::spawn(
+        &env.link("Board"),
+        "Host",
+        &dir.path().join("w"),
+        &["--login-user", "host", "--login-password", "nope", "--seconds", "2"],
+    )
+    .wait();
+    assert_eq!(
+        wrong.json["reason"],
+        "The server refused the login: wrong user name or password.",
+        "{}",
+        wrong.describe()
+    );
+    assert_eq!(wrong.json["state"], "refused", "{}", wrong.describe());
+    let host = Palabre::spawn(
+        &env.link("Board"),
+        "Host",
+        &dir.path().join("h"),
+        &["--login-user", "host", "--login-password", "hostpass", "--seconds", "14"],
+    );
+    let guest = guest.wait();
+    let host = host.wait();
+    assert!(host.ok, "{}", host.describe());
+    assert!(guest.stderr.contains("Waiting for the host to start the meeting"), "{}", guest.describe());
+    assert!(guest.ok, "the guest got in once the host came: {}", guest.describe());
+    assert_eq!(guest.json["joined"], true);
+    assert!(
+        guest.json["participants_seen"].as_array().is_some_and(|p| p.iter().any(|n| n == "Host")),
+        "{}",
+        guest.describe()
+    );
+}
+
+#[test]
+fn a_lone_participants_session_expires_and_comes_back() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let mut env = JitsiEnv::start(&["--lone-timeout", "2"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Solo");
+    let stay = Palabre::spawn(&link, "Stay", &dir.path().join("s"), &["--seconds", "26"]);
+    let visit = |name: &str, seconds: &str| {
+        Palabre::spawn(&link, name, &dir.path().join(name), &["--seconds", seconds]).wait()
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let first = visit("First", "6");
+    assert!(first.ok, "{}", first.describe());
+    // Alone again: the focus ends the session after 2 s; a new visitor brings a new one.
+    env.wait_for(Duration::from_secs(15), |e| e["event"] == "session-terminate-sent" && e["reason"] == "expired")
+        .unwrap_or_else(|| panic!("no expiry: {}", env.log()));
+    let second = visit("Second", "6");
+    assert!(second.ok, "{}", second.describe());
+    env.command(&json!({"cmd": "stats"}));
+    let stay = stay.wait();
+    assert!(stay.ok, "{}", stay.describe());
+    assert_eq!(stay.json["media_sessions"], 2, "{}", stay.describe());
+    assert!(
+        stay.stderr.contains("The conference ended the media session"),
+        "{}",
+        stay.describe()
+    );
+}
+
+/// The stand-in checks itself with its own independent peers: speech through the bridge,
+/// source-add/remove, video to a client that wants it and none to an audio-only one, expiry,
+/// password, lobby, occupant limit, login. If the stand-in is wrong, palabre's tests above
+/// prove nothing; this makes that visible.
+#[test]
+fn the_stand_in_passes_its_own_self_test() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let out = Command::new(JitsiEnv::python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/jitsi/selftest.py"))
+        .output()
+        .expect("run the stand-in's self-test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
