@@ -137,10 +137,27 @@ pub trait ElementExt: Sized {
     fn attr_string(&self, name: &str) -> Option<String>;
 }
 
+/// `text` with the characters XML 1.0 cannot hold removed (control characters other than tab,
+/// line feed and carriage return, and U+FFFE/U+FFFF): the XML writer refuses them, and a
+/// user's chat text or name may contain them.
+pub fn xml_safe(text: String) -> String {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    if text.chars().all(allowed) {
+        text
+    } else {
+        text.chars().filter(|&c| allowed(c)).collect()
+    }
+}
+
 impl ElementExt for Element {
     fn set(&mut self, name: &str, value: impl Into<String>) {
         match NcName::try_from(name) {
-            Ok(name) => self.set_attr(Namespace::NONE, name, value.into()),
+            Ok(name) => self.set_attr(Namespace::NONE, name, xml_safe(value.into())),
             Err(_) => debug_assert!(false, "{name:?} is not an XML attribute name"),
         }
     }
@@ -151,7 +168,7 @@ impl ElementExt for Element {
     }
 
     fn text_node(mut self, text: impl Into<String>) -> Self {
-        self.append_text(text);
+        self.append_text(xml_safe(text.into()));
         self
     }
 
@@ -179,6 +196,17 @@ mod tests {
             back.get_child("body", "jabber:client").map(Element::text),
             Some("x < y & \"z\"".to_owned())
         );
+    }
+
+    #[test]
+    fn characters_xml_cannot_hold_are_dropped_from_text_and_attributes() {
+        let message = element("body", "jabber:client")
+            .with("id", "a\u{8}b")
+            .text_node("bell\u{7} tab\t nul\u{0} \u{FFFF}ok é 😀");
+        let text = to_string(&message);
+        let back = parse(&text).expect("parses");
+        assert_eq!(back.attr("id"), Some("ab"));
+        assert_eq!(back.text(), "bell tab\t nul ok é 😀");
     }
 
     #[test]
