@@ -14,6 +14,7 @@ use super::{
     Action, Candidate, Fingerprint, Jingle, JingleError, MediaKind, PayloadType, RtcpFb, Transport,
 };
 use crate::proto::jitsi::ns;
+use crate::proto::jitsi::xml::xml_safe;
 
 /// URI of the audio level header extension (RFC 6464).
 pub const EXT_AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -150,7 +151,7 @@ pub fn session_accept(
         };
         let mut element = Element::builder("content", ns::JINGLE)
             .attr(name("creator"), "responder")
-            .attr(name("name"), content.name.as_str())
+            .attr(name("name"), safe(content.name.as_str()))
             .attr(name("senders"), "both");
         match answered {
             Some((description, initial_last_n)) => {
@@ -180,8 +181,8 @@ pub fn session_accept(
     }
 
     let mut jingle = jingle_element(Action::SessionAccept, &offer.sid)
-        .attr(name("initiator"), offer.initiator.as_deref())
-        .attr(name("responder"), responder);
+        .attr(name("initiator"), offer.initiator.as_deref().map(safe))
+        .attr(name("responder"), safe(responder));
     if !offer.bundle.is_empty() {
         let names = offer
             .bundle
@@ -192,7 +193,7 @@ pub fn session_accept(
                 .attr(name("semantics"), "BUNDLE")
                 .append_all(names.map(|content_name| {
                     Element::builder("content", ns::JINGLE_GROUPING)
-                        .attr(name("name"), content_name.as_str())
+                        .attr(name("name"), safe(content_name.as_str()))
                         .build()
                 })),
         );
@@ -214,7 +215,11 @@ pub fn session_terminate(sid: &str, condition: &str, text: Option<&str>) -> Elem
     let condition = Element::builder(condition, ns::JINGLE).build();
     let mut reason = Element::builder("reason", ns::JINGLE).append(condition);
     if let Some(text) = text {
-        reason = reason.append(Element::builder("text", ns::JINGLE).append(text).build());
+        reason = reason.append(
+            Element::builder("text", ns::JINGLE)
+                .append(safe(text))
+                .build(),
+        );
     }
     jingle_element(Action::SessionTerminate, sid)
         .append(reason.build())
@@ -228,7 +233,7 @@ pub fn transport_info(sid: &str, content_name: &str, transport: &Transport) -> E
         .append(
             Element::builder("content", ns::JINGLE)
                 .attr(name("creator"), "responder")
-                .attr(name("name"), content_name)
+                .attr(name("name"), safe(content_name))
                 .append(transport_element(transport))
                 .build(),
         )
@@ -253,7 +258,7 @@ fn sources_message(
     sources: &[LocalSource],
 ) -> Element {
     let mut description = Element::builder("description", ns::JINGLE_RTP)
-        .attr(name("media"), media.as_str())
+        .attr(name("media"), safe(media.as_str()))
         .build();
     for source in sources {
         append_source(&mut description, source);
@@ -262,11 +267,17 @@ fn sources_message(
         .append(
             Element::builder("content", ns::JINGLE)
                 .attr(name("creator"), "responder")
-                .attr(name("name"), media.as_str())
+                .attr(name("name"), safe(media.as_str()))
                 .append(description)
                 .build(),
         )
         .build()
+}
+
+/// `value` without the characters XML cannot hold (see [`xml_safe`]): the caller's strings
+/// (names, identifiers, the terminate text) must not make the XML writer fail.
+fn safe(value: &str) -> String {
+    xml_safe(value.to_owned())
 }
 
 /// A static attribute or element name.
@@ -276,8 +287,8 @@ fn name(name: &'static str) -> NcName {
 
 fn jingle_element(action: Action, sid: &str) -> ElementBuilder {
     Element::builder("jingle", ns::JINGLE)
-        .attr(name("action"), action.as_str())
-        .attr(name("sid"), sid)
+        .attr(name("action"), safe(action.as_str()))
+        .attr(name("sid"), safe(sid))
 }
 
 fn is_opus(payload_type: &PayloadType) -> bool {
@@ -361,7 +372,7 @@ fn rtp_description(
     source: Option<&LocalSource>,
 ) -> Element {
     let mut description = Element::builder("description", ns::JINGLE_RTP)
-        .attr(name("media"), offered.media.as_str())
+        .attr(name("media"), safe(offered.media.as_str()))
         .attr(name("ssrc"), source.map(|source| source.ssrc))
         .append_all(payload_types.iter().map(payload_type_element))
         .build();
@@ -377,7 +388,7 @@ fn rtp_description(
         description.append_child(
             Element::builder("rtp-hdrext", ns::JINGLE_HDREXT)
                 .attr(name("id"), extension.id)
-                .attr(name("uri"), extension.uri.as_str())
+                .attr(name("uri"), safe(extension.uri.as_str()))
                 .build(),
         );
     }
@@ -390,7 +401,7 @@ fn rtp_description(
 fn payload_type_element(payload_type: &PayloadType) -> Element {
     Element::builder("payload-type", ns::JINGLE_RTP)
         .attr(name("id"), payload_type.id)
-        .attr(name("name"), payload_type.name.as_str())
+        .attr(name("name"), safe(payload_type.name.as_str()))
         .attr(name("clockrate"), payload_type.clockrate)
         .attr(
             name("channels"),
@@ -398,14 +409,14 @@ fn payload_type_element(payload_type: &PayloadType) -> Element {
         )
         .append_all(payload_type.parameters.iter().map(|(key, value)| {
             Element::builder("parameter", ns::JINGLE_RTP)
-                .attr(name("name"), key.as_str())
-                .attr(name("value"), value.as_str())
+                .attr(name("name"), safe(key.as_str()))
+                .attr(name("value"), safe(value.as_str()))
                 .build()
         }))
         .append_all(payload_type.rtcp_fb.iter().map(|feedback| {
             Element::builder("rtcp-fb", ns::JINGLE_RTCP_FB)
-                .attr(name("type"), feedback.kind.as_str())
-                .attr(name("subtype"), feedback.subtype.as_deref())
+                .attr(name("type"), safe(feedback.kind.as_str()))
+                .attr(name("subtype"), feedback.subtype.as_deref().map(safe))
                 .build()
         }))
         .build()
@@ -416,12 +427,12 @@ fn append_source(description: &mut Element, source: &LocalSource) {
     let element = |ssrc: u32| {
         Element::builder("source", ns::JINGLE_SSMA)
             .attr(name("ssrc"), ssrc)
-            .attr(name("name"), source.name.as_str())
-            .attr(name("videoType"), source.video_type.as_deref())
+            .attr(name("name"), safe(source.name.as_str()))
+            .attr(name("videoType"), source.video_type.as_deref().map(safe))
             .append(
                 Element::builder("parameter", ns::JINGLE_SSMA)
                     .attr(name("name"), "msid")
-                    .attr(name("value"), source.msid.as_str())
+                    .attr(name("value"), safe(source.msid.as_str()))
                     .build(),
             )
             .build()
@@ -446,13 +457,13 @@ fn append_source(description: &mut Element, source: &LocalSource) {
 /// web-socket URLs and candidates.
 fn transport_element(transport: &Transport) -> Element {
     let mut element = Element::builder("transport", ns::JINGLE_ICE_UDP)
-        .attr(name("ufrag"), transport.ufrag.as_deref())
-        .attr(name("pwd"), transport.pwd.as_deref());
+        .attr(name("ufrag"), transport.ufrag.as_deref().map(safe))
+        .attr(name("pwd"), transport.pwd.as_deref().map(safe));
     if let Some(sctp) = &transport.sctp {
         element = element.append(
             Element::builder("sctpmap", ns::JINGLE_DTLS_SCTP)
                 .attr(name("number"), sctp.number)
-                .attr(name("protocol"), sctp.protocol.as_str())
+                .attr(name("protocol"), safe(sctp.protocol.as_str()))
                 .attr(name("streams"), sctp.streams)
                 .build(),
         );
@@ -460,7 +471,7 @@ fn transport_element(transport: &Transport) -> Element {
     for url in &transport.web_sockets {
         element = element.append(
             Element::builder("web-socket", ns::COLIBRI)
-                .attr(name("url"), url.as_str())
+                .attr(name("url"), safe(url.as_str()))
                 .build(),
         );
     }
@@ -470,10 +481,10 @@ fn transport_element(transport: &Transport) -> Element {
     for fingerprint in &transport.fingerprints {
         element = element.append(
             Element::builder("fingerprint", ns::JINGLE_DTLS)
-                .attr(name("hash"), fingerprint.hash.as_str())
-                .attr(name("setup"), fingerprint.setup.as_deref())
+                .attr(name("hash"), safe(fingerprint.hash.as_str()))
+                .attr(name("setup"), fingerprint.setup.as_deref().map(safe))
                 .attr(name("cryptex"), fingerprint.cryptex.then_some("true"))
-                .append(fingerprint.value.as_str())
+                .append(safe(&fingerprint.value))
                 .build(),
         );
     }
@@ -485,20 +496,20 @@ fn transport_element(transport: &Transport) -> Element {
 fn candidate_element(candidate: &Candidate) -> Element {
     Element::builder("candidate", ns::JINGLE_ICE_UDP)
         .attr(name("component"), candidate.component)
-        .attr(name("foundation"), candidate.foundation.as_str())
+        .attr(name("foundation"), safe(candidate.foundation.as_str()))
         .attr(name("generation"), candidate.generation)
-        .attr(name("id"), candidate.id.as_deref())
+        .attr(name("id"), candidate.id.as_deref().map(safe))
         .attr(name("ip"), candidate.ip.to_string())
         .attr(name("port"), candidate.port)
         .attr(name("priority"), candidate.priority)
-        .attr(name("protocol"), candidate.protocol.as_str())
-        .attr(name("type"), candidate.kind.as_str())
+        .attr(name("protocol"), safe(candidate.protocol.as_str()))
+        .attr(name("type"), safe(candidate.kind.as_str()))
         .attr(
             name("rel-addr"),
             candidate.rel_addr.map(|ip| ip.to_string()),
         )
         .attr(name("rel-port"), candidate.rel_port)
         .attr(name("network"), candidate.network)
-        .attr(name("tcptype"), candidate.tcp_type.as_deref())
+        .attr(name("tcptype"), candidate.tcp_type.as_deref().map(safe))
         .build()
 }

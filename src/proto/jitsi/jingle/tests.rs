@@ -1365,3 +1365,31 @@ fn randomly_mutated_offers_never_panic() {
     assert!(parsed > 300, "only {parsed} mutated offers parsed");
     assert!(answered > 100, "only {answered} answers built");
 }
+
+#[test]
+fn characters_xml_cannot_hold_are_dropped_from_what_palabre_writes() {
+    let mut local = local_media(false, true);
+    if let Some(audio) = local.audio.as_mut() {
+        audio.name = "abcd1234\u{1}-a0".to_owned();
+    }
+    local.ice_ufrag = "pn\u{0}49".to_owned();
+    let offer = parse_xml(FIXTURE_2026).expect("parses");
+    let accept = session_accept(&offer, &local, "room@conference.example/abcd\u{7}1234")
+        .expect("answer builds");
+    let text = String::from(&accept);
+    let again = parse(&text.parse().expect("well-formed")).expect("re-parses");
+    assert_eq!(
+        again.responder.as_deref(),
+        Some("room@conference.example/abcd1234")
+    );
+    assert_eq!(
+        again.transport().and_then(|t| t.ufrag.as_deref()),
+        Some("pn49")
+    );
+    let audio = description(&again, &MediaKind::Audio);
+    assert_eq!(audio.sources[0].name.as_deref(), Some("abcd1234-a0"));
+    let terminate = session_terminate("s\u{1b}1", "success", Some("bye\u{0}\u{fffe}"));
+    let again = parse(&String::from(&terminate).parse().expect("well-formed")).expect("parses");
+    assert_eq!(again.sid, "s1");
+    assert_eq!(again.reason.and_then(|r| r.text).as_deref(), Some("bye"));
+}
