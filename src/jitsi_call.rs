@@ -323,8 +323,21 @@ fn on_event(
             }
             ConferenceEvent::ParticipantJoined(p) | ConferenceEvent::ParticipantChanged(p) => {
                 let name = shown_name(&p);
-                if participants.insert(p.endpoint.clone(), p.clone()).is_none() {
-                    say(&format!("{name} joined."));
+                match participants.insert(p.endpoint.clone(), p.clone()) {
+                    None => say(&format!("{name} joined.")),
+                    Some(before) => {
+                        if before.raised_hand.is_none() && p.raised_hand.is_some() {
+                            say(&format!("{name} raised a hand."));
+                        } else if before.raised_hand.is_some() && p.raised_hand.is_none() {
+                            say(&format!("{name} lowered their hand."));
+                        }
+                        if before.audio_muted != p.audio_muted {
+                            say(&format!(
+                                "{name} {} their microphone.",
+                                if p.audio_muted { "muted" } else { "unmuted" }
+                            ));
+                        }
+                    }
                 }
                 seen.insert(name);
             }

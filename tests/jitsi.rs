@@ -144,6 +144,16 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     alice.command("say Bonjour à tous <3");
     alice.command("tell Bob just for you");
     alice.command("hand");
+    // Once the speech is over, a moderator (the focus) mutes Alice.
+    std::thread::sleep(Duration::from_secs(12));
+    let alice_endpoint = env
+        .events_named("participant-joined")
+        .into_iter()
+        .find(|e| e["nick"] == "Alice")
+        .and_then(|e| e["endpoint"].as_str().map(str::to_owned))
+        .expect("Alice's endpoint");
+    let mut env = env;
+    env.command(&json!({"cmd": "mute", "endpoint": alice_endpoint}));
     let alice = alice.wait();
     let bob = bob.wait();
     assert!(alice.ok, "{}", alice.describe());
@@ -168,6 +178,16 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     assert_eq!(texts[1]["message"], "just for you");
     assert_eq!(texts[1]["private"], true);
     assert_eq!(texts[0]["from"], "Alice");
+    // The raised hand and the moderator's mute, seen by both.
+    assert!(bob.stderr.contains("Alice raised a hand."), "{}", bob.describe());
+    assert!(alice.stderr.contains("A moderator muted your microphone."), "{}", alice.describe());
+    assert!(bob.stderr.contains("Alice muted their microphone."), "{}", bob.describe());
+    let mute = env
+        .events_named("mute-sent")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no mute: {}", env.log()));
+    assert_eq!(mute["answer"], "result", "{mute}");
     // Audio-only: the session-accept asked for no video from the start, the bridge channel
     // said lastN 0, and the bridge sent no video packet to either, although the camera bot
     // was sending video to the room all along.

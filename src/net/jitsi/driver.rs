@@ -399,6 +399,11 @@ impl Driver {
                     let now = Instant::now();
                     match command {
                         Some(JitsiCommand::Audio { opus, ts_samples, terminator, level }) => {
+                            // Muted (by the user or a moderator): nothing leaves.
+                            if conference.audio_muted() {
+                                media.last_terminator = true;
+                                continue;
+                            }
                             if let Some(session) = &mut media.session {
                                 session.send_audio(now, &opus, ts_samples, level, media.last_terminator);
                                 self.traffic.audio_packets_sent += 1;
