@@ -5,7 +5,7 @@
 //! connects the audio engine to the network through a [`CallLink`]. The window only renders
 //! these events and sends these commands: it never sees a protocol.
 //!
-//! So far the Mumble adapter ([`spawn_mumble`]); Jitsi will be the second.
+//! Two adapters: Mumble ([`spawn_mumble`]) and Jitsi Meet ([`spawn_jitsi`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,7 +16,9 @@ use crate::audio::FRAME_SAMPLES;
 use crate::audio::call::{CallLink, IncomingPacket, OutgoingPacket};
 use crate::command::Command;
 use crate::config::AudioSettings;
+use crate::net::jitsi::driver::{self as jitsi, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic};
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
+use crate::proto::jitsi::conference::{ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant};
 use crate::proto::mumble::session::{
     CloseReason, IP_UDP_OVERHEAD, SessionEvent, TextTarget, TrafficStats,
 };
@@ -430,6 +432,319 @@ impl MumbleAdapter {
             None => (0.0, 0.0),
         };
         self.last_traffic = Some((now, stats));
+        self.emit(ConferenceEvent::Traffic(Traffic {
+            up_bps,
+            down_bps,
+            total_bytes: sent + received,
+        }));
+    }
+}
+
+/// Joins a Jitsi Meet room. As with Mumble, the audio runs in the engine: it gets
+/// [`Command::StartCall`] once palabre is in the room. Participants get ids of their own (the
+/// window's and the engine's speaker ids), kept for the whole call.
+pub fn spawn_jitsi(
+    options: JitsiOptions,
+    engine: Sender<Command>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> std::io::Result<ConferenceHandle> {
+    let (command_tx, command_rx) = mpsc::channel();
+    let (event_tx, event_rx) = mpsc::channel();
+    let own_name = options.display_name.clone();
+    let muted = options.audio_muted;
+    let handle = jitsi::spawn(options, None)?;
+    std::thread::Builder::new()
+        .name("palabre-conference".to_owned())
+        .spawn(move || {
+            JitsiAdapter {
+                handle,
+                engine,
+                events: event_tx,
+                wake,
+                own_name,
+                muted,
+                participants: Vec::new(),
+                ids: std::collections::BTreeMap::new(),
+                link: None,
+                incoming: None,
+                last_traffic: None,
+                started: false,
+                orphaned: false,
+            }
+            .run(command_rx);
+        })?;
+    Ok(ConferenceHandle {
+        commands: command_tx,
+        events: event_rx,
+    })
+}
+
+/// The id of the user in a Jitsi roster (participants get 1, 2, …).
+const JITSI_OWN_ID: u32 = 0;
+
+struct JitsiAdapter {
+    handle: jitsi::JitsiHandle,
+    engine: Sender<Command>,
+    events: Sender<ConferenceEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    own_name: String,
+    muted: bool,
+    /// The others, in order of arrival.
+    participants: Vec<(u32, JitsiParticipant)>,
+    /// Ids given to endpoints (kept after they leave, should they come back).
+    ids: std::collections::BTreeMap<String, u32>,
+    link: Option<Receiver<OutgoingPacket>>,
+    incoming: Option<Sender<IncomingPacket>>,
+    last_traffic: Option<(Instant, JitsiTraffic)>,
+    started: bool,
+    orphaned: bool,
+}
+
+impl JitsiAdapter {
+    fn emit(&self, event: ConferenceEvent) {
+        self.events.send(event).ok();
+        (self.wake)();
+    }
+
+    fn id_of(&mut self, endpoint: &str) -> u32 {
+        let next = self.ids.len() as u32 + 1;
+        *self.ids.entry(endpoint.to_owned()).or_insert(next)
+    }
+
+    fn run(mut self, commands: Receiver<ConferenceCommand>) {
+        loop {
+            match self.handle.events.recv_timeout(Duration::from_millis(5)) {
+                Ok(event) => {
+                    if self.on_event(event) {
+                        break;
+                    }
+                    let mut over = false;
+                    while let Ok(event) = self.handle.events.try_recv() {
+                        if self.on_event(event) {
+                            over = true;
+                            break;
+                        }
+                    }
+                    if over {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(outgoing) = &self.link {
+                while let Ok(packet) = outgoing.try_recv() {
+                    self.handle.send(JitsiCommand::Audio {
+                        opus: packet.opus,
+                        ts_samples: packet.ts_samples,
+                        terminator: packet.terminator,
+                        level: packet.level,
+                    });
+                }
+            }
+            loop {
+                match commands.try_recv() {
+                    Ok(command) => self.on_command(command),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        if !self.orphaned {
+                            self.orphaned = true;
+                            self.handle.send(JitsiCommand::Leave);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        self.engine.send(Command::StopCall).ok();
+    }
+
+    fn on_command(&mut self, command: ConferenceCommand) {
+        match command {
+            ConferenceCommand::Mute(mute) => {
+                self.muted = mute;
+                self.handle.send(JitsiCommand::Mute(mute));
+                self.emit_roster();
+            }
+            ConferenceCommand::Chat { to, text } => {
+                let endpoint = to.and_then(|id| {
+                    self.participants
+                        .iter()
+                        .find(|(pid, _)| *pid == id)
+                        .map(|(_, p)| p.endpoint.clone())
+                });
+                if to.is_some() && endpoint.is_none() {
+                    return;
+                }
+                self.emit(ConferenceEvent::Chat(ChatMessage {
+                    from: self.own_name.clone(),
+                    private: to.is_some(),
+                    text: text.clone(),
+                    own: true,
+                }));
+                self.handle.send(JitsiCommand::Chat { text, to: endpoint });
+            }
+            // Jitsi Meet has no deafening and no rooms to move between.
+            ConferenceCommand::Deafen(_) | ConferenceCommand::MoveTo(_) => {}
+            ConferenceCommand::Leave => self.handle.send(JitsiCommand::Leave),
+        }
+    }
+
+    fn emit_roster(&self) {
+        let mut participants = vec![Participant {
+            id: JITSI_OWN_ID,
+            name: self.own_name.clone(),
+            room: None,
+            you: true,
+            muted: self.muted,
+            deafened: false,
+            hand_raised: false,
+        }];
+        participants.extend(self.participants.iter().map(|(id, p)| Participant {
+            id: *id,
+            name: if p.display_name.is_empty() {
+                p.endpoint.clone()
+            } else {
+                p.display_name.clone()
+            },
+            room: None,
+            you: false,
+            muted: p.audio_muted,
+            deafened: false,
+            hand_raised: p.raised_hand.is_some(),
+        }));
+        self.emit(ConferenceEvent::Roster {
+            participants,
+            rooms: Vec::new(),
+        });
+    }
+
+    /// Handles one driver event; `true` when the conference is over.
+    fn on_event(&mut self, event: JitsiEvent) -> bool {
+        match event {
+            JitsiEvent::Stage(sentence) => {
+                if self.started {
+                    self.emit(ConferenceEvent::Notice(sentence));
+                } else {
+                    self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
+                }
+            }
+            JitsiEvent::Audio {
+                speaker,
+                endpoint,
+                ts_samples,
+                opus,
+            } => {
+                let speaker = match endpoint {
+                    Some(endpoint) => self.id_of(&endpoint),
+                    // Not announced (yet): a speaker of its own, out of the participants' range.
+                    None => speaker | 0x8000_0000,
+                };
+                if let Some(incoming) = &self.incoming {
+                    incoming
+                        .send(IncomingPacket {
+                            speaker,
+                            ts_samples,
+                            opus,
+                        })
+                        .ok();
+                }
+            }
+            JitsiEvent::Bridge(_) | JitsiEvent::MediaConnected(_) => {}
+            JitsiEvent::Traffic(traffic) => self.on_traffic(traffic),
+            JitsiEvent::Finished { end, reason, .. } => {
+                let failed = !matches!(
+                    end,
+                    Some(crate::proto::jitsi::conference::ConferenceEnd::Left)
+                );
+                self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
+                return true;
+            }
+            JitsiEvent::Conference(event) => self.on_conference(event),
+        }
+        false
+    }
+
+    fn on_conference(&mut self, event: JitsiConferenceEvent) {
+        match event {
+            JitsiConferenceEvent::Waiting(waiting) => self.emit(ConferenceEvent::Stage(
+                Stage::Connecting(waiting.sentence().to_owned()),
+            )),
+            JitsiConferenceEvent::Joined { .. } => {
+                if !self.started {
+                    self.started = true;
+                    let (outgoing_tx, outgoing_rx) = mpsc::channel();
+                    let (incoming_tx, incoming_rx) = mpsc::channel();
+                    self.link = Some(outgoing_rx);
+                    self.incoming = Some(incoming_tx);
+                    self.engine
+                        .send(Command::StartCall(CallLink::new(outgoing_tx, incoming_rx)))
+                        .ok();
+                }
+                self.emit(ConferenceEvent::Stage(Stage::Connected));
+                self.emit_roster();
+            }
+            JitsiConferenceEvent::ParticipantJoined(p)
+            | JitsiConferenceEvent::ParticipantChanged(p) => {
+                let id = self.id_of(&p.endpoint);
+                match self.participants.iter_mut().find(|(pid, _)| *pid == id) {
+                    Some(entry) => entry.1 = p,
+                    None => self.participants.push((id, p)),
+                }
+                self.emit_roster();
+            }
+            JitsiConferenceEvent::ParticipantLeft { endpoint } => {
+                self.participants.retain(|(_, p)| p.endpoint != endpoint);
+                self.emit_roster();
+            }
+            JitsiConferenceEvent::Chat {
+                name,
+                text,
+                private,
+                ..
+            } => self.emit(ConferenceEvent::Chat(ChatMessage {
+                from: name,
+                private,
+                text,
+                own: false,
+            })),
+            JitsiConferenceEvent::MutedByModerator => {
+                self.muted = true;
+                self.emit(ConferenceEvent::Notice(
+                    "A moderator muted your microphone.".to_owned(),
+                ));
+                self.emit_roster();
+            }
+            JitsiConferenceEvent::JingleAnswered {
+                result: Err(why), ..
+            } => self.emit(ConferenceEvent::Notice(why)),
+            _ => {}
+        }
+    }
+
+    fn on_traffic(&mut self, traffic: JitsiTraffic) {
+        let now = Instant::now();
+        let wire = |t: &JitsiTraffic| {
+            (
+                t.udp_bytes_sent + t.udp_packets_sent * jitsi::IP_UDP_OVERHEAD + t.signalling_bytes_sent,
+                t.udp_bytes_received
+                    + t.udp_packets_received * jitsi::IP_UDP_OVERHEAD
+                    + t.signalling_bytes_received,
+            )
+        };
+        let (sent, received) = wire(&traffic);
+        let (up_bps, down_bps) = match self.last_traffic {
+            Some((at, before)) => {
+                let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
+                let (before_sent, before_received) = wire(&before);
+                (
+                    sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
+                    received.saturating_sub(before_received) as f64 * 8.0 / seconds,
+                )
+            }
+            None => (0.0, 0.0),
+        };
+        self.last_traffic = Some((now, traffic));
         self.emit(ConferenceEvent::Traffic(Traffic {
             up_bps,
             down_bps,

@@ -128,7 +128,6 @@ pub fn run(
     let mut input_pos = 0usize;
     let mut mic = [0.0f32; FRAME_SAMPLES];
     let mut mixed = [0.0f32; FRAME_SAMPLES];
-    let mut loudest: u8 = 127;
     let mut leaving = false;
     let mut warned_record_cap = false;
     let started = Instant::now();
@@ -219,15 +218,13 @@ pub fn run(
             if sending {
                 input_pos += FRAME_SAMPLES;
             }
-            loudest = loudest.min(level_dbov(&mic));
             media.step(now, &mut mic, &mut mixed, &meters, |packet| {
                 handle.send(JitsiCommand::Audio {
                     opus: packet.opus,
                     ts_samples: packet.ts_samples,
                     terminator: packet.terminator,
-                    level: loudest,
+                    level: packet.level,
                 });
-                loudest = 127;
             })?;
             if call.record.is_some() {
                 if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
@@ -405,16 +402,6 @@ fn shown_name(participant: &Participant) -> String {
     }
 }
 
-/// The loudness of a 10 ms frame in −dBov (0 loudest, 127 silence), as RFC 6464 counts it.
-fn level_dbov(frame: &[f32]) -> u8 {
-    let energy: f32 = frame.iter().map(|s| s * s).sum::<f32>() / frame.len().max(1) as f32;
-    if energy <= 1e-13 {
-        return 127;
-    }
-    let db = -10.0 * energy.log10();
-    db.clamp(0.0, 127.0) as u8
-}
-
 fn parse_control(
     line: &str,
     participants: &BTreeMap<String, Participant>,
@@ -481,11 +468,4 @@ mod tests {
         assert_ne!(machine_uid(None), machine_uid(None));
     }
 
-    #[test]
-    fn levels_follow_rfc_6464() {
-        assert_eq!(level_dbov(&[0.0; 480]), 127);
-        assert_eq!(level_dbov(&[1.0; 480]), 0);
-        assert_eq!(level_dbov(&[0.1; 480]), 20);
-        assert_eq!(level_dbov(&[-0.01; 480]), 40);
-    }
 }

@@ -238,7 +238,7 @@ fn a_pasted_link_opens_its_form() {
 }
 
 #[test]
-fn a_jitsi_link_cannot_be_joined_yet() {
+fn a_jitsi_server_asks_for_a_room_then_joins_it() {
     let mut harness = harness(home());
     harness
         .state_mut()
@@ -253,11 +253,22 @@ fn a_jitsi_link_cannot_be_joined_yet() {
         intents,
         vec![Intent::OpenLink("https://meet.example.org/Weekly".into())]
     );
-    harness.get_by_label_contains("Joining Jitsi Meet rooms is not available yet");
-    assert!(harness.get_by_label("Join").accesskit_node().is_disabled());
     assert_eq!(
         toggled(&harness.get_by_label("Audio only")),
         Some(Toggled::True)
+    );
+    type_into(&mut harness, "Your name", "Zoé");
+    assert!(!harness.get_by_label("Join").accesskit_node().is_disabled());
+    harness.get_by_label("Join").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert!(
+        matches!(intents.as_slice(), [Intent::Join { name, .. }] if name == "Zoé"),
+        "{intents:?}"
+    );
+    assert!(
+        matches!(&effects.join, Some(request) if matches!(&request.link, palabre::ui::state::JoinLink::Jitsi(link) if link.room == "Weekly")),
+        "{effects:?}"
     );
 }
 

@@ -27,6 +27,8 @@ pub struct OutgoingPacket {
     pub ts_samples: u64,
     /// Last packet of a talk spurt.
     pub terminator: bool,
+    /// The loudest 10 ms of it, in −dBov (0 loudest, 127 silence; RFC 6464).
+    pub level: u8,
 }
 
 /// One Opus packet from a remote speaker.
@@ -85,6 +87,8 @@ pub struct CallAudio {
     last_played: [f32; FRAME_SAMPLES],
     acoustic: bool,
     concealed_before: u64,
+    /// The loudest sent frame since the last packet, −dBov.
+    pending_level: u8,
 }
 
 impl CallAudio {
@@ -100,6 +104,7 @@ impl CallAudio {
             last_played: [0.0; FRAME_SAMPLES],
             acoustic,
             concealed_before: 0,
+            pending_level: 127,
         })
     }
 
@@ -186,13 +191,17 @@ impl CallAudio {
         } else {
             &SILENCE
         };
-        if let Some((ts_samples, terminator)) = self.send.process(mic, far, meters)? {
+        let packet = self.send.process(mic, far, meters)?;
+        self.pending_level = self.pending_level.min(meter::level_dbov(mic));
+        if let Some((ts_samples, terminator)) = packet {
             let bytes = self.send.encode_pending(&mut self.payload)?;
             send(OutgoingPacket {
                 opus: self.payload[..bytes].to_vec(),
                 ts_samples,
                 terminator,
+                level: self.pending_level,
             });
+            self.pending_level = 127;
         }
         speaker.fill(0.0);
         let mut changes = Vec::new();

@@ -75,9 +75,24 @@ pub fn rms_dbfs(samples: &[f32]) -> f32 {
     (10.0 * energy.log10()).max(SILENCE_DBFS)
 }
 
+/// The loudness of `samples` in −dBov as RFC 6464 (the RTP audio level) counts it: 0 is the
+/// loudest, 127 silence.
+pub fn level_dbov(samples: &[f32]) -> u8 {
+    let dbfs = rms_dbfs(samples);
+    (-dbfs).clamp(0.0, 127.0) as u8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_follow_rfc_6464() {
+        assert_eq!(level_dbov(&[0.0; 480]), 127);
+        assert_eq!(level_dbov(&[1.0; 480]), 0);
+        assert_eq!(level_dbov(&[0.1; 480]), 20);
+        assert_eq!(level_dbov(&[-0.01; 480]), 40);
+    }
 
     #[test]
     fn full_scale_sine_is_minus_three_db() {

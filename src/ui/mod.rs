@@ -29,7 +29,7 @@ use crate::directory::Protocol;
 use crate::i18n::I18n;
 use crate::identity::Identity;
 use crate::net::mumble::MumbleOptions;
-use crate::ui::state::{EchoPhase, JoinRequest, ProbeRequest, Screen};
+use crate::ui::state::{EchoPhase, JoinLink, JoinRequest, ProbeRequest, Screen};
 use crate::ui::state::{Intent, WindowState};
 use crate::ui::view::Levels;
 
@@ -257,6 +257,13 @@ impl PalabreApp {
         if let Some(previous) = self.conference.take() {
             previous.commands.send(ConferenceCommand::Leave).ok();
         }
+        let link = match &request.link {
+            JoinLink::Mumble(link) => link.clone(),
+            JoinLink::Jitsi(link) => {
+                self.join_jitsi(link.clone(), &request);
+                return;
+            }
+        };
         let identity = match &self.config_dir {
             Some(dir) => match Identity::load_or_create(dir, &request.name) {
                 Ok((identity, _created)) => Some(identity),
@@ -271,10 +278,10 @@ impl PalabreApp {
         };
         let mut session = crate::call::session_config(&request.name);
         session.password = request.password.clone();
-        session.channel_path = request.link.channel_path.clone();
+        session.channel_path = link.channel_path.clone();
         let options = MumbleOptions {
-            host: request.link.host.clone(),
-            port: request.link.port,
+            host: link.host.clone(),
+            port: link.port,
             session,
             identity,
             config_dir: self.config_dir.clone(),
@@ -289,6 +296,31 @@ impl PalabreApp {
             self.engine.commands.clone(),
             wake,
         ) {
+            Ok(handle) => self.conference = Some(handle),
+            Err(error) => self
+                .state
+                .apply_conference(ConferenceEvent::Stage(Stage::Ended {
+                    reason: format!("The connection could not be started: {error}."),
+                    failed: true,
+                })),
+        }
+    }
+
+    /// Starts a Jitsi Meet conference (audio only; the audio runs in the engine).
+    fn join_jitsi(&mut self, link: crate::link::JitsiLink, request: &JoinRequest) {
+        let options = crate::net::jitsi::driver::JitsiOptions {
+            link,
+            display_name: request.name.clone(),
+            password: request.password.clone(),
+            login: None,
+            ca_file: None,
+            ice_loopback: false,
+            audio_muted: false,
+            machine_uid: crate::jitsi_call::machine_uid(self.config_dir.as_deref()),
+        };
+        let ctx = self.ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        match crate::conference::spawn_jitsi(options, self.engine.commands.clone(), wake) {
             Ok(handle) => self.conference = Some(handle),
             Err(error) => self
                 .state

@@ -43,11 +43,20 @@ pub enum Screen {
     Settings,
 }
 
-/// What the glue must join: a Mumble server (the only back-end so far).
+/// Where to go: a Mumble server or a Jitsi Meet room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinLink {
+    /// The server, port and channel to go to.
+    Mumble(MumbleLink),
+    /// The Jitsi Meet room.
+    Jitsi(JitsiLink),
+}
+
+/// What the glue must join.
 #[derive(Clone, PartialEq, Eq)]
 pub struct JoinRequest {
-    /// The server, port and channel to go to.
-    pub link: MumbleLink,
+    /// Where to go.
+    pub link: JoinLink,
     /// The name to log in with.
     pub name: String,
     /// The server password, if one was given.
@@ -72,7 +81,7 @@ impl std::fmt::Debug for JoinRequest {
 pub enum Target {
     /// A Mumble server (can be joined).
     Mumble(MumbleLink),
-    /// A Jitsi Meet room (cannot be joined yet in this version).
+    /// A Jitsi Meet room.
     Jitsi(JitsiLink),
     /// A Jitsi Meet server without a room: the room must be named first.
     JitsiServer {
@@ -116,9 +125,9 @@ impl std::fmt::Debug for JoinForm {
 }
 
 impl JoinForm {
-    /// Whether this form can be joined in this version (Mumble only so far).
+    /// Whether this form can be joined (a Jitsi Meet server needs a room first).
     pub fn joinable(&self) -> bool {
-        matches!(self.target, Target::Mumble(_))
+        matches!(self.target, Target::Mumble(_) | Target::Jitsi(_))
     }
 }
 
@@ -629,7 +638,7 @@ impl WindowState {
         self.screen = Screen::BeforeJoin;
     }
 
-    /// Joins the form's meeting (Mumble only).
+    /// Joins the form's meeting.
     fn join(&mut self, name: &str, password: &str, effects: &mut Effects) {
         let name = name.trim();
         if self.in_call() || name.is_empty() {
@@ -638,11 +647,13 @@ impl WindowState {
         let Some(form) = &self.form else {
             return;
         };
-        let Target::Mumble(link) = &form.target else {
-            return; // Jitsi Meet cannot be joined yet; the view says so.
+        let link = match &form.target {
+            Target::Mumble(link) => JoinLink::Mumble(link.clone()),
+            Target::Jitsi(link) => JoinLink::Jitsi(link.clone()),
+            Target::JitsiServer { .. } => return, // A room must be named first.
         };
         let request = JoinRequest {
-            link: link.clone(),
+            link,
             name: name.to_owned(),
             password: (!password.is_empty()).then(|| password.to_owned()),
             accept_new_certificate: false,
@@ -1080,19 +1091,26 @@ mod tests {
     }
 
     #[test]
-    fn jitsi_links_open_a_form_that_cannot_join_yet() {
+    fn jitsi_links_open_a_form_that_joins_the_room() {
         let mut state = WindowState::default();
         state.settings.display_name = "me".into();
         state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
         let form = state.form.clone().expect("a form");
         assert!(matches!(form.target, Target::Jitsi(_)));
-        assert!(!form.joinable());
+        assert!(form.joinable());
         let effects = state.handle(Intent::Join {
             name: "me".into(),
             password: String::new(),
         });
-        assert_eq!(effects, Effects::default());
-        assert_eq!(state.screen, Screen::BeforeJoin);
+        let join = effects.join.expect("a join");
+        let JoinLink::Jitsi(link) = &join.link else {
+            panic!("a Jitsi join: {join:?}");
+        };
+        assert_eq!(link.host, "meet.example.org");
+        assert_eq!(link.room, "Standup");
+        assert_eq!(state.screen, Screen::Call);
+        state.screen = Screen::Home;
+        state.call = CallState::default();
 
         // A server without room asks for one; the room then completes the link.
         state.handle(Intent::OpenLink("https://meet.example.org/".into()));
@@ -1129,7 +1147,10 @@ mod tests {
         assert_eq!(join.name, "Alice");
         assert_eq!(join.password.as_deref(), Some("pw"));
         assert_eq!(join.link.host, "example.org");
-        assert_eq!(join.link.channel_path, vec!["Team".to_owned()]);
+        let JoinLink::Mumble(link) = &join.link else {
+            panic!("a Mumble join: {join:?}");
+        };
+        assert_eq!(link.channel_path, vec!["Team".to_owned()]);
         assert!(effects.save);
         assert_eq!(state.settings.display_name, "Alice");
         assert_eq!(
@@ -1473,7 +1494,10 @@ mod tests {
         let request = again.join.expect("joins again");
         assert!(request.accept_new_certificate);
         assert_eq!(request.name, "Alice");
-        assert_eq!(request.link.host, "example.org");
+        let JoinLink::Mumble(link) = &request.link else {
+            panic!("a Mumble join: {request:?}");
+        };
+        assert_eq!(link.host, "example.org");
         assert!(!state.call.ended(), "connecting again");
         assert!(state.call.certificate_changed.is_none());
     }

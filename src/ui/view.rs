@@ -561,16 +561,6 @@ fn before_join_ui(
         jitsi_room_ui(ui, base, host, i18n, drafts, intents);
         return;
     }
-    if matches!(form.target, Target::Jitsi(_)) {
-        notice_ui(
-            ui,
-            ui.visuals().warn_fg_color,
-            &i18n.tr("jitsi-unavailable-heading"),
-            &i18n.tr("jitsi-unavailable"),
-            None,
-        );
-        ui.add_space(6.0);
-    }
     ui.columns(2, |columns| {
         let layout = egui::Layout::top_down(egui::Align::Min);
         if let [left, right] = columns {
