@@ -79,7 +79,10 @@ pub fn rms_dbfs(samples: &[f32]) -> f32 {
 /// loudest, 127 silence.
 pub fn level_dbov(samples: &[f32]) -> u8 {
     let dbfs = rms_dbfs(samples);
-    (-dbfs).clamp(0.0, 127.0) as u8
+    if dbfs <= SILENCE_DBFS {
+        return 127;
+    }
+    (-dbfs).round().clamp(0.0, 127.0) as u8
 }
 
 #[cfg(test)]

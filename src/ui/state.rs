@@ -1146,10 +1146,10 @@ mod tests {
         let join = effects.join.expect("a join request");
         assert_eq!(join.name, "Alice");
         assert_eq!(join.password.as_deref(), Some("pw"));
-        assert_eq!(join.link.host, "example.org");
         let JoinLink::Mumble(link) = &join.link else {
             panic!("a Mumble join: {join:?}");
         };
+        assert_eq!(link.host, "example.org");
         assert_eq!(link.channel_path, vec!["Team".to_owned()]);
         assert!(effects.save);
         assert_eq!(state.settings.display_name, "Alice");
