@@ -16,9 +16,13 @@ use crate::audio::FRAME_SAMPLES;
 use crate::audio::call::{CallLink, IncomingPacket, OutgoingPacket};
 use crate::command::Command;
 use crate::config::AudioSettings;
-use crate::net::jitsi::driver::{self as jitsi, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic};
+use crate::net::jitsi::driver::{
+    self as jitsi, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic,
+};
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
-use crate::proto::jitsi::conference::{ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant};
+use crate::proto::jitsi::conference::{
+    ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant,
+};
 use crate::proto::mumble::session::{
     CloseReason, IP_UDP_OVERHEAD, SessionEvent, TextTarget, TrafficStats,
 };
@@ -726,7 +730,9 @@ impl JitsiAdapter {
         let now = Instant::now();
         let wire = |t: &JitsiTraffic| {
             (
-                t.udp_bytes_sent + t.udp_packets_sent * jitsi::IP_UDP_OVERHEAD + t.signalling_bytes_sent,
+                t.udp_bytes_sent
+                    + t.udp_packets_sent * jitsi::IP_UDP_OVERHEAD
+                    + t.signalling_bytes_sent,
                 t.udp_bytes_received
                     + t.udp_packets_received * jitsi::IP_UDP_OVERHEAD
                     + t.signalling_bytes_received,

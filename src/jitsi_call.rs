@@ -137,7 +137,11 @@ pub fn run(
         let mut finished = None;
         loop {
             match handle.events.try_recv() {
-                Ok(JitsiEvent::Finished { end, reason, traffic }) => {
+                Ok(JitsiEvent::Finished {
+                    end,
+                    reason,
+                    traffic,
+                }) => {
                     finished = Some((end, reason, traffic));
                     break;
                 }
@@ -153,7 +157,11 @@ pub fn run(
                 ),
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
-                    finished = Some((None, "The network thread stopped.".to_owned(), summary.traffic));
+                    finished = Some((
+                        None,
+                        "The network thread stopped.".to_owned(),
+                        summary.traffic,
+                    ));
                     break;
                 }
             }
@@ -244,8 +252,7 @@ pub fn run(
         }
     };
     summary.traffic = traffic;
-    summary.wire_bytes_sent =
-        traffic.udp_bytes_sent + traffic.udp_packets_sent * IP_UDP_OVERHEAD;
+    summary.wire_bytes_sent = traffic.udp_bytes_sent + traffic.udp_packets_sent * IP_UDP_OVERHEAD;
     summary.wire_bytes_received =
         traffic.udp_bytes_received + traffic.udp_packets_received * IP_UDP_OVERHEAD;
     summary.state = match &end {
@@ -295,7 +302,14 @@ fn on_event(
             ts_samples,
             opus,
             ..
-        } => media.receive(now, &IncomingPacket { speaker, ts_samples, opus }),
+        } => media.receive(
+            now,
+            &IncomingPacket {
+                speaker,
+                ts_samples,
+                opus,
+            },
+        ),
         JitsiEvent::Bridge(message) => {
             *summary
                 .bridge_messages
@@ -308,7 +322,9 @@ fn on_event(
                 && summary.dominant_speakers.last() != Some(dominant_speaker_endpoint)
                 && summary.dominant_speakers.len() < 1000
             {
-                summary.dominant_speakers.push(dominant_speaker_endpoint.clone());
+                summary
+                    .dominant_speakers
+                    .push(dominant_speaker_endpoint.clone());
             }
         }
         JitsiEvent::Conference(event) => match event {
@@ -360,7 +376,9 @@ fn on_event(
                 }
             }
             ConferenceEvent::MutedByModerator => say("A moderator muted your microphone."),
-            ConferenceEvent::JingleAnswered { result: Err(why), .. } => say(&why),
+            ConferenceEvent::JingleAnswered {
+                result: Err(why), ..
+            } => say(&why),
             ConferenceEvent::JingleAnswered { .. } | ConferenceEvent::Jingle(_) => {}
             ConferenceEvent::Ended(end) => say(&end.sentence()),
         },
@@ -467,5 +485,4 @@ mod tests {
         assert_eq!(machine_uid(Some(dir.path())), second);
         assert_ne!(machine_uid(None), machine_uid(None));
     }
-
 }

@@ -30,7 +30,10 @@ struct Run {
 
 impl Run {
     fn describe(&self) -> String {
-        format!("ok={} json={}\n--- stderr ---\n{}", self.ok, self.json, self.stderr)
+        format!(
+            "ok={} json={}\n--- stderr ---\n{}",
+            self.ok, self.json, self.stderr
+        )
     }
 
     fn endpoint(&self) -> &str {
@@ -123,9 +126,15 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
         "Alice",
         &dir.path().join("a"),
         &[
-            "--input", en.to_str().expect("utf-8"),
-            "--record", alice_wav.to_str().expect("utf-8"),
-            "--wait-for", "Bob", "--no-gate", "--seconds", "22",
+            "--input",
+            en.to_str().expect("utf-8"),
+            "--record",
+            alice_wav.to_str().expect("utf-8"),
+            "--wait-for",
+            "Bob",
+            "--no-gate",
+            "--seconds",
+            "22",
         ],
     );
     let bob = Palabre::spawn(
@@ -133,9 +142,15 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
         "Bob",
         &dir.path().join("b"),
         &[
-            "--input", fr.to_str().expect("utf-8"),
-            "--record", bob_wav.to_str().expect("utf-8"),
-            "--wait-for", "Alice", "--no-gate", "--seconds", "22",
+            "--input",
+            fr.to_str().expect("utf-8"),
+            "--record",
+            bob_wav.to_str().expect("utf-8"),
+            "--wait-for",
+            "Alice",
+            "--no-gate",
+            "--seconds",
+            "22",
         ],
     );
     env.wait_for(Duration::from_secs(30), |e| e["event"] == "session-accept")
@@ -160,10 +175,21 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     assert!(bob.ok, "{}", bob.describe());
     for run in [&alice, &bob] {
         assert_eq!(run.json["media_connected"], true, "{}", run.describe());
-        assert!(count(&run.json, &["traffic", "audio_packets_received"]) > 400, "{}", run.describe());
-        assert_eq!(run.json["bridge_messages"]["ServerHello"], 1, "{}", run.describe());
         assert!(
-            run.json["participants_seen"].as_array().is_some_and(|p| !p.is_empty()),
+            count(&run.json, &["traffic", "audio_packets_received"]) > 400,
+            "{}",
+            run.describe()
+        );
+        assert_eq!(
+            run.json["bridge_messages"]["ServerHello"],
+            1,
+            "{}",
+            run.describe()
+        );
+        assert!(
+            run.json["participants_seen"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty()),
             "{}",
             run.describe()
         );
@@ -173,15 +199,32 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     assert_speech(&alice_wav, "speech_fr.wav", "Bob → Alice");
     // Chat both ways: group and private, with HTML-looking text left alone.
     let texts = &bob.json["texts"];
-    assert_eq!(texts[0]["message"], "Bonjour à tous <3", "{}", bob.describe());
+    assert_eq!(
+        texts[0]["message"],
+        "Bonjour à tous <3",
+        "{}",
+        bob.describe()
+    );
     assert_eq!(texts[0]["private"], false);
     assert_eq!(texts[1]["message"], "just for you");
     assert_eq!(texts[1]["private"], true);
     assert_eq!(texts[0]["from"], "Alice");
     // The raised hand and the moderator's mute, seen by both.
-    assert!(bob.stderr.contains("Alice raised a hand."), "{}", bob.describe());
-    assert!(alice.stderr.contains("A moderator muted your microphone."), "{}", alice.describe());
-    assert!(bob.stderr.contains("Alice muted their microphone."), "{}", bob.describe());
+    assert!(
+        bob.stderr.contains("Alice raised a hand."),
+        "{}",
+        bob.describe()
+    );
+    assert!(
+        alice.stderr.contains("A moderator muted your microphone."),
+        "{}",
+        alice.describe()
+    );
+    assert!(
+        bob.stderr.contains("Alice muted their microphone."),
+        "{}",
+        bob.describe()
+    );
     let mute = env
         .events_named("mute-sent")
         .into_iter()
@@ -196,18 +239,27 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     for accept in &accepts {
         assert_eq!(accept["initial_last_n"], 0, "{accept}");
         assert_eq!(accept["setup"], "active", "{accept}");
-        assert_eq!(accept["sources"].as_array().map(Vec::len), Some(1), "{accept}");
+        assert_eq!(
+            accept["sources"].as_array().map(Vec::len),
+            Some(1),
+            "{accept}"
+        );
     }
     for run in [&alice, &bob] {
         let constraints = env
             .events_named("bridge-message")
             .into_iter()
-            .find(|e| e["endpoint"] == run.endpoint()
-                && e["message"]["colibriClass"] == "ReceiverVideoConstraints")
+            .find(|e| {
+                e["endpoint"] == run.endpoint()
+                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
+            })
             .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
         assert_eq!(constraints["message"]["lastN"], 0);
         let media = env.media_counters(run.endpoint()).expect("media counters");
-        assert!(count(&media, &["audio", "packets_received"]) > 400, "{media}");
+        assert!(
+            count(&media, &["audio", "packets_received"]) > 400,
+            "{media}"
+        );
         assert_eq!(count(&media, &["video", "packets_sent"]), 0, "{media}");
     }
     // The camera bot was in the room, sending (the stand-in's self-test below shows that a
@@ -238,9 +290,15 @@ fn an_independent_client_comes_and_goes_and_is_heard() {
         "Pal",
         &dir.path().join("p"),
         &[
-            "--input", fr.to_str().expect("utf-8"),
-            "--record", heard.to_str().expect("utf-8"),
-            "--wait-for", "Peer", "--no-gate", "--seconds", "28",
+            "--input",
+            fr.to_str().expect("utf-8"),
+            "--record",
+            heard.to_str().expect("utf-8"),
+            "--wait-for",
+            "Peer",
+            "--no-gate",
+            "--seconds",
+            "28",
         ],
     );
     let other = Palabre::spawn(&link, "Other", &dir.path().join("o"), &["--seconds", "28"]);
@@ -251,8 +309,18 @@ fn an_independent_client_comes_and_goes_and_is_heard() {
     // speech and records what it hears, then leaves.
     let peer = Command::new(JitsiEnv::python())
         .arg(JitsiEnv::peer_script())
-        .args(["--port", &env.get("c2s_port"), "--domain", &env.get("domain")])
-        .args(["--guest-domain", &env.get("guest_domain"), "--muc", &env.get("muc")])
+        .args([
+            "--port",
+            &env.get("c2s_port"),
+            "--domain",
+            &env.get("domain"),
+        ])
+        .args([
+            "--guest-domain",
+            &env.get("guest_domain"),
+            "--muc",
+            &env.get("muc"),
+        ])
         .args(["--room", "mixed", "--nick", "Peer", "--audio-only"])
         .arg("--send-wav")
         .arg(&en)
@@ -267,7 +335,10 @@ fn an_independent_client_comes_and_goes_and_is_heard() {
         .last()
         .and_then(|line| serde_json::from_str(line).ok())
         .unwrap_or(Value::Null);
-    eprintln!("--- peer: {peer_json}\n{}", String::from_utf8_lossy(&peer.stderr));
+    eprintln!(
+        "--- peer: {peer_json}\n{}",
+        String::from_utf8_lossy(&peer.stderr)
+    );
     assert!(peer.status.success(), "the Jitsi peer failed: {peer_json}");
     let pal = pal.wait();
     let other = other.wait();
@@ -284,10 +355,20 @@ fn an_independent_client_comes_and_goes_and_is_heard() {
                 .filter(|e| e["endpoint"] == run.endpoint())
                 .count()
         };
-        assert!(mine("source-add-sent") >= 1, "no source-add for {}", run.endpoint());
-        assert!(mine("source-remove-sent") >= 1, "no source-remove for {}", run.endpoint());
         assert!(
-            run.json["participants_seen"].as_array().is_some_and(|p| p.iter().any(|n| n == "Peer")),
+            mine("source-add-sent") >= 1,
+            "no source-add for {}",
+            run.endpoint()
+        );
+        assert!(
+            mine("source-remove-sent") >= 1,
+            "no source-remove for {}",
+            run.endpoint()
+        );
+        assert!(
+            run.json["participants_seen"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|n| n == "Peer")),
             "{}",
             run.describe()
         );
@@ -307,19 +388,40 @@ fn refusals_and_waits_become_sentences() {
     let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--seconds", "2"]).wait();
     assert!(!run.ok, "{}", run.describe());
     assert_eq!(run.json["state"], "refused", "{}", run.describe());
-    assert_eq!(run.json["reason"], "This meeting is protected by a password.");
+    assert_eq!(
+        run.json["reason"],
+        "This meeting is protected by a password."
+    );
     // Wrong password.
-    let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--password", "guess", "--seconds", "2"]).wait();
-    assert_eq!(run.json["reason"], "The meeting password is wrong.", "{}", run.describe());
+    let run = Palabre::spawn(
+        &env.link("Locked"),
+        "Zoé",
+        &config,
+        &["--password", "guess", "--seconds", "2"],
+    )
+    .wait();
+    assert_eq!(
+        run.json["reason"],
+        "The meeting password is wrong.",
+        "{}",
+        run.describe()
+    );
     // The right one.
-    let run = Palabre::spawn(&env.link("Locked"), "Zoé", &config, &["--password", "secret", "--seconds", "2"]).wait();
+    let run = Palabre::spawn(
+        &env.link("Locked"),
+        "Zoé",
+        &config,
+        &["--password", "secret", "--seconds", "2"],
+    )
+    .wait();
     assert!(run.ok, "{}", run.describe());
     assert_eq!(run.json["joined"], true);
     // A lobby: palabre says it waits, and leaves cleanly when its time is up.
     let run = Palabre::spawn(&env.link("Waiting"), "Zoé", &config, &["--seconds", "4"]).wait();
     assert_eq!(run.json["joined"], false, "{}", run.describe());
     assert!(
-        run.stderr.contains("This meeting has a lobby: waiting for a moderator to let you in"),
+        run.stderr
+            .contains("This meeting has a lobby: waiting for a moderator to let you in"),
         "{}",
         run.describe()
     );
@@ -334,14 +436,26 @@ fn a_guest_waits_for_the_host_then_joins() {
     let env = JitsiEnv::start(&["--auth-required", "--user", "host:hostpass"]);
     let dir = tempfile::tempdir().expect("tempdir");
     // The guest leaves 20 s after it joins, or after it started if it never gets in.
-    let guest = Palabre::spawn(&env.link("Board"), "Guest", &dir.path().join("g"), &["--seconds", "20"]);
+    let guest = Palabre::spawn(
+        &env.link("Board"),
+        "Guest",
+        &dir.path().join("g"),
+        &["--seconds", "20"],
+    );
     std::thread::sleep(Duration::from_secs(6));
     // A wrong login is refused in plain words.
     let wrong = Palabre::spawn(
         &env.link("Board"),
         "Host",
         &dir.path().join("w"),
-        &["--login-user", "host", "--login-password", "nope", "--seconds", "2"],
+        &[
+            "--login-user",
+            "host",
+            "--login-password",
+            "nope",
+            "--seconds",
+            "2",
+        ],
     )
     .wait();
     assert_eq!(
@@ -355,16 +469,35 @@ fn a_guest_waits_for_the_host_then_joins() {
         &env.link("Board"),
         "Host",
         &dir.path().join("h"),
-        &["--login-user", "host", "--login-password", "hostpass", "--seconds", "14"],
+        &[
+            "--login-user",
+            "host",
+            "--login-password",
+            "hostpass",
+            "--seconds",
+            "14",
+        ],
     );
     let guest = guest.wait();
     let host = host.wait();
     assert!(host.ok, "{}", host.describe());
-    assert!(guest.stderr.contains("Waiting for the host to start the meeting"), "{}", guest.describe());
-    assert!(guest.ok, "the guest got in once the host came: {}", guest.describe());
+    assert!(
+        guest
+            .stderr
+            .contains("Waiting for the host to start the meeting"),
+        "{}",
+        guest.describe()
+    );
+    assert!(
+        guest.ok,
+        "the guest got in once the host came: {}",
+        guest.describe()
+    );
     assert_eq!(guest.json["joined"], true);
     assert!(
-        guest.json["participants_seen"].as_array().is_some_and(|p| p.iter().any(|n| n == "Host")),
+        guest.json["participants_seen"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|n| n == "Host")),
         "{}",
         guest.describe()
     );
@@ -386,8 +519,10 @@ fn a_lone_participants_session_expires_and_comes_back() {
     let first = visit("First", "6");
     assert!(first.ok, "{}", first.describe());
     // Alone again: the focus ends the session after 2 s; a new visitor brings a new one.
-    env.wait_for(Duration::from_secs(15), |e| e["event"] == "session-terminate-sent" && e["reason"] == "expired")
-        .unwrap_or_else(|| panic!("no expiry: {}", env.log()));
+    env.wait_for(Duration::from_secs(15), |e| {
+        e["event"] == "session-terminate-sent" && e["reason"] == "expired"
+    })
+    .unwrap_or_else(|| panic!("no expiry: {}", env.log()));
     let second = visit("Second", "6");
     assert!(second.ok, "{}", second.describe());
     env.command(&json!({"cmd": "stats"}));
@@ -395,7 +530,8 @@ fn a_lone_participants_session_expires_and_comes_back() {
     assert!(stay.ok, "{}", stay.describe());
     assert_eq!(stay.json["media_sessions"], 2, "{}", stay.describe());
     assert!(
-        stay.stderr.contains("The conference ended the media session"),
+        stay.stderr
+            .contains("The conference ended the media session"),
         "{}",
         stay.describe()
     );

@@ -146,12 +146,18 @@ impl JitsiEnv {
 
     /// The meeting link of `room` (the stand-in serves config.js over plain HTTP).
     pub fn link(&self, room: &str) -> String {
-        format!("{}/{room}", self.ready["base_url"].as_str().expect("base_url"))
+        format!(
+            "{}/{room}",
+            self.ready["base_url"].as_str().expect("base_url")
+        )
     }
 
     /// A value of the ready line.
     pub fn get(&self, key: &str) -> String {
-        self.ready[key].as_str().map(str::to_owned).unwrap_or_else(|| self.ready[key].to_string())
+        self.ready[key]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.ready[key].to_string())
     }
 
     /// The events so far.
@@ -191,7 +197,9 @@ impl JitsiEnv {
     pub fn log(&self) -> String {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
         let start = text.len().saturating_sub(4000);
-        let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let start = (start..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text[start..].to_owned()
     }
 

@@ -20,9 +20,9 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::discovery::{self, InstanceConfig};
@@ -56,7 +56,8 @@ pub struct JitsiOptions {
     pub login: Option<(String, String)>,
     /// An extra CA certificate (PEM) to trust, for private and test instances.
     pub ca_file: Option<PathBuf>,
-    /// Use loopback addresses for ICE (local test instances).
+    /// Use loopback addresses for ICE (local test instances); always done when the meeting's
+    /// host is this machine.
     pub ice_loopback: bool,
     /// Join with the microphone muted.
     pub audio_muted: bool,
@@ -270,14 +271,25 @@ impl Driver {
             Err(_) => return (None, "The settings lookup stopped unexpectedly.".to_owned()),
         };
         let config = self.conference_config(&instance, &link);
-        self.stage(format!("Connecting to {}…", websocket.host_str().unwrap_or("the server")));
-        let socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&websocket, self.options.ca_file.as_deref())).await {
+        self.stage(format!(
+            "Connecting to {}…",
+            websocket.host_str().unwrap_or("the server")
+        ));
+        let socket = match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            connect(&websocket, self.options.ca_file.as_deref()),
+        )
+        .await
+        {
             Ok(Ok(socket)) => socket,
             Ok(Err(sentence)) => return (None, sentence),
             Err(_) => {
                 return (
                     None,
-                    format!("{} did not answer within 15 seconds.", websocket.host_str().unwrap_or("The server")),
+                    format!(
+                        "{} did not answer within 15 seconds.",
+                        websocket.host_str().unwrap_or("The server")
+                    ),
                 );
             }
         };
@@ -364,11 +376,15 @@ impl Driver {
             self.drive_media(&mut media, &mut conference).await;
 
             let now = Instant::now();
-            let deadline = [conference.poll_timeout(), media.next_timeout, Some(next_stats)]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(now + Duration::from_secs(1));
+            let deadline = [
+                conference.poll_timeout(),
+                media.next_timeout,
+                Some(next_stats),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + Duration::from_secs(1));
             let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(now)));
             tokio::select! {
                 frame = socket.next(), if socket_open => {
@@ -471,14 +487,19 @@ impl Driver {
         let jingle = match jingle::parse(element) {
             Ok(jingle) => jingle,
             Err(error) => {
-                self.stage(format!("The conference sent a media message palabre cannot read: {error}"));
+                self.stage(format!(
+                    "The conference sent a media message palabre cannot read: {error}"
+                ));
                 return;
             }
         };
         for warning in &jingle.warnings {
             tracing::debug!(warning, "Jingle");
         }
-        let same_session = media.session.as_ref().is_some_and(|s| s.sid() == jingle.sid);
+        let same_session = media
+            .session
+            .as_ref()
+            .is_some_and(|s| s.sid() == jingle.sid);
         match jingle.action {
             Action::SessionInitiate => {
                 media.close();
@@ -486,7 +507,11 @@ impl Driver {
                     Ok(()) => self.stage("Connecting the audio…"),
                     Err(sentence) => {
                         self.stage(format!("The media offer could not be accepted: {sentence}"));
-                        let terminate = jingle::session_terminate(&jingle.sid, "failed-application", Some(&sentence));
+                        let terminate = jingle::session_terminate(
+                            &jingle.sid,
+                            "failed-application",
+                            Some(&sentence),
+                        );
                         conference.send_jingle(terminate, now);
                     }
                 }
@@ -542,7 +567,8 @@ impl Driver {
             endpoint: endpoint.clone(),
             audio_ssrc: media.audio_ssrc,
             local_addresses,
-            allow_loopback: self.options.ice_loopback,
+            // A meeting on this very machine (a test instance) is reached over loopback.
+            allow_loopback: self.options.ice_loopback || is_loopback_host(&self.options.link.host),
         };
         let session = MediaSession::accept(offer, &config, now)?;
         let local = session.local();
@@ -611,7 +637,11 @@ impl Driver {
                     media.next_timeout = Some(at);
                     return;
                 }
-                MediaOutput::Transmit { destination, contents, .. } => {
+                MediaOutput::Transmit {
+                    destination,
+                    contents,
+                    ..
+                } => {
                     if media.socket.send_to(&contents, destination).await.is_ok() {
                         self.traffic.udp_packets_sent += 1;
                         self.traffic.udp_bytes_sent += contents.len() as u64;
@@ -625,7 +655,12 @@ impl Driver {
                     MediaEvent::Disconnected => {
                         self.stage("The audio connection is interrupted…");
                     }
-                    MediaEvent::Audio { ssrc, ts_samples, opus, .. } => {
+                    MediaEvent::Audio {
+                        ssrc,
+                        ts_samples,
+                        opus,
+                        ..
+                    } => {
                         self.traffic.audio_packets_received += 1;
                         let endpoint = session.owner_of(ssrc).map(str::to_owned);
                         self.emit(JitsiEvent::Audio {
@@ -697,9 +732,20 @@ impl Media {
     }
 }
 
+/// Whether `host` names this machine (`localhost`, 127.0.0.0/8, ::1).
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 /// Connects the XMPP WebSocket (`Sec-WebSocket-Protocol: xmpp`), over TLS for `wss://`.
 async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket, String> {
-    let host = url.host_str().ok_or("The WebSocket address has no host.")?.to_owned();
+    let host = url
+        .host_str()
+        .ok_or("The WebSocket address has no host.")?
+        .to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
         .await
@@ -711,9 +757,10 @@ async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket,
             let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
             let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|_| format!("{host} is not a valid server name."))?;
-            let tls = connector.connect(name, tcp).await.map_err(|error| {
-                format!("The secure connection to {host} failed: {error}.")
-            })?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|error| format!("The secure connection to {host} failed: {error}."))?;
             Box::new(tls)
         }
         _ => Box::new(tcp),
@@ -729,8 +776,9 @@ async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket,
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(xml::MAX_ELEMENT_BYTES);
     config.max_frame_size = Some(xml::MAX_ELEMENT_BYTES);
-    let (socket, _response) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-        .await
-        .map_err(|error| format!("{host} refused the XMPP WebSocket: {error}."))?;
+    let (socket, _response) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+            .await
+            .map_err(|error| format!("{host} refused the XMPP WebSocket: {error}."))?;
     Ok(socket)
 }

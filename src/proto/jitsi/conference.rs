@@ -359,10 +359,14 @@ impl Conference {
 
     /// When [`Conference::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.stream.poll_timeout(), self.retry_at, self.leave_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.stream.poll_timeout(),
+            self.retry_at,
+            self.leave_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// One text frame from the server.
@@ -522,7 +526,8 @@ impl Conference {
                 });
             self.endpoint = format!("{random:08x}");
         }
-        self.events.push(ConferenceEvent::Connected { jid: full_jid });
+        self.events
+            .push(ConferenceEvent::Connected { jid: full_jid });
         self.phase = Phase::Requesting;
         self.request_conference(now);
     }
@@ -546,7 +551,11 @@ impl Conference {
             self.on_focus_answer(result, now);
             return;
         }
-        if let Some(index) = self.jingle_requests.iter().position(|request| *request == id) {
+        if let Some(index) = self
+            .jingle_requests
+            .iter()
+            .position(|request| *request == id)
+        {
             self.jingle_requests.swap_remove(index);
             if result == Err(IqFailure::Closed) {
                 // The stream ended (palabre left): nothing to tell.
@@ -557,14 +566,18 @@ impl Conference {
                 Err(IqFailure::Error(error)) => Err(format!(
                     "The conference server refused palabre's media description ({}{}).",
                     error.condition,
-                    error.text.map(|text| format!(": {text}")).unwrap_or_default()
+                    error
+                        .text
+                        .map(|text| format!(": {text}"))
+                        .unwrap_or_default()
                 )),
-                Err(IqFailure::Timeout) => {
-                    Err("The conference server did not answer palabre's media description.".to_owned())
-                }
+                Err(IqFailure::Timeout) => Err(
+                    "The conference server did not answer palabre's media description.".to_owned(),
+                ),
                 Err(IqFailure::Closed) => Err("The connection ended.".to_owned()),
             };
-            self.events.push(ConferenceEvent::JingleAnswered { id, result });
+            self.events
+                .push(ConferenceEvent::JingleAnswered { id, result });
         }
     }
 
@@ -583,7 +596,8 @@ impl Conference {
                     self.focus_retry = FOCUS_RETRY_FIRST;
                     self.join(now);
                 } else {
-                    self.events.push(ConferenceEvent::Waiting(Waiting::FocusNotReady));
+                    self.events
+                        .push(ConferenceEvent::Waiting(Waiting::FocusNotReady));
                     self.retry_at = Some(now + self.focus_retry);
                     self.focus_retry = (self.focus_retry * 2).min(FOCUS_RETRY_MAX);
                 }
@@ -601,8 +615,15 @@ impl Conference {
             Err(IqFailure::Error(error)) => {
                 let sentence = format!(
                     "The meeting's focus refused the conference ({}{}).",
-                    if error.condition.is_empty() { "no reason given" } else { &error.condition },
-                    error.text.map(|text| format!(": {text}")).unwrap_or_default()
+                    if error.condition.is_empty() {
+                        "no reason given"
+                    } else {
+                        &error.condition
+                    },
+                    error
+                        .text
+                        .map(|text| format!(": {text}"))
+                        .unwrap_or_default()
                 );
                 self.finish(ConferenceEnd::Refused(sentence), now);
             }
@@ -625,8 +646,8 @@ impl Conference {
     }
 
     fn presence(&self, to_room: &str, first: bool) -> Element {
-        let mut presence = xml::element("presence", ns::CLIENT)
-            .with("to", format!("{to_room}/{}", self.endpoint));
+        let mut presence =
+            xml::element("presence", ns::CLIENT).with("to", format!("{to_room}/{}", self.endpoint));
         if first {
             let mut muc = xml::element("x", ns::MUC);
             if let Some(password) = &self.config.password {
@@ -652,8 +673,11 @@ impl Conference {
         );
         presence.append_child(xml::element("videomuted", ns::JITMEET_VIDEO).text_node("true"));
         presence.append_child(
-            xml::element("jitsi_participant_raisedHand", ns::CLIENT)
-                .text_node(self.raised_hand.map(|at| at.to_string()).unwrap_or_default()),
+            xml::element("jitsi_participant_raisedHand", ns::CLIENT).text_node(
+                self.raised_hand
+                    .map(|at| at.to_string())
+                    .unwrap_or_default(),
+            ),
         );
         presence
     }
@@ -745,12 +769,16 @@ impl Conference {
         match self.participants.get(nick) {
             Some(known) if *known == participant => {}
             Some(_) => {
-                self.participants.insert(nick.to_owned(), participant.clone());
-                self.events.push(ConferenceEvent::ParticipantChanged(participant));
+                self.participants
+                    .insert(nick.to_owned(), participant.clone());
+                self.events
+                    .push(ConferenceEvent::ParticipantChanged(participant));
             }
             None if self.participants.len() < MAX_PARTICIPANTS => {
-                self.participants.insert(nick.to_owned(), participant.clone());
-                self.events.push(ConferenceEvent::ParticipantJoined(participant));
+                self.participants
+                    .insert(nick.to_owned(), participant.clone());
+                self.events
+                    .push(ConferenceEvent::ParticipantJoined(participant));
             }
             None => {}
         }
@@ -813,8 +841,16 @@ impl Conference {
             (condition, _) => {
                 let sentence = format!(
                     "The meeting refused palabre ({}{}).",
-                    if condition.is_empty() { "no reason given" } else { condition },
-                    if text.is_empty() { String::new() } else { format!(": {text}") }
+                    if condition.is_empty() {
+                        "no reason given"
+                    } else {
+                        condition
+                    },
+                    if text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {text}")
+                    }
                 );
                 self.finish(ConferenceEnd::Refused(sentence), now);
             }
@@ -865,10 +901,10 @@ impl Conference {
             return;
         };
         // A lobby approval: an invitation to the room, perhaps with its password.
-        if let Some(invite) = message
-            .get_child("x", ns::MUC_USER)
-            .and_then(|x| x.get_child("invite", ns::MUC_USER).map(|invite| (x, invite)))
-            && self.phase == Phase::InLobby
+        if let Some(invite) = message.get_child("x", ns::MUC_USER).and_then(|x| {
+            x.get_child("invite", ns::MUC_USER)
+                .map(|invite| (x, invite))
+        }) && self.phase == Phase::InLobby
             && jid::bare(from) == self.config.room
         {
             let (x, _) = invite;
@@ -921,7 +957,8 @@ impl Conference {
     fn on_request(&mut self, iq: Element, now: Instant) {
         let from = iq.attr("from").unwrap_or_default().to_owned();
         let Some(payload) = iq.children().next().cloned() else {
-            self.stream.respond_error(&iq, "modify", "bad-request", None);
+            self.stream
+                .respond_error(&iq, "modify", "bad-request", None);
             return;
         };
         if payload.is("jingle", ns::JINGLE) {

@@ -164,7 +164,11 @@ impl std::fmt::Debug for MediaSession {
 impl MediaSession {
     /// Sets up a session for the focus's offer. Refused with a sentence when the offer has
     /// no Opus audio or no usable transport.
-    pub fn accept(offer: &Jingle, config: &MediaConfig, now: Instant) -> Result<MediaSession, String> {
+    pub fn accept(
+        offer: &Jingle,
+        config: &MediaConfig,
+        now: Instant,
+    ) -> Result<MediaSession, String> {
         let audio = offer
             .content(&MediaKind::Audio)
             .ok_or("The conference offered no audio.")?;
@@ -256,7 +260,9 @@ impl MediaSession {
             }
         }
         if candidates.is_empty() {
-            return Err("palabre has no network address to offer the conference's bridge.".to_owned());
+            return Err(
+                "palabre has no network address to offer the conference's bridge.".to_owned(),
+            );
         }
 
         let audio_mid = Mid::from(audio.name.as_str());
@@ -273,7 +279,11 @@ impl MediaSession {
             api.declare_stream_tx(audio_ssrc, None, audio_mid, None);
             api.start_dtls(true)
                 .map_err(|error| format!("DTLS could not start: {error}."))?;
-            if offer.contents.iter().any(|c| c.transport.as_ref().is_some_and(|t| t.sctp.is_some())) {
+            if offer
+                .contents
+                .iter()
+                .any(|c| c.transport.as_ref().is_some_and(|t| t.sctp.is_some()))
+            {
                 api.start_sctp(true);
             }
         }
@@ -332,7 +342,9 @@ impl MediaSession {
 
     /// The remote audio source with this SSRC: its owner's endpoint id.
     pub fn owner_of(&self, ssrc: u32) -> Option<&str> {
-        self.remote.get(&ssrc).and_then(|source| source.owner.as_deref())
+        self.remote
+            .get(&ssrc)
+            .and_then(|source| source.owner.as_deref())
     }
 
     /// Adds (`add`) or removes the audio sources of a `session-initiate`, `source-add` or
@@ -351,7 +363,9 @@ impl MediaSession {
                 }
                 let ssrc = Ssrc::from(source.ssrc);
                 if add {
-                    if self.remote.len() >= MAX_REMOTE_SOURCES || self.remote.contains_key(&source.ssrc) {
+                    if self.remote.len() >= MAX_REMOTE_SOURCES
+                        || self.remote.contains_key(&source.ssrc)
+                    {
                         continue;
                     }
                     self.rtc
@@ -404,7 +418,13 @@ impl MediaSession {
     }
 
     /// One datagram from the network.
-    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) {
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
         let Ok(receive) = Receive::new(Protocol::Udp, source, destination, data) else {
             return;
         };
@@ -427,7 +447,14 @@ impl MediaSession {
     /// Sends one Opus packet of palabre's microphone. `ts_samples` counts 48 kHz samples;
     /// `level` is its loudness in −dBov (0 loudest, 127 silence); `first` marks the first
     /// packet of a talk spurt.
-    pub fn send_audio(&mut self, now: Instant, opus: &[u8], ts_samples: u64, level: u8, first: bool) {
+    pub fn send_audio(
+        &mut self,
+        now: Instant,
+        opus: &[u8],
+        ts_samples: u64,
+        level: u8,
+        first: bool,
+    ) {
         if self.failed {
             return;
         }
@@ -538,7 +565,9 @@ impl MediaSession {
                     }
                 }
             }
-            Event::Closed => Some(MediaEvent::Failed("The bridge closed the media connection.".to_owned())),
+            Event::Closed => Some(MediaEvent::Failed(
+                "The bridge closed the media connection.".to_owned(),
+            )),
             _ => None,
         }
     }
@@ -570,7 +599,11 @@ fn sanitise_foundation(foundation: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
         .take(32)
         .collect();
-    if clean.is_empty() { "1".to_owned() } else { clean }
+    if clean.is_empty() {
+        "1".to_owned()
+    } else {
+        clean
+    }
 }
 
 #[cfg(test)]

@@ -103,7 +103,10 @@ pub fn to_string(element: &Element) -> String {
     // Writing into memory fails only for names the XML library refuses, which the builders
     // below never produce.
     if element.write_to(&mut out).is_err() {
-        tracing::error!(name = element.name(), "an outgoing XML element could not be written");
+        tracing::error!(
+            name = element.name(),
+            "an outgoing XML element could not be written"
+        );
     }
     String::from_utf8(out).unwrap_or_default()
 }
@@ -214,8 +217,14 @@ mod tests {
         assert_eq!(nesting_depth(b"<a/>"), 0);
         assert_eq!(nesting_depth(b"<a></a>"), 1);
         assert_eq!(nesting_depth(b"<a x='>'><b><c/></b></a>"), 2);
-        assert_eq!(nesting_depth(b"<a><!-- <b><c> --><![CDATA[<d><e>]]></a>"), 1);
-        assert_eq!(nesting_depth(b"<?xml version='1.0'?><a><b></b><b></b></a>"), 2);
+        assert_eq!(
+            nesting_depth(b"<a><!-- <b><c> --><![CDATA[<d><e>]]></a>"),
+            1
+        );
+        assert_eq!(
+            nesting_depth(b"<?xml version='1.0'?><a><b></b><b></b></a>"),
+            2
+        );
     }
 
     #[test]

@@ -157,7 +157,9 @@ impl StreamEnd {
             StreamEnd::LoginRefused(why)
             | StreamEnd::StreamError(why)
             | StreamEnd::Protocol(why) => why.clone(),
-            StreamEnd::Lost => "The connection to the server was lost (no answer to pings).".to_owned(),
+            StreamEnd::Lost => {
+                "The connection to the server was lost (no answer to pings).".to_owned()
+            }
             StreamEnd::OpeningTimedOut => {
                 "The server did not complete the connection in time.".to_owned()
             }
@@ -306,7 +308,10 @@ impl Stream {
         }
         let pending = self.pending.values().map(|pending| pending.deadline).min();
         let opening = (self.state != State::Ready).then_some(self.opening_deadline);
-        [pending, opening, self.next_ping].into_iter().flatten().min()
+        [pending, opening, self.next_ping]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Lets time pass: keep-alive pings, timeouts.
@@ -376,7 +381,10 @@ impl Stream {
         let element = match xml::parse(text) {
             Ok(element) => element,
             Err(error) => {
-                self.end(StreamEnd::Protocol(format!("{}.", capitalise_first(&error.to_string()))));
+                self.end(StreamEnd::Protocol(format!(
+                    "{}.",
+                    capitalise_first(&error.to_string())
+                )));
                 return;
             }
         };
@@ -401,7 +409,10 @@ impl Stream {
                 .map(Element::text);
             let sentence = match text {
                 Some(text) if !text.trim().is_empty() => {
-                    format!("The server ended the connection: {condition} ({}).", text.trim())
+                    format!(
+                        "The server ended the connection: {condition} ({}).",
+                        text.trim()
+                    )
                 }
                 _ => format!("The server ended the connection: {condition}."),
             };
@@ -620,12 +631,20 @@ impl Stream {
                 (Auth::Anonymous, _) => format!(
                     "The server {} refused a guest login ({}).",
                     self.config.domain,
-                    if condition.is_empty() { "no reason given" } else { &condition }
+                    if condition.is_empty() {
+                        "no reason given"
+                    } else {
+                        &condition
+                    }
                 ),
                 (_, "account-disabled") => "This account is disabled.".to_owned(),
                 (_, other) => format!(
                     "The server refused the login ({}).",
-                    if other.is_empty() { "no reason given" } else { other }
+                    if other.is_empty() {
+                        "no reason given"
+                    } else {
+                        other
+                    }
                 ),
             };
             self.end(StreamEnd::LoginRefused(sentence));
@@ -655,8 +674,7 @@ impl Stream {
                 self.events.push_back(StreamEvent::Ready { jid });
             }
             _ => self.end(StreamEnd::Protocol(
-                "The server did not give palabre an address (resource binding failed)."
-                    .to_owned(),
+                "The server did not give palabre an address (resource binding failed).".to_owned(),
             )),
         }
     }
@@ -691,14 +709,14 @@ impl Stream {
                 let result = if iq.attr("type") == Some("result") {
                     Ok(iq)
                 } else {
-                    Err(IqFailure::Error(StanzaError::of(&iq).unwrap_or_else(|| {
-                        StanzaError {
+                    Err(IqFailure::Error(StanzaError::of(&iq).unwrap_or_else(
+                        || StanzaError {
                             error_type: "cancel".to_owned(),
                             condition: String::new(),
                             text: None,
                             element: xml::element("error", ns::CLIENT),
-                        }
-                    })))
+                        },
+                    )))
                 };
                 self.events.push_back(StreamEvent::Response { id, result });
             }
@@ -740,7 +758,8 @@ impl Stream {
                 .with("name", "palabre"),
         );
         for feature in &self.config.features {
-            query.append_child(xml::element("feature", ns::DISCO_INFO).with("var", feature.clone()));
+            query
+                .append_child(xml::element("feature", ns::DISCO_INFO).with("var", feature.clone()));
         }
         Some(query)
     }

@@ -66,7 +66,9 @@ impl Harness {
         harness.frame(&self_presence());
         assert_eq!(
             harness.events(),
-            [ConferenceEvent::Joined { endpoint: EP.to_owned() }]
+            [ConferenceEvent::Joined {
+                endpoint: EP.to_owned()
+            }]
         );
         harness
     }
@@ -128,11 +130,16 @@ fn the_conference_request_then_the_join_presence_follow_jitsi() {
     let (mut h, request) = Harness::connected(config());
     assert_eq!(request.attr("to"), Some("focus.meet.test"));
     assert_eq!(request.attr("type"), Some("set"));
-    let conference = request.get_child("conference", ns::FOCUS).expect("conference");
+    let conference = request
+        .get_child("conference", ns::FOCUS)
+        .expect("conference");
     assert_eq!(conference.attr("room"), Some(ROOM));
     assert_eq!(conference.attr("machine-uid"), Some("0123456789abcdef"));
 
-    h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
     let sent = h.sent();
     let presence = &sent[0];
     assert!(presence.is("presence", ns::CLIENT));
@@ -140,44 +147,82 @@ fn the_conference_request_then_the_join_presence_follow_jitsi() {
     // lowercased.
     assert_eq!(presence.attr("to"), Some(format!("{ROOM}/{EP}").as_str()));
     assert!(presence.has_child("x", ns::MUC));
-    assert_eq!(presence.get_child("nick", ns::NICK).map(Element::text).as_deref(), Some("Zoé"));
+    assert_eq!(
+        presence
+            .get_child("nick", ns::NICK)
+            .map(Element::text)
+            .as_deref(),
+        Some("Zoé")
+    );
     assert!(presence.has_child("c", ns::CAPS));
     let info: serde_json::Value = serde_json::from_str(
-        &presence.get_child("SourceInfo", ns::CLIENT).expect("SourceInfo").text(),
+        &presence
+            .get_child("SourceInfo", ns::CLIENT)
+            .expect("SourceInfo")
+            .text(),
     )
     .expect("JSON");
     assert_eq!(info[format!("{EP}-a0")]["muted"], false);
     assert_eq!(info[format!("{EP}-v0")]["muted"], true);
 
     h.frame(&self_presence());
-    assert_eq!(h.events(), [ConferenceEvent::Joined { endpoint: EP.to_owned() }]);
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::Joined {
+            endpoint: EP.to_owned()
+        }]
+    );
     assert!(h.conference.is_joined());
 
     // Later presences (a mute) repeat everything but the MUC join marker.
     h.conference.set_audio_muted(true);
     let sent = h.sent();
     assert!(!sent[0].has_child("x", ns::MUC));
-    assert!(sent[0].get_child("SourceInfo", ns::CLIENT).expect("info").text().contains("\"muted\":true"));
-    assert_eq!(sent[0].get_child("audiomuted", ns::JITMEET_AUDIO).map(Element::text).as_deref(), Some("true"));
+    assert!(
+        sent[0]
+            .get_child("SourceInfo", ns::CLIENT)
+            .expect("info")
+            .text()
+            .contains("\"muted\":true")
+    );
+    assert_eq!(
+        sent[0]
+            .get_child("audiomuted", ns::JITMEET_AUDIO)
+            .map(Element::text)
+            .as_deref(),
+        Some("true")
+    );
 }
 
 #[test]
 fn a_focus_not_ready_is_asked_again_with_growing_pauses() {
     let (mut h, request) = Harness::connected(config());
-    h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='false'/>");
-    assert_eq!(h.events(), [ConferenceEvent::Waiting(Waiting::FocusNotReady)]);
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='false'/>",
+    );
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::Waiting(Waiting::FocusNotReady)]
+    );
     h.advance(Duration::from_millis(999));
     assert!(h.sent().is_empty());
     h.advance(Duration::from_millis(1));
     let again = h.sent();
     assert_eq!(again.len(), 1, "asked again after 1 s");
-    h.answer(&again[0], "<conference xmlns='http://jitsi.org/protocol/focus' ready='false'/>");
+    h.answer(
+        &again[0],
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='false'/>",
+    );
     h.advance(Duration::from_millis(1999));
     assert!(h.sent().is_empty());
     h.advance(Duration::from_millis(1));
     let third = h.sent();
     assert_eq!(third.len(), 1, "then after 2 s");
-    h.answer(&third[0], "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+    h.answer(
+        &third[0],
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
     assert!(h.sent()[0].is("presence", ns::CLIENT));
 }
 
@@ -194,7 +239,10 @@ fn a_guest_waits_for_the_host_and_asks_every_five_seconds() {
     let again = h.sent();
     assert!(again[0].has_child("conference", ns::FOCUS));
     // The host came: now the focus says ready.
-    h.answer(&again[0], "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+    h.answer(
+        &again[0],
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
     assert!(h.sent()[0].is("presence", ns::CLIENT));
 }
 
@@ -207,7 +255,10 @@ fn a_focus_that_never_answers_is_explained() {
     h.advance(xmpp::PING_TIMEOUT);
     match h.events().as_slice() {
         [ConferenceEvent::Ended(ConferenceEnd::Refused(sentence))] => {
-            assert!(sentence.contains("focus.meet.test") && sentence.contains("did not answer"), "{sentence}")
+            assert!(
+                sentence.contains("focus.meet.test") && sentence.contains("did not answer"),
+                "{sentence}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -216,20 +267,44 @@ fn a_focus_that_never_answers_is_explained() {
 #[test]
 fn every_join_refusal_becomes_a_sentence() {
     let cases: Vec<(String, bool, ConferenceEnd)> = vec![
-        (join_error("not-authorized", "auth", ""), false, ConferenceEnd::PasswordRequired { wrong: false }),
-        (join_error("not-authorized", "auth", ""), true, ConferenceEnd::PasswordRequired { wrong: true }),
-        (join_error("registration-required", "auth", ""), false, ConferenceEnd::MembersOnly),
         (
-            join_error("not-acceptable", "modify", "<displayname-required xmlns='http://jitsi.org/jitmeet' lobby='true'/>"),
+            join_error("not-authorized", "auth", ""),
+            false,
+            ConferenceEnd::PasswordRequired { wrong: false },
+        ),
+        (
+            join_error("not-authorized", "auth", ""),
+            true,
+            ConferenceEnd::PasswordRequired { wrong: true },
+        ),
+        (
+            join_error("registration-required", "auth", ""),
+            false,
+            ConferenceEnd::MembersOnly,
+        ),
+        (
+            join_error(
+                "not-acceptable",
+                "modify",
+                "<displayname-required xmlns='http://jitsi.org/jitmeet' lobby='true'/>",
+            ),
             false,
             ConferenceEnd::DisplayNameRequired,
         ),
         (
-            join_error("not-allowed", "cancel", "<authentication-required xmlns='http://jitsi.org/jitmeet'/>"),
+            join_error(
+                "not-allowed",
+                "cancel",
+                "<authentication-required xmlns='http://jitsi.org/jitmeet'/>",
+            ),
             false,
             ConferenceEnd::AuthenticationRequired,
         ),
-        (join_error("service-unavailable", "wait", ""), false, ConferenceEnd::RoomFull),
+        (
+            join_error("service-unavailable", "wait", ""),
+            false,
+            ConferenceEnd::RoomFull,
+        ),
     ];
     for (error, with_password, expected) in cases {
         let mut config = config();
@@ -237,17 +312,30 @@ fn every_join_refusal_becomes_a_sentence() {
             config.password = Some("secret".to_owned());
         }
         let (mut h, request) = Harness::connected(config);
-        h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+        h.answer(
+            &request,
+            "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+        );
         let join = h.sent();
         assert_eq!(
-            join[0].get_child("x", ns::MUC).and_then(|x| x.get_child("password", ns::MUC)).map(Element::text),
+            join[0]
+                .get_child("x", ns::MUC)
+                .and_then(|x| x.get_child("password", ns::MUC))
+                .map(Element::text),
             with_password.then(|| "secret".to_owned())
         );
         h.frame(&error);
         let sent = h.sent();
-        assert!(sent.last().is_some_and(|e| e.is("close", ns::FRAMING)), "the stream closes: {error}");
+        assert!(
+            sent.last().is_some_and(|e| e.is("close", ns::FRAMING)),
+            "the stream closes: {error}"
+        );
         h.frame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
-        assert_eq!(h.events(), [ConferenceEvent::Ended(expected.clone())], "{error}");
+        assert_eq!(
+            h.events(),
+            [ConferenceEvent::Ended(expected.clone())],
+            "{error}"
+        );
         assert!(!expected.sentence().is_empty());
     }
 }
@@ -255,9 +343,16 @@ fn every_join_refusal_becomes_a_sentence() {
 #[test]
 fn joining_before_the_room_exists_asks_the_focus_again() {
     let (mut h, request) = Harness::connected(config());
-    h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
     h.sent();
-    h.frame(&join_error("not-allowed", "cancel", "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Room creation is restricted</text>"));
+    h.frame(&join_error(
+        "not-allowed",
+        "cancel",
+        "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Room creation is restricted</text>",
+    ));
     assert!(h.events().is_empty());
     h.advance(Duration::from_secs(1));
     let again = h.sent();
@@ -269,7 +364,10 @@ fn the_lobby_is_waited_in_and_an_invitation_lets_palabre_in() {
     let mut config = config();
     config.password = Some("pw".to_owned());
     let (mut h, request) = Harness::connected(config);
-    h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
     h.sent();
     h.frame(&join_error(
         "registration-required",
@@ -278,9 +376,15 @@ fn the_lobby_is_waited_in_and_an_invitation_lets_palabre_in() {
     ));
     assert_eq!(h.events(), [ConferenceEvent::Waiting(Waiting::InLobby)]);
     let lobby_join = h.sent();
-    assert_eq!(lobby_join[0].attr("to"), Some(format!("myroom@lobby.meet.test/{EP}").as_str()));
+    assert_eq!(
+        lobby_join[0].attr("to"),
+        Some(format!("myroom@lobby.meet.test/{EP}").as_str())
+    );
     let muc = lobby_join[0].get_child("x", ns::MUC).expect("join marker");
-    assert!(!muc.has_child("password", ns::MUC), "no room password in the lobby");
+    assert!(
+        !muc.has_child("password", ns::MUC),
+        "no room password in the lobby"
+    );
     assert!(lobby_join[0].has_child("nick", ns::NICK));
 
     h.frame(&format!(
@@ -288,28 +392,51 @@ fn the_lobby_is_waited_in_and_an_invitation_lets_palabre_in() {
          <invite from='{ROOM}/mod'/><password>newpw</password></x></message>"
     ));
     let sent = h.sent();
-    assert_eq!(sent[0].attr("type"), Some("unavailable"), "leaves the lobby");
+    assert_eq!(
+        sent[0].attr("type"),
+        Some("unavailable"),
+        "leaves the lobby"
+    );
     assert_eq!(sent[1].attr("to"), Some(format!("{ROOM}/{EP}").as_str()));
     assert_eq!(
-        sent[1].get_child("x", ns::MUC).and_then(|x| x.get_child("password", ns::MUC)).map(Element::text).as_deref(),
+        sent[1]
+            .get_child("x", ns::MUC)
+            .and_then(|x| x.get_child("password", ns::MUC))
+            .map(Element::text)
+            .as_deref(),
         Some("newpw")
     );
     h.frame(&self_presence());
-    assert_eq!(h.events(), [ConferenceEvent::Joined { endpoint: EP.to_owned() }]);
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::Joined {
+            endpoint: EP.to_owned()
+        }]
+    );
 }
 
 #[test]
 fn a_refusal_in_the_lobby_ends_the_conference() {
     let (mut h, request) = Harness::connected(config());
-    h.answer(&request, "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>");
-    h.frame(&join_error("registration-required", "auth", "<lobbyroom xmlns='http://jitsi.org/jitmeet'>myroom@lobby.meet.test</lobbyroom>"));
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
+    h.frame(&join_error(
+        "registration-required",
+        "auth",
+        "<lobbyroom xmlns='http://jitsi.org/jitmeet'>myroom@lobby.meet.test</lobbyroom>",
+    ));
     h.events();
     h.frame(&format!(
         "<presence xmlns='jabber:client' type='unavailable' from='myroom@lobby.meet.test/{EP}'>\
          <x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/><status code='110'/></x></presence>"
     ));
     h.frame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
-    assert_eq!(h.events(), [ConferenceEvent::Ended(ConferenceEnd::LobbyRefused)]);
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::Ended(ConferenceEnd::LobbyRefused)]
+    );
 }
 
 #[test]
@@ -319,7 +446,9 @@ fn participants_come_change_and_go() {
     h.frame(&participant_presence("a31b53fe", "Ana", false));
     h.frame(&participant_presence("a31b53fe", "Ana", true));
     h.frame(&format!("<presence xmlns='jabber:client' from='{ROOM}/focus'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/></x></presence>"));
-    h.frame(&format!("<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a31b53fe'/>"));
+    h.frame(&format!(
+        "<presence xmlns='jabber:client' type='unavailable' from='{ROOM}/a31b53fe'/>"
+    ));
     let ana = |muted| Participant {
         endpoint: "a31b53fe".to_owned(),
         display_name: "Ana".to_owned(),
@@ -332,7 +461,9 @@ fn participants_come_change_and_go() {
         [
             ConferenceEvent::ParticipantJoined(ana(false)),
             ConferenceEvent::ParticipantChanged(ana(true)),
-            ConferenceEvent::ParticipantLeft { endpoint: "a31b53fe".to_owned() },
+            ConferenceEvent::ParticipantLeft {
+                endpoint: "a31b53fe".to_owned()
+            },
         ]
     );
     assert!(h.conference.participants().is_empty());
@@ -340,9 +471,18 @@ fn participants_come_change_and_go() {
 
 #[test]
 fn source_info_is_read_like_jicofo() {
-    assert!(!source_info_audio_muted(r#"{"ab-a0":{"muted":false}}"#, "ab"));
-    assert!(source_info_audio_muted(r#"{"ab-a0":{}}"#, "ab"), "absent means muted");
-    assert!(source_info_audio_muted(r#"{"ab-v0":{"muted":false}}"#, "ab"));
+    assert!(!source_info_audio_muted(
+        r#"{"ab-a0":{"muted":false}}"#,
+        "ab"
+    ));
+    assert!(
+        source_info_audio_muted(r#"{"ab-a0":{}}"#, "ab"),
+        "absent means muted"
+    );
+    assert!(source_info_audio_muted(
+        r#"{"ab-v0":{"muted":false}}"#,
+        "ab"
+    ));
     assert!(source_info_audio_muted("not json", "ab"));
     assert!(source_info_audio_muted("[1,2]", "ab"));
 }
@@ -369,21 +509,36 @@ fn jingle_from_the_focus_is_acknowledged_and_handed_up_and_p2p_is_declined() {
     let sent = h.sent();
     assert_eq!(sent[0].attr("type"), Some("result"));
     let decline = sent[1].get_child("jingle", ns::JINGLE).expect("jingle");
-    assert_eq!(sent[1].attr("to"), Some(format!("{ROOM}/a31b53fe").as_str()));
+    assert_eq!(
+        sent[1].attr("to"),
+        Some(format!("{ROOM}/a31b53fe").as_str())
+    );
     assert_eq!(decline.attr("action"), Some("session-terminate"));
     assert_eq!(decline.attr("sid"), Some("p2p"));
-    assert!(decline.get_child("reason", ns::JINGLE).is_some_and(|r| r.has_child("decline", ns::JINGLE)));
+    assert!(
+        decline
+            .get_child("reason", ns::JINGLE)
+            .is_some_and(|r| r.has_child("decline", ns::JINGLE))
+    );
     assert!(h.events().is_empty());
 
     // palabre's own Jingle goes to the focus occupant and its answer comes back.
     let id = h
         .conference
-        .send_jingle(xml::element("jingle", ns::JINGLE).with("action", "session-accept"), h.now)
+        .send_jingle(
+            xml::element("jingle", ns::JINGLE).with("action", "session-accept"),
+            h.now,
+        )
         .expect("sent");
     let sent = h.sent();
     assert_eq!(sent[0].attr("to"), Some(format!("{ROOM}/focus").as_str()));
-    h.frame(&format!("<iq xmlns='jabber:client' type='result' id='{id}' from='{ROOM}/focus'/>"));
-    assert_eq!(h.events(), [ConferenceEvent::JingleAnswered { id, result: Ok(()) }]);
+    h.frame(&format!(
+        "<iq xmlns='jabber:client' type='result' id='{id}' from='{ROOM}/focus'/>"
+    ));
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::JingleAnswered { id, result: Ok(()) }]
+    );
 }
 
 #[test]
@@ -399,7 +554,13 @@ fn a_moderator_mute_is_obeyed_and_only_from_the_focus() {
     ));
     let sent = h.sent();
     assert_eq!(sent[0].attr("type"), Some("result"));
-    assert!(sent[1].get_child("SourceInfo", ns::CLIENT).expect("presence").text().contains("\"muted\":true"));
+    assert!(
+        sent[1]
+            .get_child("SourceInfo", ns::CLIENT)
+            .expect("presence")
+            .text()
+            .contains("\"muted\":true")
+    );
     assert_eq!(h.events(), [ConferenceEvent::MutedByModerator]);
     assert!(h.conference.audio_muted());
 }
@@ -433,8 +594,17 @@ fn chat_goes_both_ways() {
     let sent = h.sent();
     assert_eq!(sent[0].attr("to"), Some(ROOM));
     assert_eq!(sent[0].attr("type"), Some("groupchat"));
-    assert_eq!(sent[0].get_child("body", ns::CLIENT).map(Element::text).as_deref(), Some("salut <tous>"));
-    assert_eq!(sent[1].attr("to"), Some(format!("{ROOM}/a31b53fe").as_str()));
+    assert_eq!(
+        sent[0]
+            .get_child("body", ns::CLIENT)
+            .map(Element::text)
+            .as_deref(),
+        Some("salut <tous>")
+    );
+    assert_eq!(
+        sent[1].attr("to"),
+        Some(format!("{ROOM}/a31b53fe").as_str())
+    );
     assert_eq!(sent[1].attr("type"), Some("chat"));
 }
 
@@ -444,12 +614,18 @@ fn raised_hand_is_published() {
     h.conference.set_raised_hand(Some(1_764_000_000_000));
     let sent = h.sent();
     assert_eq!(
-        sent[0].get_child("jitsi_participant_raisedHand", ns::CLIENT).map(Element::text).as_deref(),
+        sent[0]
+            .get_child("jitsi_participant_raisedHand", ns::CLIENT)
+            .map(Element::text)
+            .as_deref(),
         Some("1764000000000")
     );
     h.conference.set_raised_hand(None);
     assert_eq!(
-        h.sent()[0].get_child("jitsi_participant_raisedHand", ns::CLIENT).map(Element::text).as_deref(),
+        h.sent()[0]
+            .get_child("jitsi_participant_raisedHand", ns::CLIENT)
+            .map(Element::text)
+            .as_deref(),
         Some("")
     );
 }
@@ -493,6 +669,8 @@ fn a_lost_connection_ends_with_its_sentence() {
     h.conference.handle_disconnect(h.now);
     assert_eq!(
         h.events(),
-        [ConferenceEvent::Ended(ConferenceEnd::Connection("The server closed the connection.".to_owned()))]
+        [ConferenceEvent::Ended(ConferenceEnd::Connection(
+            "The server closed the connection.".to_owned()
+        ))]
     );
 }

@@ -73,7 +73,10 @@ fn anonymous_opening_follows_rfc_7395() {
 
     stream.handle_frame(SUCCESS, now);
     let out = sent(&mut stream);
-    assert!(out[0].is("open", ns::FRAMING), "the stream is opened again after SASL");
+    assert!(
+        out[0].is("open", ns::FRAMING),
+        "the stream is opened again after SASL"
+    );
     stream.handle_frame(OPEN, now);
     stream.handle_frame(FEATURES_BIND, now);
     let out = sent(&mut stream);
@@ -83,7 +86,10 @@ fn anonymous_opening_follows_rfc_7395() {
     assert!(!stream.is_ready());
     stream.handle_frame(BOUND, now);
     assert!(stream.is_ready());
-    assert_eq!(stream.jid(), Some("6f1e2d3c-aaaa-bbbb@guest.meet.test/AbCd"));
+    assert_eq!(
+        stream.jid(),
+        Some("6f1e2d3c-aaaa-bbbb@guest.meet.test/AbCd")
+    );
 }
 
 #[test]
@@ -93,7 +99,10 @@ fn plain_login_sends_the_credentials_and_explains_a_refusal() {
         user: "alice".to_owned(),
         password: "sésame".to_owned(),
     };
-    assert!(!format!("{auth:?}").contains("sésame"), "Debug never shows a password");
+    assert!(
+        !format!("{auth:?}").contains("sésame"),
+        "Debug never shows a password"
+    );
     let mut stream = Stream::new(config(auth), now, 1);
     stream.handle_frame(OPEN, now);
     stream.handle_frame(FEATURES_SASL, now);
@@ -158,7 +167,9 @@ fn pings_and_disco_are_answered_and_other_requests_go_up() {
     );
     for query_node in [None, Some(node.as_str())] {
         let query = match query_node {
-            Some(node) => format!("<query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/>"),
+            Some(node) => {
+                format!("<query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/>")
+            }
             None => "<query xmlns='http://jabber.org/protocol/disco#info'/>".to_owned(),
         };
         stream.handle_frame(
@@ -179,7 +190,10 @@ fn pings_and_disco_are_answered_and_other_requests_go_up() {
             .filter(|c| c.name() == "feature")
             .filter_map(|c| c.attr("var"))
             .collect();
-        assert_eq!(features, ["urn:xmpp:jingle:1", "urn:xmpp:jingle:apps:rtp:audio"]);
+        assert_eq!(
+            features,
+            ["urn:xmpp:jingle:1", "urn:xmpp:jingle:apps:rtp:audio"]
+        );
     }
     // A disco query for another node is refused.
     stream.handle_frame(
@@ -193,7 +207,10 @@ fn pings_and_disco_are_answered_and_other_requests_go_up() {
     let jingle = "<iq xmlns='jabber:client' type='set' id='j1' from='room@conference.meet.test/focus'>\
                   <jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'/></iq>";
     stream.handle_frame(jingle, now);
-    assert!(sent(&mut stream).is_empty(), "the caller answers Jingle itself");
+    assert!(
+        sent(&mut stream).is_empty(),
+        "the caller answers Jingle itself"
+    );
     match events(&mut stream).as_slice() {
         [StreamEvent::Request(iq)] => assert_eq!(iq.attr("id"), Some("j1")),
         other => panic!("{other:?}"),
@@ -238,7 +255,12 @@ fn iq_requests_get_their_answer_or_a_timeout_once() {
         now,
     );
     match events(&mut stream).as_slice() {
-        [StreamEvent::Response { id: got, result: Err(IqFailure::Error(error)) }] => {
+        [
+            StreamEvent::Response {
+                id: got,
+                result: Err(IqFailure::Error(error)),
+            },
+        ] => {
             assert_eq!(got, &id);
             assert_eq!(error.condition, "not-authorized");
             assert_eq!(error.error_type, "cancel");
@@ -282,7 +304,10 @@ fn unanswered_pings_end_the_stream_and_answered_ones_keep_it() {
         for ping in sent(&mut stream) {
             assert!(ping.has_child("ping", ns::PING));
             let id = ping.attr("id").expect("id");
-            stream.handle_frame(&format!("<iq xmlns='jabber:client' type='result' id='{id}'/>"), now);
+            stream.handle_frame(
+                &format!("<iq xmlns='jabber:client' type='result' id='{id}'/>"),
+                now,
+            );
         }
     }
     assert!(now >= start + PING_INTERVAL * 6);
@@ -293,7 +318,10 @@ fn unanswered_pings_end_the_stream_and_answered_ones_keep_it() {
         now = stream.poll_timeout().expect("something is due");
         stream.handle_timeout(now);
         pings += sent(&mut stream).len();
-        assert!(now < start + Duration::from_secs(120), "never declared lost");
+        assert!(
+            now < start + Duration::from_secs(120),
+            "never declared lost"
+        );
     }
     assert_eq!(pings, PING_FAILURES as usize);
     assert_eq!(events(&mut stream), [StreamEvent::Closed(StreamEnd::Lost)]);
@@ -321,7 +349,10 @@ fn stream_errors_close_and_malformed_frames_are_protocol_errors() {
     stream.handle_frame("<iq type='result'", now);
     match events(&mut stream).as_slice() {
         [StreamEvent::Closed(StreamEnd::Protocol(sentence))] => {
-            assert!(sentence.starts_with("The server sent malformed XML"), "{sentence}")
+            assert!(
+                sentence.starts_with("The server sent malformed XML"),
+                "{sentence}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -335,7 +366,12 @@ fn closing_waits_for_the_server_and_pending_requests_end() {
     let now = Instant::now();
     let mut stream = ready(now);
     let id = stream
-        .send_iq(IqType::Get, Some("meet.test"), xml::element("query", ns::DISCO_INFO), now)
+        .send_iq(
+            IqType::Get,
+            Some("meet.test"),
+            xml::element("query", ns::DISCO_INFO),
+            now,
+        )
         .expect("ready");
     sent(&mut stream);
     stream.close(now);
@@ -346,7 +382,10 @@ fn closing_waits_for_the_server_and_pending_requests_end() {
     assert_eq!(
         events(&mut stream),
         [
-            StreamEvent::Response { id, result: Err(IqFailure::Closed) },
+            StreamEvent::Response {
+                id,
+                result: Err(IqFailure::Closed)
+            },
             StreamEvent::Closed(StreamEnd::Closed)
         ]
     );
@@ -356,13 +395,19 @@ fn closing_waits_for_the_server_and_pending_requests_end() {
     stream.close(now);
     let deadline = stream.poll_timeout().expect("a deadline");
     stream.handle_timeout(deadline);
-    assert_eq!(events(&mut stream), [StreamEvent::Closed(StreamEnd::Closed)]);
+    assert_eq!(
+        events(&mut stream),
+        [StreamEvent::Closed(StreamEnd::Closed)]
+    );
 
     // The server closing first is answered with a close.
     let mut stream = ready(now);
     stream.handle_frame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", now);
     assert!(sent(&mut stream)[0].is("close", ns::FRAMING));
-    assert_eq!(events(&mut stream), [StreamEvent::Closed(StreamEnd::ClosedByServer)]);
+    assert_eq!(
+        events(&mut stream),
+        [StreamEvent::Closed(StreamEnd::ClosedByServer)]
+    );
 }
 
 #[test]
@@ -373,14 +418,22 @@ fn an_opening_that_stalls_times_out() {
     let deadline = stream.poll_timeout().expect("deadline");
     assert_eq!(deadline, now + OPENING_TIMEOUT);
     stream.handle_timeout(deadline);
-    assert_eq!(events(&mut stream), [StreamEvent::Closed(StreamEnd::OpeningTimedOut)]);
+    assert_eq!(
+        events(&mut stream),
+        [StreamEvent::Closed(StreamEnd::OpeningTimedOut)]
+    );
 }
 
 #[test]
 fn garbage_never_panics() {
     let now = Instant::now();
     let frames = [
-        OPEN, FEATURES_SASL, SUCCESS, OPEN, FEATURES_BIND, BOUND,
+        OPEN,
+        FEATURES_SASL,
+        SUCCESS,
+        OPEN,
+        FEATURES_BIND,
+        BOUND,
         "<iq xmlns='jabber:client' type='set'/>",
         "<iq xmlns='jabber:client' type='get' id='x'/>",
         "<iq xmlns='jabber:client' type='result'/>",

@@ -1,0 +1,182 @@
+//! The whole window in a Jitsi Meet call: the real `PalabreApp` (state, view, glue, audio engine
+//! on the PulseAudio null sink, Jitsi driver) driven through AccessKit by egui_kittest, against
+//! real Prosody and the stand-in for jicofo and the videobridge, with a headless palabre as the
+//! other participant. Needs `scripts/test` (sound server, Prosody, the stand-in's venv).
+
+mod common;
+#[path = "common/jitsi.rs"]
+mod jitsi;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use jitsi::JitsiEnv;
+use palabre::conference::Stage;
+use palabre::config::{Language, Settings};
+use palabre::ui::PalabreApp;
+
+fn available() -> bool {
+    let required = std::env::var("PALABRE_REQUIRE_DEVICES").is_ok_and(|v| v == "1");
+    let sound = std::env::var("PULSE_SERVER").is_ok();
+    assert!(
+        sound || !required,
+        "PALABRE_REQUIRE_DEVICES=1 but no PULSE_SERVER: run the tests through scripts/test"
+    );
+    if !sound {
+        eprintln!("skipped: no PULSE_SERVER (scripts/test starts one)");
+        return false;
+    }
+    JitsiEnv::skip_unless_available()
+}
+
+fn step_until(
+    harness: &mut Harness<'_, PalabreApp>,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&PalabreApp) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !done(harness.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "the window never reached: {what}; state: {:?}",
+            harness.state().state().call
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.step();
+}
+
+#[test]
+fn the_window_joins_a_jitsi_meeting_and_talks() {
+    if !available() {
+        return;
+    }
+    let env = JitsiEnv::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Window");
+    // The other participant: a headless palabre with the speech, who waits for the window.
+    let speech = common::data("speech_en.wav");
+    let mut peer = Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["join", &link, "--headless", "--name", "Peer", "--no-gate"])
+        .arg("--input")
+        .arg(&speech)
+        .args(["--wait-for", "Anaïs", "--seconds", "20"])
+        .env("PALABRE_CONFIG_DIR", dir.path().join("peer"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the peer");
+
+    let settings = Settings {
+        language: Language::En,
+        display_name: "Anaïs".to_owned(),
+        ..Settings::default()
+    };
+    let config = dir.path().join("config");
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(|cc| {
+            PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config.clone()),
+                None,
+                Some(link.clone()),
+                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
+            )
+        });
+    harness.step();
+    harness.step();
+    harness.get_by_label("Join").click();
+    step_until(
+        &mut harness,
+        Duration::from_secs(30),
+        "in the meeting with Peer",
+        |app| {
+            app.state().call.stage == Stage::Connected
+                && app
+                    .state()
+                    .call
+                    .participants
+                    .iter()
+                    .any(|p| p.name == "Peer")
+        },
+    );
+    let peer_id = harness
+        .state()
+        .state()
+        .call
+        .participants
+        .iter()
+        .find(|p| p.name == "Peer")
+        .map(|p| p.id)
+        .expect("Peer");
+    // The peer's speech is played: the window shows them speaking, through AccessKit.
+    step_until(
+        &mut harness,
+        Duration::from_secs(20),
+        "Peer speaking",
+        |app| app.state().call.speaking.contains(&peer_id),
+    );
+    harness.get_by_label("Peer is speaking");
+    // Chat both ways.
+    if let Some(stdin) = peer.stdin.as_mut() {
+        writeln!(stdin, "say bonjour la fenêtre").ok();
+        stdin.flush().ok();
+    }
+    step_until(
+        &mut harness,
+        Duration::from_secs(10),
+        "Peer's message",
+        |app| {
+            app.state()
+                .call
+                .chat
+                .iter()
+                .any(|m| m.text == "bonjour la fenêtre")
+        },
+    );
+    harness.get_by_label("Chat (1)").click();
+    for _ in 0..3 {
+        harness.step();
+    }
+    harness.get_by_label("Message").focus();
+    harness.step();
+    harness
+        .get_by_label("Message")
+        .type_text("hello from the window");
+    harness.step();
+    harness.get_by_label("Send").click();
+    harness.step();
+    std::thread::sleep(Duration::from_millis(500));
+    harness.step();
+    harness.get_by_label("Leave").click();
+    step_until(&mut harness, Duration::from_secs(10), "ended", |app| {
+        matches!(app.state().call.stage, Stage::Ended { failed: false, .. })
+    });
+    let out = peer.wait_with_output().expect("the peer ends");
+    let json: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{json}\n{stderr}");
+    assert_eq!(
+        json["texts"][0]["message"], "hello from the window",
+        "{json}\n{stderr}"
+    );
+    assert_eq!(json["texts"][0]["from"], "Anaïs");
+    assert!(
+        json["participants_seen"]
+            .as_array()
+            .is_some_and(|names| names.iter().any(|n| n == "Anaïs")),
+        "{json}"
+    );
+}
