@@ -137,6 +137,8 @@ pub enum ConferenceCommand {
     Mute(bool),
     /// Deafen or undeafen (Mumble).
     Deafen(bool),
+    /// Raise or lower the hand (Jitsi Meet).
+    RaiseHand(bool),
     /// Send a chat message to everyone (`to: None`) or one participant.
     Chat {
         /// Recipient, or everyone.
@@ -297,6 +299,8 @@ impl MumbleAdapter {
             }
             ConferenceCommand::MoveTo(channel) => MumbleCommand::JoinChannel(channel),
             ConferenceCommand::Leave => MumbleCommand::Leave,
+            // Mumble has no raised hands.
+            ConferenceCommand::RaiseHand(_) => return,
         };
         self.handle.send(mumble);
     }
@@ -467,6 +471,7 @@ pub fn spawn_jitsi(
                 wake,
                 own_name,
                 muted,
+                hand_raised: false,
                 participants: Vec::new(),
                 ids: std::collections::BTreeMap::new(),
                 link: None,
@@ -493,6 +498,7 @@ struct JitsiAdapter {
     wake: Arc<dyn Fn() + Send + Sync>,
     own_name: String,
     muted: bool,
+    hand_raised: bool,
     /// The others, in order of arrival.
     participants: Vec<(u32, JitsiParticipant)>,
     /// Ids given to endpoints (kept after they leave, should they come back).
@@ -588,6 +594,16 @@ impl JitsiAdapter {
                 }));
                 self.handle.send(JitsiCommand::Chat { text, to: endpoint });
             }
+            ConferenceCommand::RaiseHand(raised) => {
+                self.hand_raised = raised;
+                let at = raised.then(|| {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(1, |since| since.as_millis() as u64)
+                });
+                self.handle.send(JitsiCommand::RaiseHand(at));
+                self.emit_roster();
+            }
             // Jitsi Meet has no deafening and no rooms to move between.
             ConferenceCommand::Deafen(_) | ConferenceCommand::MoveTo(_) => {}
             ConferenceCommand::Leave => self.handle.send(JitsiCommand::Leave),
@@ -602,7 +618,7 @@ impl JitsiAdapter {
             you: true,
             muted: self.muted,
             deafened: false,
-            hand_raised: false,
+            hand_raised: self.hand_raised,
         }];
         participants.extend(self.participants.iter().map(|(id, p)| Participant {
             id: *id,

@@ -798,3 +798,38 @@ fn the_glue_applies_the_look_and_listens_to_the_chosen_key() {
     harness.run();
     assert_eq!(push_to_talk(&received), vec![false]);
 }
+
+#[test]
+fn a_hand_is_raised_in_a_jitsi_meeting() {
+    let mut state = home();
+    state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
+    let effects = state.handle(Intent::Join {
+        name: "me".into(),
+        password: String::new(),
+    });
+    assert!(effects.join.is_some(), "{effects:?}");
+    state.apply_conference(ConferenceEvent::Stage(Stage::Connected));
+    state.apply_conference(ConferenceEvent::Roster {
+        participants: vec![
+            Participant {
+                room: None,
+                ..participant(0, "me", 0, true)
+            },
+            Participant {
+                room: None,
+                hand_raised: true,
+                ..participant(1, "alice", 0, false)
+            },
+        ],
+        rooms: Vec::new(),
+    });
+    let mut harness = harness(state);
+    // No rooms, no deafening: a hand to raise instead; alice's is up.
+    assert!(harness.query_by_label("Deafen").is_none());
+    harness.get_by_label("Raise hand").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::RaiseHand(true)]);
+    assert_eq!(effects.conference, vec![ConferenceCommand::RaiseHand(true)]);
+    harness.get_by_label("Lower hand");
+}

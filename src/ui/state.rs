@@ -158,6 +158,8 @@ pub struct CallState {
     pub muted: bool,
     /// We hear nothing (from our participant).
     pub deafened: bool,
+    /// Our hand is raised (from our participant).
+    pub hand_raised: bool,
     /// The user asked to leave; waiting for [`Stage::Ended`].
     pub leaving: bool,
     /// The server's certificate changed: why the call could not start (the user may trust the
@@ -184,6 +186,7 @@ impl Default for CallState {
             notices: Vec::new(),
             muted: false,
             deafened: false,
+            hand_raised: false,
             leaving: false,
             certificate_changed: None,
             chat_to: None,
@@ -308,6 +311,8 @@ pub enum Intent {
     Mute(bool),
     /// Deafen (`true`) or undeafen (Mumble).
     Deafen(bool),
+    /// Raise (`true`) or lower the hand (Jitsi Meet).
+    RaiseHand(bool),
     /// Send a chat message to everyone.
     SendChat(String),
     /// Move into a room (Mumble channel).
@@ -522,6 +527,7 @@ impl WindowState {
                 if let Some(you) = participants.iter().find(|p| p.you) {
                     call.muted = you.muted;
                     call.deafened = you.deafened;
+                    call.hand_raised = you.hand_raised;
                 }
                 call.speaking
                     .retain(|id| participants.iter().any(|p| p.id == *id));
@@ -753,6 +759,14 @@ impl WindowState {
                         self.call.deafened = false;
                     }
                     effects.conference.push(ConferenceCommand::Mute(mute));
+                }
+            }
+            Intent::RaiseHand(raised) => {
+                if self.in_call() {
+                    self.call.hand_raised = raised;
+                    effects
+                        .conference
+                        .push(ConferenceCommand::RaiseHand(raised));
                 }
             }
             Intent::Deafen(deafen) => {

@@ -786,7 +786,7 @@ fn call_ui(
     }
 }
 
-/// Mute, deafen, chat and leave.
+/// Mute, deafen (Mumble) or raise hand (Jitsi), chat and leave.
 fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
     let call = &state.call;
     ui.horizontal_wrapped(|ui| {
@@ -816,6 +816,20 @@ fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut
                 .clicked()
             {
                 intents.push(Intent::Deafen(!call.deafened));
+            }
+        }
+        // Back-ends without rooms (Jitsi Meet) have raised hands.
+        if call.rooms.is_empty() {
+            let hand = if call.hand_raised {
+                i18n.tr("lower-hand")
+            } else {
+                i18n.tr("raise-hand")
+            };
+            if ui
+                .add(egui::Button::new(hand).selected(call.hand_raised))
+                .clicked()
+            {
+                intents.push(Intent::RaiseHand(!call.hand_raised));
             }
         }
         let chat = if call.unread > 0 {
