@@ -35,8 +35,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use murmur::{Murmur, Peer};
-use pesq::{pesq_pair, pesq_python};
 use palabre::audio::wav;
+use pesq::{pesq_pair, pesq_python};
 use serde_json::Value;
 
 /// The binary `cargo bench` built with the bench profile (release).

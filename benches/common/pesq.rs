@@ -42,4 +42,3 @@ pub fn pesq_pair(python: &Path, reference: &Path, degraded: &Path) -> Option<(f6
     let json: Value = serde_json::from_slice(&out.stdout).ok()?;
     Some((json["pesq"].as_f64()?, json["lag_s"].as_f64()?))
 }
-

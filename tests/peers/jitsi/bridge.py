@@ -85,6 +85,48 @@ class TestPatternTrack(MediaStreamTrack):
         return frame
 
 
+class TwentyMsTrack(MediaStreamTrack):
+    """Cuts the decoded audio of a relayed track into 20 ms frames.
+
+    A sender may use longer packets (40 or 60 ms, within the offer's maxptime). aiortc's Opus
+    encoder cuts a longer frame into several 20 ms packets but its sender stamps them all with
+    the frame's one RTP timestamp, so a receiver sees duplicates and half the audio is lost. A
+    real bridge forwards the sender's packets untouched; feeding the encoder 20 ms at a time
+    gives the same audio with correct timestamps."""
+
+    kind = "audio"
+    SAMPLES = 960
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+        self.pending = []
+
+    async def recv(self):
+        if not self.pending:
+            frame = await self.source.recv()
+            if frame.samples <= self.SAMPLES or frame.format.is_planar:
+                return frame
+            channels = len(frame.layout.channels)
+            width = frame.format.bytes * channels
+            data = bytes(frame.planes[0])[: frame.samples * width]
+            for start in range(0, frame.samples, self.SAMPLES):
+                count = min(self.SAMPLES, frame.samples - start)
+                piece = av.AudioFrame(format=frame.format.name, layout=frame.layout.name,
+                                      samples=count)
+                piece.planes[0].update(data[start * width:(start + count) * width]
+                                       + bytes(piece.planes[0].buffer_size - count * width))
+                piece.sample_rate = frame.sample_rate
+                piece.time_base = frame.time_base
+                piece.pts = None if frame.pts is None else frame.pts + start
+                self.pending.append(piece)
+        return self.pending.pop(0)
+
+    def stop(self):
+        super().stop()
+        self.source.stop()
+
+
 def _rms(frame):
     samples = array.array("h")
     samples.frombytes(bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)])
@@ -268,7 +310,8 @@ class Endpoint:
         if index is not None and track is not None:
             # Buffered: on a loaded machine the encoder may fall behind for a moment, and an
             # unbuffered relay would then drop audio frames.
-            self.slots[index].sender.replaceTrack(self.bridge.relay.subscribe(track, buffered=True))
+            relayed = self.bridge.relay.subscribe(track, buffered=True)
+            self.slots[index].sender.replaceTrack(TwentyMsTrack(relayed))
 
     def free_slot(self, owner):
         """Stops and frees owner's slot; returns its SSRC or None."""
