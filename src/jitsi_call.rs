@@ -386,6 +386,124 @@ fn on_event(
     }
 }
 
+/// How a live call ended (`palabre join https://… ` without `--headless`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LiveSummary {
+    /// The meeting link.
+    pub meeting: String,
+    /// Entered the room.
+    pub joined: bool,
+    /// Ended by leaving (not by a failure).
+    pub left: bool,
+    /// The sentence for how it ended.
+    pub reason: String,
+    /// Bytes sent and received on the wire (signalling and media).
+    pub total_bytes: u64,
+}
+
+/// A call on the devices, from the terminal: the conference adapter the window uses
+/// ([`crate::conference::spawn_jitsi`]) with the running audio engine (`engine`: its command
+/// channel). Stages, arrivals, departures and chat go to `say`; lines from `control` act as
+/// commands (`say`, `tell NAME TEXT`, `mute`, `unmute`, `hand`, `lower`, `leave`).
+pub fn run_live(
+    options: JitsiOptions,
+    engine: mpsc::Sender<crate::command::Command>,
+    control: Option<mpsc::Receiver<String>>,
+    mut say: impl FnMut(&str),
+) -> Result<LiveSummary, CallError> {
+    use crate::conference::{ConferenceCommand, ConferenceEvent as Event, Stage};
+    let mut summary = LiveSummary {
+        meeting: options.link.to_string(),
+        ..LiveSummary::default()
+    };
+    let handle = crate::conference::spawn_jitsi(options, engine, std::sync::Arc::new(|| {}))
+        .map_err(CallError::Thread)?;
+    let mut roster: Vec<crate::conference::Participant> = Vec::new();
+    loop {
+        if let Some(control) = &control {
+            while let Ok(line) = control.try_recv() {
+                let line = line.trim().to_owned();
+                let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                let command = match word {
+                    "say" => Some(ConferenceCommand::Chat {
+                        to: None,
+                        text: rest.to_owned(),
+                    }),
+                    "tell" => {
+                        let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                        match roster.iter().find(|p| !p.you && p.name == name) {
+                            Some(p) => Some(ConferenceCommand::Chat {
+                                to: Some(p.id),
+                                text: text.to_owned(),
+                            }),
+                            None => {
+                                say(&format!("Nobody called {name} is in the meeting."));
+                                None
+                            }
+                        }
+                    }
+                    "mute" => Some(ConferenceCommand::Mute(true)),
+                    "unmute" => Some(ConferenceCommand::Mute(false)),
+                    "hand" => Some(ConferenceCommand::RaiseHand(true)),
+                    "lower" => Some(ConferenceCommand::RaiseHand(false)),
+                    "leave" => Some(ConferenceCommand::Leave),
+                    "" => None,
+                    other => {
+                        say(&format!(
+                            "Unknown command {other:?}: say TEXT, tell NAME TEXT, mute, unmute, hand, lower, leave."
+                        ));
+                        None
+                    }
+                };
+                if let Some(command) = command {
+                    handle.commands.send(command).ok();
+                }
+            }
+        }
+        match handle.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(Event::Stage(Stage::Connecting(sentence))) => say(&sentence),
+            Ok(Event::Stage(Stage::Connected)) => {
+                summary.joined = true;
+                say(
+                    "In the meeting: type say TEXT, tell NAME TEXT, mute, unmute, hand, lower or leave, then Enter.",
+                );
+            }
+            Ok(Event::Stage(Stage::Ended { reason, failed })) => {
+                say(&reason);
+                summary.left = !failed;
+                summary.reason = reason;
+                break;
+            }
+            Ok(Event::Stage(Stage::Reconnecting { reason, .. })) => say(&reason),
+            Ok(Event::Notice(sentence)) | Ok(Event::CertificateChanged(sentence)) => say(&sentence),
+            Ok(Event::Chat(message)) if !message.own => {
+                say(&format!("{}: {}", message.from, message.text));
+            }
+            Ok(Event::Chat(_)) => {}
+            Ok(Event::Roster { participants, .. }) => {
+                for p in participants.iter().filter(|p| !p.you) {
+                    if !roster.iter().any(|q| q.id == p.id) {
+                        say(&format!("{} joined.", p.name));
+                    }
+                }
+                for p in roster.iter().filter(|p| !p.you) {
+                    if !participants.iter().any(|q| q.id == p.id) {
+                        say(&format!("{} left.", p.name));
+                    }
+                }
+                roster = participants;
+            }
+            Ok(Event::Traffic(traffic)) => summary.total_bytes = traffic.total_bytes,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                summary.reason = "The connection thread stopped.".to_owned();
+                break;
+            }
+        }
+    }
+    Ok(summary)
+}
+
 /// The stable random id of this installation that Jitsi's focus asks for (`machine-uid`),
 /// kept in `machine-uid` in the configuration folder (made on first use, written atomically);
 /// a fresh one each time when there is no such folder or it cannot be written.

@@ -706,11 +706,8 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
 }
 
 fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<()> {
-    if !args.headless {
-        anyhow::bail!(
-            "Jitsi Meet meetings are joined with --headless for now (a WAV file as the \
-             microphone); the window and the devices come next"
-        );
+    if !args.headless && (args.input.is_some() || args.record.is_some()) {
+        anyhow::bail!("--input and --record need --headless (without it, the devices are used)");
     }
     let name = args.name.clone().unwrap_or_default();
     let options = palabre::net::jitsi::driver::JitsiOptions {
@@ -732,6 +729,44 @@ fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<
         gate: !args.no_gate,
         ..AudioSettings::default()
     };
+    if !args.headless {
+        let settings = AudioSettings {
+            echo_cancel: true,
+            ..audio
+        };
+        let handle = engine::spawn(
+            settings,
+            args.input_device.clone(),
+            args.output_device.clone(),
+            Box::new(|| {}),
+        );
+        wait_for_devices(&handle, true, true)?;
+        let (control_tx, control_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("palabre-stdin".to_owned())
+            .spawn(move || {
+                for line in std::io::stdin().lines() {
+                    let Ok(line) = line else { break };
+                    if control_tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        let summary = palabre::jitsi_call::run_live(
+            options,
+            handle.commands.clone(),
+            Some(control_rx),
+            |line| println!("{line}"),
+        );
+        handle.commands.send(Command::Shutdown).ok();
+        let summary = summary?;
+        println!("{}", serde_json::to_string(&summary)?);
+        return if summary.left {
+            Ok(())
+        } else {
+            anyhow::bail!("{}", summary.reason)
+        };
+    }
     let call = palabre::jitsi_call::JitsiCall {
         options,
         audio,
