@@ -16,7 +16,9 @@
 //! Everything else (presences, messages, IQ requests such as Jingle) goes to the caller, which
 //! must answer IQ requests with [`Stream::respond`] or [`Stream::respond_error`].
 //!
-//! Stream management (XEP-0198) is not used: a lost connection is a new connection.
+//! Stream management (XEP-0198): when the server offers it, palabre enables it and answers the
+//! server's acknowledgement requests with the count of stanzas it handled, so that the server
+//! knows what arrived. Resumption is not asked for: a lost connection is a new connection.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -241,6 +243,11 @@ pub struct Stream {
     next_ping: Option<Instant>,
     ping_failures: u32,
     caps_ver: String,
+    /// The server offered stream management (XEP-0198).
+    sm_offered: bool,
+    /// Stream management is on: `sm_handled` counts the stanzas received since.
+    sm_enabled: bool,
+    sm_handled: u32,
 }
 
 const BIND_ID: &str = "palabre-bind";
@@ -263,6 +270,9 @@ impl Stream {
             next_ping: None,
             ping_failures: 0,
             caps_ver,
+            sm_offered: false,
+            sm_enabled: false,
+            sm_handled: 0,
         };
         stream.send_open();
         stream
@@ -598,6 +608,7 @@ impl Stream {
                 ));
                 return;
             }
+            self.sm_offered = element.has_child("sm", ns::SM);
             let bind = xml::element("iq", ns::CLIENT)
                 .with("type", "set")
                 .with("id", BIND_ID)
@@ -670,6 +681,9 @@ impl Stream {
             (Some("result"), Some(jid)) if valid_full_jid(&jid) => {
                 self.jid = Some(jid.clone());
                 self.state = State::Ready;
+                if self.sm_offered {
+                    self.push(&xml::element("enable", ns::SM));
+                }
                 self.next_ping = Some(now + PING_INTERVAL);
                 self.events.push_back(StreamEvent::Ready { jid });
             }
@@ -680,9 +694,28 @@ impl Stream {
     }
 
     fn on_stanza(&mut self, stanza: Element, _now: Instant) {
-        if stanza.ns() != ns::CLIENT {
-            // Stream-level elements we do not use (such as XEP-0198's) are ignored.
+        if stanza.ns() == ns::SM {
+            match stanza.name() {
+                "enabled" => {
+                    self.sm_enabled = true;
+                    self.sm_handled = 0;
+                }
+                "failed" => self.sm_enabled = false,
+                "r" if self.sm_enabled => {
+                    let ack = xml::element("a", ns::SM).with("h", self.sm_handled.to_string());
+                    self.push(&ack);
+                }
+                _ => {}
+            }
             return;
+        }
+        if stanza.ns() != ns::CLIENT {
+            // Other stream-level elements are ignored.
+            return;
+        }
+        if self.sm_enabled && matches!(stanza.name(), "iq" | "presence" | "message") {
+            // XEP-0198 counts modulo 2^32.
+            self.sm_handled = self.sm_handled.wrapping_add(1);
         }
         match stanza.name() {
             "iq" => self.on_iq(stanza),

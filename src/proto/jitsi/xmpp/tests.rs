@@ -461,3 +461,40 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn stream_management_is_enabled_and_acknowledged() {
+    let now = Instant::now();
+    // FEATURES_BIND offers <sm xmlns='urn:xmpp:sm:3'/>.
+    let mut stream = Stream::new(config(Auth::Anonymous), now, 7);
+    for frame in [OPEN, FEATURES_SASL, SUCCESS, OPEN, FEATURES_BIND, BOUND] {
+        stream.handle_frame(frame, now);
+    }
+    let out = sent(&mut stream);
+    let enable = out.last().expect("enable sent");
+    assert!(enable.is("enable", ns::SM), "{out:?}");
+    stream.handle_frame("<enabled xmlns='urn:xmpp:sm:3'/>", now);
+    for _ in 0..3 {
+        stream.handle_frame("<presence xmlns='jabber:client' from='r@c/x'/>", now);
+    }
+    stream.handle_frame(
+        "<iq xmlns='jabber:client' type='get' id='p9' from='guest.meet.test'><ping xmlns='urn:xmpp:ping'/></iq>",
+        now,
+    );
+    sent(&mut stream);
+    stream.handle_frame("<r xmlns='urn:xmpp:sm:3'/>", now);
+    let out = sent(&mut stream);
+    assert!(out[0].is("a", ns::SM));
+    assert_eq!(out[0].attr("h"), Some("4"));
+
+    // Without the offer, nothing is enabled and requests are not answered.
+    let features = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>\
+                    <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";
+    let mut stream = Stream::new(config(Auth::Anonymous), now, 7);
+    for frame in [OPEN, FEATURES_SASL, SUCCESS, OPEN, features, BOUND] {
+        stream.handle_frame(frame, now);
+    }
+    assert!(!sent(&mut stream).iter().any(|e| e.is("enable", ns::SM)));
+    stream.handle_frame("<r xmlns='urn:xmpp:sm:3'/>", now);
+    assert!(sent(&mut stream).is_empty());
+}
