@@ -40,6 +40,8 @@ use crate::proto::jitsi::xmpp::{Auth, StreamConfig};
 pub const IP_UDP_OVERHEAD: u64 = 28;
 /// How often traffic is reported.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// The most remote addresses whose local route is remembered.
+const MAX_ROUTES: usize = 64;
 /// Time to connect the WebSocket.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -236,6 +238,8 @@ struct Media {
     audio_ssrc: u32,
     next_timeout: Option<Instant>,
     last_terminator: bool,
+    /// The IQ id of the current session's session-accept, until the focus answers it.
+    accept_id: Option<String>,
 }
 
 impl Driver {
@@ -306,6 +310,7 @@ impl Driver {
             audio_ssrc: rand::random::<u32>().max(1),
             next_timeout: None,
             last_terminator: true,
+            accept_id: None,
         };
         self.conference(socket, config, media).await
     }
@@ -339,7 +344,8 @@ impl Driver {
             display_name: self.options.display_name.clone(),
             password: self.options.password.clone(),
             machine_uid: self.options.machine_uid.clone(),
-            audio_muted: self.options.audio_muted || instance.start_with_audio_muted,
+            // The web app's `startWithAudioMuted` is not applied: the user's choice is.
+            audio_muted: self.options.audio_muted,
         }
     }
 
@@ -354,6 +360,8 @@ impl Driver {
         let mut buffer = vec![0u8; 2048];
         let mut next_stats = now + STATS_INTERVAL;
         let mut socket_open = true;
+        // The caller dropped its handle (after a Leave): stop polling the closed channel.
+        let mut commands_open = true;
         loop {
             // Everything the cores want sent.
             while let Some(frame) = conference.poll_transmit() {
@@ -411,8 +419,9 @@ impl Driver {
                         }
                     }
                 }
-                command = self.commands.recv() => {
+                command = self.commands.recv(), if commands_open => {
                     let now = Instant::now();
+                    commands_open = command.is_some();
                     match command {
                         Some(JitsiCommand::Audio { opus, ts_samples, terminator, level }) => {
                             // Muted (by the user or a moderator): nothing leaves.
@@ -472,6 +481,22 @@ impl Driver {
                 self.on_jingle(conference, media, element, now);
                 return;
             }
+            ConferenceEvent::JingleAnswered { id, result }
+                if media.accept_id.as_ref() == Some(id) =>
+            {
+                media.accept_id = None;
+                if result.is_err() && media.session.is_some() {
+                    // The focus refused palabre's answer: the session is dead; say so to the
+                    // focus, which may offer a new one.
+                    if let Some(session) = &media.session {
+                        let terminate =
+                            jingle::session_terminate(session.sid(), "failed-application", None);
+                        conference.send_jingle(terminate, now);
+                    }
+                    media.close();
+                    self.emit(JitsiEvent::MediaConnected(false));
+                }
+            }
             _ => {}
         }
         self.emit(JitsiEvent::Conference(event));
@@ -502,6 +527,9 @@ impl Driver {
             .is_some_and(|s| s.sid() == jingle.sid);
         match jingle.action {
             Action::SessionInitiate => {
+                if media.session.is_some() {
+                    self.emit(JitsiEvent::MediaConnected(false));
+                }
                 media.close();
                 match self.accept(conference, media, &jingle, now) {
                     Ok(()) => self.stage("Connecting the audio…"),
@@ -619,7 +647,7 @@ impl Driver {
         let responder = conference.jid().unwrap_or_default().to_owned();
         let accept = jingle::session_accept(offer, &local_media, &responder)
             .map_err(|error| error.to_string())?;
-        conference.send_jingle(accept, now);
+        media.accept_id = conference.send_jingle(accept, now);
         media.session = Some(session);
         media.next_timeout = Some(now);
         Ok(())
@@ -704,6 +732,10 @@ impl Media {
         for address in remote {
             if !address.is_ipv4() || self.routes.contains_key(&address) {
                 continue;
+            }
+            // Bounded: datagrams from anywhere may ask for a route.
+            if self.routes.len() >= MAX_ROUTES {
+                return;
             }
             let route = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
                 .and_then(|probe| {

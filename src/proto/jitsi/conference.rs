@@ -37,6 +37,8 @@ pub const FOCUS_RETRY_FIRST: Duration = Duration::from_secs(1);
 pub const FOCUS_RETRY_MAX: Duration = Duration::from_secs(60);
 /// The pause between two conference requests while a guest waits for the host.
 pub const HOST_WAIT_RETRY: Duration = Duration::from_secs(5);
+/// How long the room may take to let palabre in (or refuse).
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a leave waits for the room to confirm it.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Joins retried after "the room does not exist yet" (joined before the focus created it).
@@ -275,6 +277,7 @@ pub struct Conference {
     focus_retry: Duration,
     room_not_ready_retries: u32,
     leave_deadline: Option<Instant>,
+    join_deadline: Option<Instant>,
     lobby_room: Option<String>,
     participants: BTreeMap<String, Participant>,
     sent_muc_join: bool,
@@ -303,6 +306,7 @@ impl Conference {
             focus_retry: FOCUS_RETRY_FIRST,
             room_not_ready_retries: 0,
             leave_deadline: None,
+            join_deadline: None,
             lobby_room: None,
             participants: BTreeMap::new(),
             sent_muc_join: false,
@@ -363,6 +367,7 @@ impl Conference {
             self.stream.poll_timeout(),
             self.retry_at,
             self.leave_deadline,
+            self.join_deadline.filter(|_| self.phase == Phase::Joining),
         ]
         .into_iter()
         .flatten()
@@ -389,6 +394,15 @@ impl Conference {
             if self.phase == Phase::Requesting {
                 self.request_conference(now);
             }
+        }
+        if self.phase == Phase::Joining && self.join_deadline.is_some_and(|at| at <= now) {
+            self.join_deadline = None;
+            self.finish(
+                ConferenceEnd::Refused(
+                    "The meeting room did not answer palabre's request to join.".to_owned(),
+                ),
+                now,
+            );
         }
         if self.leave_deadline.is_some_and(|at| at <= now) {
             self.leave_deadline = None;
@@ -639,8 +653,9 @@ impl Conference {
         }
     }
 
-    fn join(&mut self, _now: Instant) {
+    fn join(&mut self, now: Instant) {
         self.phase = Phase::Joining;
+        self.join_deadline = Some(now + JOIN_TIMEOUT);
         self.sent_muc_join = false;
         self.send_presence();
     }
@@ -724,7 +739,9 @@ impl Conference {
             .unwrap_or_default();
         let own = nick == self.endpoint || statuses.contains(&"110");
         if kind == Some("error") {
-            if own || self.phase == Phase::Joining {
+            // Only a refusal of the join ends the conference; an error on a later presence
+            // (a name change refused, a rate limit) does not.
+            if self.phase == Phase::Joining {
                 self.on_join_error(presence, now);
             }
             return;
@@ -743,6 +760,7 @@ impl Conference {
                 }
                 _ if self.phase == Phase::Joining => {
                     self.phase = Phase::Joined;
+                    self.join_deadline = None;
                     self.events.push(ConferenceEvent::Joined {
                         endpoint: self.endpoint.clone(),
                     });

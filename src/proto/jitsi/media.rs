@@ -225,6 +225,9 @@ impl MediaSession {
             },
         );
         let mut audio_level_id = None;
+        let twcc = header_extensions
+            .iter()
+            .any(|(_, uri)| uri == jingle::EXT_TRANSPORT_CC);
         for (id, uri) in &header_extensions {
             let extension = match uri.as_str() {
                 jingle::EXT_AUDIO_LEVEL => {
@@ -276,6 +279,10 @@ impl MediaSession {
             });
             api.set_remote_fingerprint(remote_fingerprint);
             api.declare_media(audio_mid, StrMediaKind::Audio);
+            if twcc {
+                // The answer keeps transport-cc: the bridge gets the feedback it needs.
+                api.enable_twcc_feedback();
+            }
             api.declare_stream_tx(audio_ssrc, None, audio_mid, None);
             api.start_dtls(true)
                 .map_err(|error| format!("DTLS could not start: {error}."))?;

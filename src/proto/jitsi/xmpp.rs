@@ -318,10 +318,9 @@ impl Stream {
         }
         let pending = self.pending.values().map(|pending| pending.deadline).min();
         let opening = (self.state != State::Ready).then_some(self.opening_deadline);
-        [pending, opening, self.next_ping]
-            .into_iter()
-            .flatten()
-            .min()
+        // Pings only while ready: a ping time left behind would be a deadline in the past.
+        let ping = self.next_ping.filter(|_| self.state == State::Ready);
+        [pending, opening, ping].into_iter().flatten().min()
     }
 
     /// Lets time pass: keep-alive pings, timeouts.
@@ -525,6 +524,7 @@ impl Stream {
             State::Ready => {
                 self.push(&xml::element("close", ns::FRAMING));
                 self.state = State::Closing;
+                self.next_ping = None;
                 // The server has this long to close its side.
                 self.opening_deadline = now + PING_TIMEOUT;
             }

@@ -674,3 +674,33 @@ fn a_lost_connection_ends_with_its_sentence() {
         ))]
     );
 }
+
+#[test]
+fn a_room_that_never_answers_the_join_is_explained() {
+    let (mut h, request) = Harness::connected(config());
+    h.answer(
+        &request,
+        "<conference xmlns='http://jitsi.org/protocol/focus' ready='true'/>",
+    );
+    h.sent();
+    h.advance(JOIN_TIMEOUT);
+    assert!(h.sent().iter().any(|e| e.is("close", ns::FRAMING)));
+    h.frame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+    assert_eq!(
+        h.events(),
+        [ConferenceEvent::Ended(ConferenceEnd::Refused(
+            "The meeting room did not answer palabre's request to join.".to_owned()
+        ))]
+    );
+}
+
+#[test]
+fn an_error_on_a_later_presence_does_not_end_the_meeting() {
+    let mut h = Harness::joined(config());
+    h.conference.set_display_name("Zoé B.");
+    h.sent();
+    h.frame(&join_error("policy-violation", "wait", ""));
+    assert!(h.events().is_empty());
+    assert!(h.conference.is_joined());
+    assert!(h.sent().is_empty(), "the stream stays open");
+}
