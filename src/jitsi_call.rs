@@ -121,6 +121,8 @@ pub fn run(
     };
     let mut participants: BTreeMap<String, Participant> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    // The endpoint of each speaker's SSRC, to forget their streams when they leave.
+    let mut speakers: BTreeMap<u32, String> = BTreeMap::new();
     let mut recording: Vec<f32> = Vec::new();
     let mut joined_at: Option<Instant> = None;
     let mut media_up = false;
@@ -151,6 +153,7 @@ pub fn run(
                     &mut participants,
                     &mut seen,
                     &mut media,
+                    &mut speakers,
                     &mut media_up,
                     &mut say,
                     now,
@@ -281,6 +284,7 @@ fn on_event(
     participants: &mut BTreeMap<String, Participant>,
     seen: &mut BTreeSet<String>,
     media: &mut CallAudio,
+    speakers: &mut BTreeMap<u32, String>,
     media_up: &mut bool,
     say: &mut impl FnMut(&str),
     now: Instant,
@@ -299,17 +303,24 @@ fn on_event(
         }
         JitsiEvent::Audio {
             speaker,
+            endpoint,
             ts_samples,
             opus,
-            ..
-        } => media.receive(
-            now,
-            &IncomingPacket {
-                speaker,
-                ts_samples,
-                opus,
-            },
-        ),
+        } => {
+            if let Some(endpoint) = endpoint
+                && speakers.len() < 1024
+            {
+                speakers.insert(speaker, endpoint);
+            }
+            media.receive(
+                now,
+                &IncomingPacket {
+                    speaker,
+                    ts_samples,
+                    opus,
+                },
+            );
+        }
         JitsiEvent::Bridge(message) => {
             *summary
                 .bridge_messages
@@ -358,6 +369,14 @@ fn on_event(
                 if let Some(p) = participants.remove(&endpoint) {
                     say(&format!("{} left.", shown_name(&p)));
                 }
+                // Their receive streams go: a long meeting does not run out of them.
+                speakers.retain(|ssrc, owner| {
+                    let keep = *owner != endpoint;
+                    if !keep {
+                        media.forget(*ssrc);
+                    }
+                    keep
+                });
             }
             ConferenceEvent::Chat {
                 name,

@@ -286,6 +286,8 @@ pub struct Conference {
     /// The focus occupant's full JID, `room@conference.domain/focus`.
     focus_occupant: String,
     jingle_requests: Vec<String>,
+    /// The id of the focus's current Jingle session.
+    jingle_sid: Option<String>,
     end: Option<ConferenceEnd>,
 }
 
@@ -313,6 +315,7 @@ impl Conference {
             raised_hand: None,
             focus_occupant,
             jingle_requests: Vec::new(),
+            jingle_sid: None,
             end: None,
         }
     }
@@ -997,6 +1000,23 @@ impl Conference {
                     let _ = self.stream.send_iq(IqType::Set, Some(&from), decline, now);
                 }
                 return;
+            }
+            // The focus's session: a session-initiate starts one (replacing any other); any
+            // other action must name it, or is refused as the Jingle spec says.
+            let sid = payload.attr("sid").map(str::to_owned);
+            let action = payload.attr("action").unwrap_or_default();
+            if action == "session-initiate" {
+                self.jingle_sid = sid;
+            } else if sid.is_none() || sid != self.jingle_sid {
+                self.stream.respond_error(
+                    &iq,
+                    "cancel",
+                    "item-not-found",
+                    Some(xml::element("unknown-session", ns::JINGLE_ERRORS)),
+                );
+                return;
+            } else if action == "session-terminate" {
+                self.jingle_sid = None;
             }
             self.stream.respond(&iq, None);
             self.events.push(ConferenceEvent::Jingle(payload));

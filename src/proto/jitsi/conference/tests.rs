@@ -704,3 +704,45 @@ fn an_error_on_a_later_presence_does_not_end_the_meeting() {
     assert!(h.conference.is_joined());
     assert!(h.sent().is_empty(), "the stream stays open");
 }
+
+#[test]
+fn jingle_for_an_unknown_session_is_refused() {
+    let mut h = Harness::joined(config());
+    let jingle = |id: &str, action: &str, sid: &str| {
+        format!(
+            "<iq xmlns='jabber:client' type='set' id='{id}' from='{ROOM}/focus' to='{ME}'>\
+             <jingle xmlns='urn:xmpp:jingle:1' action='{action}' sid='{sid}'/></iq>"
+        )
+    };
+    // Before any session-initiate, a source-add names no known session.
+    h.frame(&jingle("j0", "source-add", "s1"));
+    let sent = h.sent();
+    assert_eq!(sent[0].attr("type"), Some("error"));
+    let error = sent[0].get_child("error", ns::CLIENT).expect("error");
+    assert!(error.has_child("item-not-found", ns::STANZAS));
+    assert!(error.has_child("unknown-session", ns::JINGLE_ERRORS));
+    assert!(h.events().is_empty());
+    // The session's own actions go up; another sid does not.
+    h.frame(&jingle("j1", "session-initiate", "s1"));
+    h.frame(&jingle("j2", "source-add", "s1"));
+    h.frame(&jingle("j3", "source-add", "old"));
+    h.frame(&jingle("j4", "session-terminate", "s1"));
+    h.frame(&jingle("j5", "source-remove", "s1"));
+    let types: Vec<Option<String>> = h
+        .sent()
+        .iter()
+        .map(|iq| iq.attr("type").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            Some("result"),
+            Some("result"),
+            Some("error"),
+            Some("result"),
+            Some("error")
+        ]
+        .map(|t| t.map(str::to_owned))
+    );
+    assert_eq!(h.events().len(), 3);
+}
