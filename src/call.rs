@@ -172,17 +172,16 @@ pub fn run(
     };
     let mut tree = Tree::default();
     let mut users_seen: BTreeSet<String> = BTreeSet::new();
-    let mut recording: Vec<f32> = Vec::new();
+    let mut recording = Recording::default();
     let mut joined_at: Option<Instant> = None;
     let mut sending_from: Option<usize> = None;
     let mut input_pos = 0usize;
     let mut mic = [0.0f32; FRAME_SAMPLES];
     let mut mixed = [0.0f32; FRAME_SAMPLES];
-    let mut warned_record_cap = false;
     let mut leaving = false;
     let mut wait_started: Option<Instant> = None;
 
-    let mut next_tick = Instant::now();
+    let mut pace = Pace::new(Instant::now());
     let finished = loop {
         let now = Instant::now();
         // Network events.
@@ -302,23 +301,10 @@ pub fn run(
                 );
             }
             if call.record.is_some() {
-                if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
-                    recording.extend_from_slice(&mixed);
-                } else if !warned_record_cap {
-                    warned_record_cap = true;
-                    say("The recording reached 30 minutes; the rest is not recorded.");
-                }
+                recording.push(&mixed, &mut say);
             }
         }
-        // Real time: the next 10 ms step.
-        next_tick += Duration::from_millis(10);
-        let now = Instant::now();
-        if next_tick > now {
-            std::thread::sleep(next_tick - now);
-        } else if now - next_tick > Duration::from_millis(200) {
-            // Far behind (the machine was suspended or overloaded): do not race to catch up.
-            next_tick = now;
-        }
+        pace.wait();
     };
 
     let (reason, traffic) = finished;
@@ -326,10 +312,65 @@ pub fn run(
     summary.frames_concealed = media.frames_concealed();
     if let Some(path) = &call.record {
         // From the moment we joined.
-        wav::write_mono_48k(path, &recording)?;
-        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+        summary.recorded_seconds = recording.save(path)?;
     }
     Ok(summary)
+}
+
+/// What a headless call heard, kept up to [`MAX_RECORD_SECONDS`] (the user is told once when
+/// the rest is dropped).
+#[derive(Debug, Default)]
+pub(crate) struct Recording {
+    samples: Vec<f32>,
+    warned: bool,
+}
+
+impl Recording {
+    /// Appends one mixed frame.
+    pub(crate) fn push(&mut self, frame: &[f32], say: &mut impl FnMut(&str)) {
+        if self.samples.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
+            self.samples.extend_from_slice(frame);
+        } else if !self.warned {
+            self.warned = true;
+            say("The recording reached 30 minutes; the rest is not recorded.");
+        }
+    }
+
+    /// Samples so far.
+    pub(crate) fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Writes the WAV file; returns its length in seconds.
+    pub(crate) fn save(&self, path: &std::path::Path) -> Result<f64, CallError> {
+        wav::write_mono_48k(path, &self.samples)?;
+        Ok(self.samples.len() as f64 / SAMPLE_RATE as f64)
+    }
+}
+
+/// Keeps a loop of 10 ms steps in real time.
+#[derive(Debug)]
+pub(crate) struct Pace {
+    next: Instant,
+}
+
+impl Pace {
+    /// Steps from `start`.
+    pub(crate) fn new(start: Instant) -> Pace {
+        Pace { next: start }
+    }
+
+    /// Sleeps until the next step is due.
+    pub(crate) fn wait(&mut self) {
+        self.next += Duration::from_millis(10);
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep(self.next - now);
+        } else if now - self.next > Duration::from_millis(200) {
+            // Far behind (the machine was suspended or overloaded): do not race to catch up.
+            self.next = now;
+        }
+    }
 }
 
 /// Fills the summary's ending and traffic.

@@ -214,7 +214,8 @@ struct MumbleAdapter {
     link: Option<Receiver<OutgoingPacket>>,
     /// Remote packets, to the engine.
     incoming: Option<Sender<IncomingPacket>>,
-    last_traffic: Option<(Instant, TrafficStats)>,
+    /// When the last traffic figures came, and the wire bytes sent and received then.
+    last_traffic: Option<(Instant, (u64, u64))>,
     started: bool,
     /// The window dropped its end; a Leave was sent.
     orphaned: bool,
@@ -426,25 +427,8 @@ impl MumbleAdapter {
     }
 
     fn on_traffic(&mut self, stats: TrafficStats) {
-        let now = Instant::now();
-        let (sent, received) = wire_bytes(&stats);
-        let (up_bps, down_bps) = match self.last_traffic {
-            Some((at, before)) => {
-                let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
-                let (before_sent, before_received) = wire_bytes(&before);
-                (
-                    sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
-                    received.saturating_sub(before_received) as f64 * 8.0 / seconds,
-                )
-            }
-            None => (0.0, 0.0),
-        };
-        self.last_traffic = Some((now, stats));
-        self.emit(ConferenceEvent::Traffic(Traffic {
-            up_bps,
-            down_bps,
-            total_bytes: sent + received,
-        }));
+        let traffic = traffic_since(&mut self.last_traffic, wire_bytes(&stats));
+        self.emit(ConferenceEvent::Traffic(traffic));
     }
 }
 
@@ -505,7 +489,8 @@ struct JitsiAdapter {
     ids: std::collections::BTreeMap<String, u32>,
     link: Option<Receiver<OutgoingPacket>>,
     incoming: Option<Sender<IncomingPacket>>,
-    last_traffic: Option<(Instant, JitsiTraffic)>,
+    /// When the last traffic figures came, and the wire bytes sent and received then.
+    last_traffic: Option<(Instant, (u64, u64))>,
     started: bool,
     orphaned: bool,
 }
@@ -743,35 +728,39 @@ impl JitsiAdapter {
     }
 
     fn on_traffic(&mut self, traffic: JitsiTraffic) {
-        let now = Instant::now();
-        let wire = |t: &JitsiTraffic| {
+        let sent = traffic.udp_bytes_sent
+            + traffic.udp_packets_sent * jitsi::IP_UDP_OVERHEAD
+            + traffic.signalling_bytes_sent;
+        let received = traffic.udp_bytes_received
+            + traffic.udp_packets_received * jitsi::IP_UDP_OVERHEAD
+            + traffic.signalling_bytes_received;
+        let traffic = traffic_since(&mut self.last_traffic, (sent, received));
+        self.emit(ConferenceEvent::Traffic(traffic));
+    }
+}
+
+/// The traffic event for `(sent, received)` wire bytes so far: rates since the previous
+/// figures (kept in `last`), and the total.
+fn traffic_since(
+    last: &mut Option<(Instant, (u64, u64))>,
+    (sent, received): (u64, u64),
+) -> Traffic {
+    let now = Instant::now();
+    let (up_bps, down_bps) = match *last {
+        Some((at, (before_sent, before_received))) => {
+            let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
             (
-                t.udp_bytes_sent
-                    + t.udp_packets_sent * jitsi::IP_UDP_OVERHEAD
-                    + t.signalling_bytes_sent,
-                t.udp_bytes_received
-                    + t.udp_packets_received * jitsi::IP_UDP_OVERHEAD
-                    + t.signalling_bytes_received,
+                sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
+                received.saturating_sub(before_received) as f64 * 8.0 / seconds,
             )
-        };
-        let (sent, received) = wire(&traffic);
-        let (up_bps, down_bps) = match self.last_traffic {
-            Some((at, before)) => {
-                let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
-                let (before_sent, before_received) = wire(&before);
-                (
-                    sent.saturating_sub(before_sent) as f64 * 8.0 / seconds,
-                    received.saturating_sub(before_received) as f64 * 8.0 / seconds,
-                )
-            }
-            None => (0.0, 0.0),
-        };
-        self.last_traffic = Some((now, traffic));
-        self.emit(ConferenceEvent::Traffic(Traffic {
-            up_bps,
-            down_bps,
-            total_bytes: sent + received,
-        }));
+        }
+        None => (0.0, 0.0),
+    };
+    *last = Some((now, (sent, received)));
+    Traffic {
+        up_bps,
+        down_bps,
+        total_bytes: sent + received,
     }
 }
 

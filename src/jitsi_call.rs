@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::audio::call::{CallAudio, IncomingPacket};
 use crate::audio::codec::encoder_config;
 use crate::audio::{FRAME_SAMPLES, Meters, SAMPLE_RATE, wav};
-use crate::call::{CallError, ReceivedText};
+use crate::call::{CallError, Pace, ReceivedText, Recording};
 use crate::config::AudioSettings;
 use crate::net::jitsi::driver::{
     self, IP_UDP_OVERHEAD, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic,
@@ -23,8 +23,6 @@ use crate::net::jitsi::driver::{
 use crate::proto::jitsi::colibri::BridgeMessage;
 use crate::proto::jitsi::conference::{ConferenceEnd, ConferenceEvent, Participant};
 
-/// Longest recording kept.
-const MAX_RECORD_SECONDS: usize = 30 * 60;
 /// How long `--wait-for` waits for the named participant.
 const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
 
@@ -123,7 +121,7 @@ pub fn run(
     let mut seen: BTreeSet<String> = BTreeSet::new();
     // The endpoint of each speaker's SSRC, to forget their streams when they leave.
     let mut speakers: BTreeMap<u32, String> = BTreeMap::new();
-    let mut recording: Vec<f32> = Vec::new();
+    let mut recording = Recording::default();
     let mut joined_at: Option<Instant> = None;
     let mut media_up = false;
     let mut sending = false;
@@ -131,9 +129,8 @@ pub fn run(
     let mut mic = [0.0f32; FRAME_SAMPLES];
     let mut mixed = [0.0f32; FRAME_SAMPLES];
     let mut leaving = false;
-    let mut warned_record_cap = false;
     let started = Instant::now();
-    let mut next_tick = started;
+    let mut pace = Pace::new(started);
     let (end, reason, traffic) = loop {
         let now = Instant::now();
         let mut finished = None;
@@ -238,21 +235,10 @@ pub fn run(
                 });
             })?;
             if call.record.is_some() {
-                if recording.len() < MAX_RECORD_SECONDS * SAMPLE_RATE as usize {
-                    recording.extend_from_slice(&mixed);
-                } else if !warned_record_cap {
-                    warned_record_cap = true;
-                    say("The recording reached 30 minutes; the rest is not recorded.");
-                }
+                recording.push(&mixed, &mut say);
             }
         }
-        next_tick += Duration::from_millis(10);
-        let now = Instant::now();
-        if next_tick > now {
-            std::thread::sleep(next_tick - now);
-        } else if now - next_tick > Duration::from_millis(200) {
-            next_tick = now;
-        }
+        pace.wait();
     };
     summary.traffic = traffic;
     summary.wire_bytes_sent = traffic.udp_bytes_sent + traffic.udp_packets_sent * IP_UDP_OVERHEAD;
@@ -271,8 +257,7 @@ pub fn run(
     summary.participants_seen = seen.into_iter().collect();
     summary.frames_concealed = media.frames_concealed();
     if let Some(path) = &call.record {
-        wav::write_mono_48k(path, &recording)?;
-        summary.recorded_seconds = recording.len() as f64 / SAMPLE_RATE as f64;
+        summary.recorded_seconds = recording.save(path)?;
     }
     Ok(summary)
 }

@@ -660,18 +660,7 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
         seconds: args.seconds,
         wait_for: args.wait_for.clone(),
     };
-    // Commands on standard input, read on their own thread (reading blocks).
-    let (control_tx, control_rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("palabre-stdin".to_owned())
-        .spawn(move || {
-            for line in std::io::stdin().lines() {
-                let Ok(line) = line else { break };
-                if control_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        })?;
+    let control_rx = stdin_lines()?;
     let summary = if args.headless {
         palabre::call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?
     } else {
@@ -703,6 +692,23 @@ fn join(args: JoinArgs) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("could not join {}: {}", summary.server, summary.reason)
     }
+}
+
+/// Lines of standard input (commands during a call), read on a thread of their own since
+/// reading blocks.
+fn stdin_lines() -> std::io::Result<std::sync::mpsc::Receiver<String>> {
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("palabre-stdin".to_owned())
+        .spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(lines_rx)
 }
 
 fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<()> {
@@ -741,17 +747,7 @@ fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<
             Box::new(|| {}),
         );
         wait_for_devices(&handle, true, true)?;
-        let (control_tx, control_rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("palabre-stdin".to_owned())
-            .spawn(move || {
-                for line in std::io::stdin().lines() {
-                    let Ok(line) = line else { break };
-                    if control_tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            })?;
+        let control_rx = stdin_lines()?;
         let summary = palabre::jitsi_call::run_live(
             options,
             handle.commands.clone(),
@@ -775,17 +771,7 @@ fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<
         seconds: args.seconds,
         wait_for: args.wait_for.clone(),
     };
-    let (control_tx, control_rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("palabre-stdin".to_owned())
-        .spawn(move || {
-            for line in std::io::stdin().lines() {
-                let Ok(line) = line else { break };
-                if control_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        })?;
+    let control_rx = stdin_lines()?;
     let summary =
         palabre::jitsi_call::run(call, Some(control_rx), |line| eprintln!("palabre: {line}"))?;
     println!("{}", serde_json::to_string(&summary)?);

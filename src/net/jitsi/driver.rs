@@ -381,7 +381,7 @@ impl Driver {
                 }
                 self.on_conference_event(&mut conference, &mut media, event, Instant::now());
             }
-            self.drive_media(&mut media, &mut conference).await;
+            self.drive_media(&mut media).await;
 
             let now = Instant::now();
             let deadline = [
@@ -653,8 +653,7 @@ impl Driver {
         Ok(())
     }
 
-    async fn drive_media(&mut self, media: &mut Media, conference: &mut Conference) {
-        let _ = conference;
+    async fn drive_media(&mut self, media: &mut Media) {
         loop {
             let Some(session) = &mut media.session else {
                 media.next_timeout = None;
