@@ -531,6 +531,7 @@ fn on_session_event(
                     speaker: session,
                     ts_samples: sequence * FRAME_SAMPLES as u64,
                     opus,
+                    level: None,
                 },
             );
         }

@@ -21,7 +21,7 @@ use crate::net::jitsi::driver::{
 };
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
 use crate::proto::jitsi::conference::{
-    ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant,
+    ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant, STARTED_MUTED,
 };
 use crate::proto::mumble::session::{
     CloseReason, IP_UDP_OVERHEAD, SessionEvent, TextTarget, TrafficStats,
@@ -385,6 +385,7 @@ impl MumbleAdapter {
                             speaker: session,
                             ts_samples: sequence * FRAME_SAMPLES as u64,
                             opus,
+                            level: None,
                         })
                         .ok();
                 }
@@ -639,6 +640,7 @@ impl JitsiAdapter {
                 endpoint,
                 ts_samples,
                 opus,
+                level,
             } => {
                 let speaker = match endpoint {
                     Some(endpoint) => self.id_of(&endpoint),
@@ -651,6 +653,7 @@ impl JitsiAdapter {
                             speaker,
                             ts_samples,
                             opus,
+                            level,
                         })
                         .ok();
                 }
@@ -718,6 +721,11 @@ impl JitsiAdapter {
                 self.emit(ConferenceEvent::Notice(
                     "A moderator muted your microphone.".to_owned(),
                 ));
+                self.emit_roster();
+            }
+            JitsiConferenceEvent::StartedMuted => {
+                self.muted = true;
+                self.emit(ConferenceEvent::Notice(STARTED_MUTED.to_owned()));
                 self.emit_roster();
             }
             JitsiConferenceEvent::JingleAnswered {

@@ -21,7 +21,7 @@ use crate::net::jitsi::driver::{
     self, IP_UDP_OVERHEAD, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic,
 };
 use crate::proto::jitsi::colibri::BridgeMessage;
-use crate::proto::jitsi::conference::{ConferenceEnd, ConferenceEvent, Participant};
+use crate::proto::jitsi::conference::{self, ConferenceEnd, ConferenceEvent, Participant};
 
 /// How long `--wait-for` waits for the named participant.
 const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
@@ -86,6 +86,9 @@ pub struct JitsiSummary {
     pub bridge_messages: BTreeMap<String, u32>,
     /// Endpoints the bridge named dominant speaker, in order (repeats collapsed).
     pub dominant_speakers: Vec<String>,
+    /// Seconds each other participant (display name, else endpoint id) was shown speaking:
+    /// while their audio levels said speech, not merely while their packets came.
+    pub speaking_seconds: BTreeMap<String, f64>,
     /// Seconds of audio written to the recording.
     pub recorded_seconds: f64,
 }
@@ -131,6 +134,8 @@ pub fn run(
     let mut leaving = false;
     let started = Instant::now();
     let mut pace = Pace::new(started);
+    // When each speaker (SSRC) started being shown speaking, and who they are.
+    let mut speaking_since: BTreeMap<u32, (Instant, String)> = BTreeMap::new();
     let (end, reason, traffic) = loop {
         let now = Instant::now();
         let mut finished = None;
@@ -226,7 +231,7 @@ pub fn run(
             if sending {
                 input_pos += FRAME_SAMPLES;
             }
-            media.step(now, &mut mic, &mut mixed, &meters, |packet| {
+            let changes = media.step(now, &mut mic, &mut mixed, &meters, |packet| {
                 handle.send(JitsiCommand::Audio {
                     opus: packet.opus,
                     ts_samples: packet.ts_samples,
@@ -234,6 +239,21 @@ pub fn run(
                     level: packet.level,
                 });
             })?;
+            for (speaker, on) in changes {
+                if on {
+                    let name = speaker_name(speaker, &speakers, &participants);
+                    speaking_since.insert(speaker, (now, name));
+                }
+            }
+            // Those who stopped, and those who left while speaking.
+            speaking_since.retain(|speaker, (since, name)| {
+                let still = media.speaking().contains(speaker);
+                if !still {
+                    *summary.speaking_seconds.entry(name.clone()).or_default() +=
+                        now.saturating_duration_since(*since).as_secs_f64();
+                }
+                still
+            });
             if call.record.is_some() {
                 recording.push(&mixed, &mut say);
             }
@@ -253,6 +273,11 @@ pub fn run(
     }
     .to_owned();
     summary.reason = reason;
+    let end_time = Instant::now();
+    for (since, name) in speaking_since.into_values() {
+        *summary.speaking_seconds.entry(name).or_default() +=
+            end_time.saturating_duration_since(since).as_secs_f64();
+    }
     summary.seconds = joined_at.map_or(0.0, |at| at.elapsed().as_secs_f64());
     summary.participants_seen = seen.into_iter().collect();
     summary.frames_concealed = media.frames_concealed();
@@ -260,6 +285,23 @@ pub fn run(
         summary.recorded_seconds = recording.save(path)?;
     }
     Ok(summary)
+}
+
+/// Who a speaker (an SSRC) is, for the summary: their display name, else their endpoint id,
+/// else the SSRC.
+fn speaker_name(
+    speaker: u32,
+    speakers: &BTreeMap<u32, String>,
+    participants: &BTreeMap<String, Participant>,
+) -> String {
+    match speakers.get(&speaker) {
+        Some(endpoint) => participants
+            .get(endpoint)
+            .map(|p| p.display_name.clone())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| endpoint.clone()),
+        None => format!("ssrc {speaker}"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -291,6 +333,7 @@ fn on_event(
             endpoint,
             ts_samples,
             opus,
+            level,
         } => {
             if let Some(endpoint) = endpoint
                 && speakers.len() < 1024
@@ -303,6 +346,7 @@ fn on_event(
                     speaker,
                     ts_samples,
                     opus,
+                    level,
                 },
             );
         }
@@ -380,6 +424,7 @@ fn on_event(
                 }
             }
             ConferenceEvent::MutedByModerator => say("A moderator muted your microphone."),
+            ConferenceEvent::StartedMuted => say(conference::STARTED_MUTED),
             ConferenceEvent::JingleAnswered {
                 result: Err(why), ..
             } => say(&why),

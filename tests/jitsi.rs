@@ -197,6 +197,16 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     // Speech both ways, each the other's.
     assert_speech(&bob_wav, "speech_en.wav", "Alice → Bob");
     assert_speech(&alice_wav, "speech_fr.wav", "Bob → Alice");
+    // Packets flowed all through the call (no gate), but each was shown speaking only while
+    // the audio levels the bridge put on its packets said speech (about 10 s of it).
+    for (run, other) in [(&bob, "Alice"), (&alice, "Bob")] {
+        let seconds = run.json["speaking_seconds"][other].as_f64().unwrap_or(0.0);
+        assert!(
+            (4.0..14.0).contains(&seconds),
+            "{other} shown speaking {seconds:.1} s: {}",
+            run.describe()
+        );
+    }
     // Chat both ways: group and private, with HTML-looking text left alone.
     let texts = &bob.json["texts"];
     assert_eq!(
@@ -270,6 +280,111 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
             .is_some_and(|p| p.iter().any(|n| n == "Camera bot")),
         "{}",
         alice.describe()
+    );
+}
+
+/// An older deployment: offers without SCTP, so the bridge channel is the colibri WebSocket
+/// the offer names; and a room whose policy starts everyone muted.
+#[test]
+fn without_sctp_the_bridge_channel_is_the_websocket_and_the_room_starts_muted() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--colibri-ws", "--no-sctp", "--start-muted", "Quiet"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Quiet");
+    let en = common::data("speech_en.wav");
+    // Alice's file starts playing as soon as her media is up, but she starts muted.
+    let mut alice = Palabre::spawn(
+        &link,
+        "Alice",
+        &dir.path().join("a"),
+        &["--input", en.to_str().expect("utf-8"), "--seconds", "20"],
+    );
+    let bob = Palabre::spawn(&link, "Bob", &dir.path().join("b"), &["--seconds", "20"]);
+    let alice_endpoint = env
+        .wait_for(Duration::from_secs(30), |e| {
+            e["event"] == "participant-joined" && e["nick"] == "Alice"
+        })
+        .and_then(|e| e["endpoint"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("Alice did not join: {}", env.log()));
+    env.wait_for(Duration::from_secs(30), |e| {
+        e["event"] == "connection-state"
+            && e["endpoint"] == alice_endpoint
+            && e["state"] == "connected"
+    })
+    .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    // Two of the bridge's counting periods with the file playing: nothing reached it.
+    std::thread::sleep(Duration::from_secs(5));
+    let muted = env
+        .media_counters(&alice_endpoint)
+        .expect("Alice's counters");
+    assert_eq!(count(&muted, &["audio", "packets_received"]), 0, "{muted}");
+    alice.command("unmute");
+    let alice = alice.wait();
+    let bob = bob.wait();
+    assert!(alice.ok, "{}", alice.describe());
+    assert!(bob.ok, "{}", bob.describe());
+    for run in [&alice, &bob] {
+        assert!(
+            run.stderr.contains("The meeting starts newcomers muted"),
+            "{}",
+            run.describe()
+        );
+        // The bridge channel was the WebSocket: its ServerHello came once, the audio-only
+        // constraints went over it, and no data channel was opened.
+        assert_eq!(
+            run.json["bridge_messages"]["ServerHello"],
+            1,
+            "{}",
+            run.describe()
+        );
+        assert!(
+            env.events_named("colibri-ws-open")
+                .iter()
+                .any(|e| e["endpoint"] == run.endpoint()),
+            "no colibri WebSocket from {}: {}",
+            run.endpoint(),
+            env.log()
+        );
+        let constraints = env
+            .events_named("bridge-message")
+            .into_iter()
+            .find(|e| {
+                e["endpoint"] == run.endpoint()
+                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
+            })
+            .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
+        assert_eq!(constraints["transport"], "websocket", "{constraints}");
+        assert_eq!(constraints["message"]["lastN"], 0, "{constraints}");
+    }
+    assert!(env.events_named("data-channel-open").is_empty());
+    // Once unmuted, Alice was heard and seen speaking, and the bridge's dominant-speaker
+    // events reached Bob over the WebSocket.
+    assert!(
+        count(&alice.json, &["traffic", "audio_packets_sent"]) > 100,
+        "{}",
+        alice.describe()
+    );
+    assert!(
+        bob.stderr.contains("Alice unmuted their microphone."),
+        "{}",
+        bob.describe()
+    );
+    let spoke = bob.json["speaking_seconds"]["Alice"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        spoke > 2.0,
+        "Alice shown speaking {spoke:.1} s: {}",
+        bob.describe()
+    );
+    assert!(
+        bob.json["dominant_speakers"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|e| e == alice.endpoint())),
+        "{}",
+        bob.describe()
     );
 }
 

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::audio::dsp::mix::{limit, mix_into};
 use crate::audio::receive::ReceiveStream;
@@ -17,6 +17,17 @@ use crate::config::AudioSettings;
 /// Most remote speakers decoded at once; packets from more are dropped (a hostile server cannot
 /// make palabre allocate a decoder per invented session).
 pub const MAX_SPEAKERS: usize = 64;
+
+/// A packet at or above this level (−dBov, so at most this number) is speech, for the speaking
+/// indicator: speech sits around −20 to −40 dBov, a quiet room below −60.
+const SPEECH_LEVEL: u8 = 50;
+
+/// How long after the last loud packet a speaker still counts as speaking (bridges pauses
+/// between words, so the indicator does not flicker).
+const SPEECH_HOLD: Duration = Duration::from_millis(400);
+
+/// A speaker silent this long may give their place to a newcomer when all are taken.
+const IDLE_SPEAKER: Duration = Duration::from_secs(5);
 
 /// One Opus packet we produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +51,9 @@ pub struct IncomingPacket {
     pub ts_samples: u64,
     /// Opus bytes.
     pub opus: Vec<u8>,
+    /// The sender's audio level in −dBov (0 loudest, 127 silence; RFC 6464), when the
+    /// protocol carries one (Jitsi's ssrc-audio-level extension; Mumble has none).
+    pub level: Option<u8>,
 }
 
 /// The two ends a call's audio is connected to. Cloning shares the same channels; the engine
@@ -80,6 +94,10 @@ impl CallLink {
 pub struct CallAudio {
     send: SendChain,
     streams: BTreeMap<u32, ReceiveStream>,
+    /// Speakers whose packets carry audio levels, and until when the last loud one counts.
+    voice: BTreeMap<u32, Option<Instant>>,
+    /// When each speaker's last packet came.
+    last_packet: BTreeMap<u32, Instant>,
     speaking: BTreeSet<u32>,
     payload: Vec<u8>,
     decoded: [f32; FRAME_SAMPLES],
@@ -98,6 +116,8 @@ impl CallAudio {
         Ok(Self {
             send: SendChain::new(settings)?,
             streams: BTreeMap::new(),
+            voice: BTreeMap::new(),
+            last_packet: BTreeMap::new(),
             speaking: BTreeSet::new(),
             payload: Vec::with_capacity(1500),
             decoded: [0.0; FRAME_SAMPLES],
@@ -128,7 +148,18 @@ impl CallAudio {
     pub fn receive(&mut self, now: Instant, packet: &IncomingPacket) {
         if !self.streams.contains_key(&packet.speaker) {
             if self.streams.len() >= MAX_SPEAKERS {
-                return;
+                // Full: the one silent longest (surely gone) makes room, if any has been
+                // silent a while; otherwise the newcomer is not heard.
+                let idle = self
+                    .last_packet
+                    .iter()
+                    .filter(|(_, at)| now.saturating_duration_since(**at) >= IDLE_SPEAKER)
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(id, _)| *id);
+                match idle {
+                    Some(id) => self.forget(id),
+                    None => return,
+                }
             }
             match ReceiveStream::new() {
                 Ok(stream) => {
@@ -142,6 +173,13 @@ impl CallAudio {
         }
         if let Some(stream) = self.streams.get_mut(&packet.speaker) {
             stream.push_packet(now, packet.ts_samples, &packet.opus);
+            self.last_packet.insert(packet.speaker, now);
+        }
+        if let Some(level) = packet.level {
+            let loud_until = self.voice.entry(packet.speaker).or_insert(None);
+            if level <= SPEECH_LEVEL {
+                *loud_until = Some(now + SPEECH_HOLD);
+            }
         }
     }
 
@@ -150,6 +188,8 @@ impl CallAudio {
         if let Some(stream) = self.streams.remove(&speaker) {
             self.concealed_before += stream.stats().concealed_frames;
         }
+        self.voice.remove(&speaker);
+        self.last_packet.remove(&speaker);
         self.speaking.remove(&speaker);
     }
 
@@ -209,6 +249,14 @@ impl CallAudio {
             let playing = stream.pull_frame(now, &mut self.decoded);
             if playing {
                 mix_into(speaker, &self.decoded, 1.0);
+            }
+            // A sender that tells its levels speaks while they are loud (browsers send
+            // silence too); one that does not speaks while it is heard (Mumble's gate).
+            let voiced = match self.voice.get(id) {
+                Some(loud_until) => loud_until.is_some_and(|until| now < until),
+                None => true,
+            };
+            if playing && voiced {
                 if self.speaking.insert(*id) {
                     changes.push((*id, true));
                 }
@@ -280,6 +328,7 @@ mod tests {
                             speaker,
                             ts_samples: packet.ts_samples,
                             opus: packet.opus.clone(),
+                            level: None,
                         },
                     );
                 }
@@ -297,6 +346,50 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_of_levels_speaks_only_while_loud() {
+        let settings = AudioSettings {
+            gate: false,
+            denoise: false,
+            echo_cancel: false,
+            ..AudioSettings::default()
+        };
+        let mut call = CallAudio::new(&settings, false).expect("call audio");
+        let meters = Meters::default();
+        let start = Instant::now();
+        let mut out = [0.0f32; FRAME_SAMPLES];
+        // Packets flow all along (as from a browser); only steps 100–149 say they are loud.
+        let mut changes_at = Vec::new();
+        for step in 0..300u64 {
+            let now = start + Duration::from_millis(10 * step);
+            let mut mic = [0.1f32; FRAME_SAMPLES];
+            let mut sent = Vec::new();
+            let changes = call
+                .step(now, &mut mic, &mut out, &meters, |packet| sent.push(packet))
+                .expect("step");
+            changes_at.extend(changes.into_iter().map(|change| (step, change)));
+            for packet in sent {
+                let level = if (100..150).contains(&step) { 20 } else { 127 };
+                call.receive(
+                    now,
+                    &IncomingPacket {
+                        speaker: 7,
+                        ts_samples: packet.ts_samples,
+                        opus: packet.opus,
+                        level: Some(level),
+                    },
+                );
+            }
+        }
+        assert_eq!(changes_at.len(), 2, "{changes_at:?}");
+        let (on, off) = (changes_at[0], changes_at[1]);
+        assert_eq!(on.1, (7, true));
+        assert!((100..120).contains(&on.0), "{changes_at:?}");
+        assert_eq!(off.1, (7, false));
+        // The hold (400 ms) after the last loud packet, then silence again.
+        assert!((185..200).contains(&off.0), "{changes_at:?}");
+    }
+
+    #[test]
     fn speakers_are_bounded() {
         let mut call = CallAudio::new(&AudioSettings::default(), false).expect("call audio");
         for speaker in 0..1000 {
@@ -306,9 +399,36 @@ mod tests {
                     speaker,
                     ts_samples: 0,
                     opus: vec![0xFC, 0xFF, 0xFE],
+                    level: None,
                 },
             );
         }
         assert_eq!(call.streams.len(), MAX_SPEAKERS);
+        // Later, the one silent longest gives way to a newcomer; nobody else does.
+        let later = Instant::now() + IDLE_SPEAKER;
+        for speaker in 1..MAX_SPEAKERS as u32 {
+            call.receive(
+                later,
+                &IncomingPacket {
+                    speaker,
+                    ts_samples: 960,
+                    opus: vec![0xFC, 0xFF, 0xFE],
+                    level: None,
+                },
+            );
+        }
+        call.receive(
+            later,
+            &IncomingPacket {
+                speaker: 5000,
+                ts_samples: 0,
+                opus: vec![0xFC, 0xFF, 0xFE],
+                level: None,
+            },
+        );
+        assert_eq!(call.streams.len(), MAX_SPEAKERS);
+        assert!(call.streams.contains_key(&5000));
+        assert!(!call.streams.contains_key(&0));
+        assert_eq!(call.last_packet.len(), MAX_SPEAKERS);
     }
 }

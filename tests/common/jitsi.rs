@@ -28,12 +28,12 @@ fn python() -> &'static Result<PathBuf, String> {
             return Err("/usr/bin/prosody missing (package prosody)".to_owned());
         }
         match Command::new(&python)
-            .args(["-c", "import slixmpp, aiortc"])
+            .args(["-c", "import slixmpp, aiortc, websockets"])
             .output()
         {
             Ok(out) if out.status.success() => Ok(python),
             Ok(out) => Err(format!(
-                "{} cannot import slixmpp and aiortc: {}",
+                "{} cannot import slixmpp, aiortc and websockets: {}",
                 python.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
             )),

@@ -8,6 +8,11 @@
 //! the next offer (a lone participant's session expires and comes back, brief §0.3). In
 //! audio-only mode (always, for now) the bridge is asked for no video at all: in the
 //! session-accept (`initial-last-n` 0) and on the bridge channel (`lastN` 0).
+//!
+//! The bridge channel is the SCTP data channel when the offer has one; the colibri WebSocket
+//! the offer names is the fallback, used at once when there is no SCTP (older deployments) or
+//! when the data channel has not opened 10 s after the media connected. It runs in a task of
+//! its own that reconnects with growing pauses (1 s to 60 s) while the session lasts.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -44,6 +49,13 @@ const STATS_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_ROUTES: usize = 64;
 /// Time to connect the WebSocket.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the SCTP bridge channel may take to open once media flows, before the colibri
+/// WebSocket is tried instead.
+const BRIDGE_CHANNEL_WAIT: Duration = Duration::from_secs(10);
+/// The longest pause between two attempts at the colibri WebSocket.
+const BRIDGE_SOCKET_MAX_PAUSE: Duration = Duration::from_secs(60);
+/// The largest bridge-channel message taken (source maps of big meetings stay far below).
+const MAX_BRIDGE_MESSAGE: usize = 256 * 1024;
 
 /// Where to go and as whom.
 #[derive(Debug, Clone)]
@@ -134,6 +146,8 @@ pub enum JitsiEvent {
         ts_samples: u64,
         /// Opus bytes.
         opus: Vec<u8>,
+        /// The sender's audio level in −dBov (0 loudest, 127 silence), when it sent one.
+        level: Option<u8>,
     },
     /// A message from the bridge.
     Bridge(BridgeMessage),
@@ -240,6 +254,37 @@ struct Media {
     last_terminator: bool,
     /// The IQ id of the current session's session-accept, until the focus answers it.
     accept_id: Option<String>,
+    /// The colibri WebSocket the current offer names, when palabre may use it.
+    bridge_url: Option<Url>,
+    /// When to stop waiting for the SCTP bridge channel and use the WebSocket.
+    bridge_fallback_at: Option<Instant>,
+    /// The colibri WebSocket, once used.
+    bridge_socket: Option<BridgeSocket>,
+}
+
+/// The colibri WebSocket: a task that keeps it connected, and its two ends.
+struct BridgeSocket {
+    outgoing: mpsc::UnboundedSender<String>,
+    events: mpsc::UnboundedReceiver<BridgeSocketEvent>,
+    task: tokio::task::JoinHandle<()>,
+    open: bool,
+}
+
+impl Drop for BridgeSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the colibri WebSocket task reports.
+#[derive(Debug)]
+enum BridgeSocketEvent {
+    /// Connected (again): the bridge says ServerHello by itself.
+    Open,
+    /// A text message from the bridge.
+    Text(String),
+    /// Closed or not reachable; the sentence says why. The task tries again.
+    Closed(String),
 }
 
 impl Driver {
@@ -281,7 +326,7 @@ impl Driver {
         ));
         let socket = match tokio::time::timeout(
             CONNECT_TIMEOUT,
-            connect(&websocket, self.options.ca_file.as_deref()),
+            connect(&websocket, self.options.ca_file.as_deref(), Handshake::Xmpp),
         )
         .await
         {
@@ -311,6 +356,9 @@ impl Driver {
             next_timeout: None,
             last_terminator: true,
             accept_id: None,
+            bridge_url: None,
+            bridge_fallback_at: None,
+            bridge_socket: None,
         };
         self.conference(socket, config, media).await
     }
@@ -387,6 +435,7 @@ impl Driver {
             let deadline = [
                 conference.poll_timeout(),
                 media.next_timeout,
+                media.bridge_fallback_at,
                 Some(next_stats),
             ]
             .into_iter()
@@ -408,6 +457,9 @@ impl Driver {
                         }
                         Some(Ok(_)) => {}
                     }
+                }
+                event = next_bridge_event(&mut media.bridge_socket), if media.bridge_socket.is_some() => {
+                    self.on_bridge_socket(&mut media, event);
                 }
                 received = media.socket.recv_from(&mut buffer) => {
                     if let Ok((length, from)) = received {
@@ -455,6 +507,11 @@ impl Driver {
                         && media.next_timeout.is_some_and(|at| at <= now)
                     {
                         session.handle_timeout(now);
+                    }
+                    if media.bridge_fallback_at.is_some_and(|at| at <= now) {
+                        media.bridge_fallback_at = None;
+                        self.stage("The bridge channel did not open; trying the bridge's WebSocket…");
+                        self.open_bridge_socket(&mut media);
                     }
                     if now >= next_stats {
                         next_stats = now + STATS_INTERVAL;
@@ -531,6 +588,9 @@ impl Driver {
                     self.emit(JitsiEvent::MediaConnected(false));
                 }
                 media.close();
+                if let Some(policy) = jingle.start_muted {
+                    conference.apply_start_muted(policy.audio);
+                }
                 match self.accept(conference, media, &jingle, now) {
                     Ok(()) => self.stage("Connecting the audio…"),
                     Err(sentence) => {
@@ -650,7 +710,121 @@ impl Driver {
         media.accept_id = conference.send_jingle(accept, now);
         media.session = Some(session);
         media.next_timeout = Some(now);
+        media.bridge_url = self.bridge_socket_url(offer);
+        let sctp = offer
+            .contents
+            .iter()
+            .any(|content| content.transport.as_ref().is_some_and(|t| t.sctp.is_some()));
+        if !sctp {
+            self.open_bridge_socket(media);
+        }
         Ok(())
+    }
+
+    /// The first colibri WebSocket of the offer palabre may use: on the meeting's own host
+    /// (palabre talks to no one else), and encrypted unless the meeting link itself is not.
+    fn bridge_socket_url(&self, offer: &Jingle) -> Option<Url> {
+        let link = &self.options.link;
+        offer
+            .contents
+            .iter()
+            .filter_map(|content| content.transport.as_ref())
+            .flat_map(|transport| transport.web_sockets.iter())
+            .filter_map(|url| Url::parse(url).ok())
+            .find(|url| {
+                let scheme_ok = url.scheme() == "wss" || (!link.secure && url.scheme() == "ws");
+                scheme_ok
+                    && url
+                        .host_str()
+                        .is_some_and(|host| host.eq_ignore_ascii_case(&link.host))
+            })
+    }
+
+    /// Starts the colibri WebSocket task, when the offer named a usable one.
+    fn open_bridge_socket(&self, media: &mut Media) {
+        if media.bridge_socket.is_some() {
+            return;
+        }
+        let Some(url) = media.bridge_url.clone() else {
+            if media.session.is_some() {
+                self.stage("This bridge offers no usable bridge channel: no speaker events.");
+            }
+            return;
+        };
+        let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let origin = format!(
+            "{}://{}",
+            if self.options.link.secure {
+                "https"
+            } else {
+                "http"
+            },
+            self.options.link.host
+        );
+        let task = tokio::spawn(bridge_socket_task(
+            url,
+            self.options.ca_file.clone(),
+            origin,
+            outgoing_rx,
+            events_tx,
+        ));
+        media.bridge_socket = Some(BridgeSocket {
+            outgoing: outgoing_tx,
+            events: events_rx,
+            task,
+            open: false,
+        });
+    }
+
+    fn on_bridge_socket(&mut self, media: &mut Media, event: Option<BridgeSocketEvent>) {
+        match event {
+            Some(BridgeSocketEvent::Open) => {
+                if let Some(socket) = &mut media.bridge_socket {
+                    socket.open = true;
+                }
+                self.stage("The bridge channel is open (WebSocket).");
+                self.send_bridge(media, &colibri::audio_only_constraints());
+            }
+            Some(BridgeSocketEvent::Text(text)) => {
+                self.traffic.signalling_bytes_received += text.len() as u64;
+                match colibri::decode(&text) {
+                    Ok(message) => self.on_bridge_message(media, message),
+                    Err(error) => {
+                        tracing::debug!(%error, "a bridge message was not understood");
+                    }
+                }
+            }
+            Some(BridgeSocketEvent::Closed(sentence)) => {
+                if let Some(socket) = &mut media.bridge_socket {
+                    socket.open = false;
+                }
+                self.stage(sentence);
+            }
+            // The task ended (it never does by itself): forget it.
+            None => media.bridge_socket = None,
+        }
+    }
+
+    /// A message from the bridge, on either channel.
+    fn on_bridge_message(&mut self, media: &mut Media, message: BridgeMessage) {
+        if let Some(reply) = colibri::e2e_ping_reply(&message) {
+            self.send_bridge(media, &reply);
+        }
+        self.emit(JitsiEvent::Bridge(message));
+    }
+
+    /// Sends on the bridge channel: the WebSocket when it is open, else the data channel.
+    fn send_bridge(&mut self, media: &mut Media, message: &BridgeMessage) {
+        if let Some(socket) = &media.bridge_socket
+            && socket.open
+        {
+            let text = colibri::encode(message);
+            self.traffic.signalling_bytes_sent += text.len() as u64;
+            socket.outgoing.send(text).ok();
+        } else if let Some(session) = &mut media.session {
+            session.send_bridge(message);
+        }
     }
 
     async fn drive_media(&mut self, media: &mut Media) {
@@ -678,6 +852,9 @@ impl Driver {
                     MediaEvent::Connected => {
                         self.stage("Audio connected.");
                         self.emit(JitsiEvent::MediaConnected(true));
+                        if media.bridge_socket.is_none() && media.bridge_url.is_some() {
+                            media.bridge_fallback_at = Some(Instant::now() + BRIDGE_CHANNEL_WAIT);
+                        }
                     }
                     MediaEvent::Disconnected => {
                         self.stage("The audio connection is interrupted…");
@@ -686,7 +863,7 @@ impl Driver {
                         ssrc,
                         ts_samples,
                         opus,
-                        ..
+                        level,
                     } => {
                         self.traffic.audio_packets_received += 1;
                         let endpoint = session.owner_of(ssrc).map(str::to_owned);
@@ -695,17 +872,16 @@ impl Driver {
                             endpoint,
                             ts_samples,
                             opus,
+                            level,
                         });
                     }
                     MediaEvent::BridgeOpen => {
-                        session.send_bridge(&colibri::audio_only_constraints());
-                    }
-                    MediaEvent::Bridge(message) => {
-                        if let Some(reply) = colibri::e2e_ping_reply(&message) {
-                            session.send_bridge(&reply);
+                        media.bridge_fallback_at = None;
+                        if media.bridge_socket.is_none() {
+                            session.send_bridge(&colibri::audio_only_constraints());
                         }
-                        self.emit(JitsiEvent::Bridge(message));
                     }
+                    MediaEvent::Bridge(message) => self.on_bridge_message(media, message),
                     MediaEvent::Failed(sentence) => {
                         self.stage(sentence);
                         media.session = None;
@@ -723,6 +899,9 @@ impl Media {
             session.close();
         }
         self.next_timeout = None;
+        self.bridge_url = None;
+        self.bridge_fallback_at = None;
+        self.bridge_socket = None;
     }
 
     /// Finds, for each remote address, the local address the system uses to reach it (by
@@ -771,8 +950,94 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|address| address.is_loopback())
 }
 
-/// Connects the XMPP WebSocket (`Sec-WebSocket-Protocol: xmpp`), over TLS for `wss://`.
-async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket, String> {
+/// The next event of the colibri WebSocket task (`None` once it has ended).
+async fn next_bridge_event(socket: &mut Option<BridgeSocket>) -> Option<BridgeSocketEvent> {
+    match socket {
+        Some(socket) => socket.events.recv().await,
+        None => None,
+    }
+}
+
+/// Keeps the colibri WebSocket connected while the session lasts (the driver aborts the task
+/// when the session ends): messages from `outgoing` go to the bridge, the bridge's come back
+/// as events. After a failure or a close it tries again after 1 s, 2 s, 4 s… up to a minute.
+async fn bridge_socket_task(
+    url: Url,
+    ca_file: Option<PathBuf>,
+    origin: String,
+    mut outgoing: mpsc::UnboundedReceiver<String>,
+    events: mpsc::UnboundedSender<BridgeSocketEvent>,
+) {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let attempt = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            connect(
+                &url,
+                ca_file.as_deref(),
+                Handshake::Colibri {
+                    origin: origin.clone(),
+                },
+            ),
+        )
+        .await;
+        let why = match attempt {
+            Ok(Ok(mut socket)) => {
+                pause = Duration::from_secs(1);
+                if events.send(BridgeSocketEvent::Open).is_err() {
+                    return;
+                }
+                loop {
+                    tokio::select! {
+                        frame = socket.next() => match frame {
+                            Some(Ok(Message::Text(text))) => {
+                                if events.send(BridgeSocketEvent::Text(text.as_str().to_owned())).is_err() {
+                                    return;
+                                }
+                            }
+                            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                            Some(Ok(_)) => {}
+                        },
+                        text = outgoing.recv() => match text {
+                            Some(text) => {
+                                if socket.send(Message::text(text)).await.is_err() {
+                                    break;
+                                }
+                            }
+                            None => {
+                                socket.close(None).await.ok();
+                                return;
+                            }
+                        },
+                    }
+                }
+                "The bridge's WebSocket closed; connecting it again…".to_owned()
+            }
+            Ok(Err(sentence)) => sentence,
+            Err(_) => "The bridge's WebSocket did not answer within 15 seconds.".to_owned(),
+        };
+        if events.send(BridgeSocketEvent::Closed(why)).is_err() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(BRIDGE_SOCKET_MAX_PAUSE);
+    }
+}
+
+/// Which WebSocket is opened.
+enum Handshake {
+    /// XMPP (RFC 7395): `Sec-WebSocket-Protocol: xmpp`.
+    Xmpp,
+    /// The bridge's colibri WebSocket, with the meeting's origin as a browser would send it.
+    Colibri { origin: String },
+}
+
+/// Connects a WebSocket, over TLS for `wss://` (WebPKI roots and the optional extra CA).
+async fn connect(
+    url: &Url,
+    ca_file: Option<&std::path::Path>,
+    handshake: Handshake,
+) -> Result<Socket, String> {
     let host = url
         .host_str()
         .ok_or("The WebSocket address has no host.")?
@@ -800,16 +1065,27 @@ async fn connect(url: &Url, ca_file: Option<&std::path::Path>) -> Result<Socket,
         .as_str()
         .into_client_request()
         .map_err(|error| format!("The WebSocket address is not usable: {error}."))?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        tokio_tungstenite::tungstenite::http::HeaderValue::from_static("xmpp"),
-    );
+    let (limit, what) = match handshake {
+        Handshake::Xmpp => {
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                tokio_tungstenite::tungstenite::http::HeaderValue::from_static("xmpp"),
+            );
+            (xml::MAX_ELEMENT_BYTES, "XMPP")
+        }
+        Handshake::Colibri { origin } => {
+            let origin = tokio_tungstenite::tungstenite::http::HeaderValue::from_str(&origin)
+                .map_err(|_| format!("{host} is not a valid origin."))?;
+            request.headers_mut().insert("Origin", origin);
+            (MAX_BRIDGE_MESSAGE, "bridge's")
+        }
+    };
     let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(xml::MAX_ELEMENT_BYTES);
-    config.max_frame_size = Some(xml::MAX_ELEMENT_BYTES);
+    config.max_message_size = Some(limit);
+    config.max_frame_size = Some(limit);
     let (socket, _response) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(config))
             .await
-            .map_err(|error| format!("{host} refused the XMPP WebSocket: {error}."))?;
+            .map_err(|error| format!("{host} refused the {what} WebSocket: {error}."))?;
     Ok(socket)
 }

@@ -242,9 +242,18 @@ pub enum ConferenceEvent {
     },
     /// A moderator muted palabre's microphone.
     MutedByModerator,
+    /// The meeting starts newcomers muted: palabre's microphone was muted on arrival.
+    StartedMuted,
     /// The conference ended; nothing more comes.
     Ended(ConferenceEnd),
 }
+
+/// What the user is told when the meeting's policy muted the microphone on arrival.
+pub const STARTED_MUTED: &str =
+    "The meeting starts newcomers muted: your microphone is off until you unmute it.";
+
+/// The video codecs palabre can receive, as Jitsi's presence lists them.
+const VIDEO_CODECS: &str = "vp8";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -288,6 +297,10 @@ pub struct Conference {
     jingle_requests: Vec<String>,
     /// The id of the focus's current Jingle session.
     jingle_sid: Option<String>,
+    /// The `<stats-id>` of palabre's presence: a random name for this visit, under which
+    /// jicofo and the bridge file their statistics (never the display name).
+    stats_id: String,
+    start_muted_applied: bool,
     end: Option<ConferenceEnd>,
 }
 
@@ -316,6 +329,8 @@ impl Conference {
             focus_occupant,
             jingle_requests: Vec::new(),
             jingle_sid: None,
+            stats_id: format!("palabre-{:06x}", random >> 40),
+            start_muted_applied: false,
             end: None,
         }
     }
@@ -444,6 +459,20 @@ impl Conference {
         if self.audio_muted != muted {
             self.audio_muted = muted;
             self.send_presence();
+        }
+    }
+
+    /// The focus's start-muted policy (`<startmuted audio='true'>` in a session-initiate):
+    /// the microphone starts muted. Applied once per visit, so an unmute afterwards stands
+    /// when a new session comes; [`ConferenceEvent::StartedMuted`] tells the user.
+    pub fn apply_start_muted(&mut self, audio: bool) {
+        if !audio || self.start_muted_applied {
+            return;
+        }
+        self.start_muted_applied = true;
+        if !self.audio_muted {
+            self.set_audio_muted(true);
+            self.events.push(ConferenceEvent::StartedMuted);
         }
     }
 
@@ -679,6 +708,13 @@ impl Conference {
             );
         }
         presence.append_child(self.stream.caps());
+        presence
+            .append_child(xml::element("stats-id", ns::CLIENT).text_node(self.stats_id.clone()));
+        // The video codecs palabre takes, for jicofo and the browsers' codec choice (a
+        // participant without a list is left out of it).
+        presence.append_child(
+            xml::element("jitsi_participant_codecList", ns::CLIENT).text_node(VIDEO_CODECS),
+        );
         let source_info = serde_json::json!({
             format!("{}-a0", self.endpoint): { "muted": self.audio_muted },
             format!("{}-v0", self.endpoint): { "muted": true },

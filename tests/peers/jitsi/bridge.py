@@ -14,6 +14,9 @@ Each participant's connection has, in aiortc's SDP order:
   sendonly `video` transceiver for the camera bot's test pattern (announced as the bot's source);
 * the data channel section.
 
+With --colibri-ws (colibri_ws.py) each endpoint can also open a colibri WebSocket; while one is
+open it is the endpoint's bridge channel for everything the bridge sends.
+
 aioice skips loopback addresses when it gathers host candidates; this module replaces its address
 list with 127.0.0.1 only, so every candidate the bridge offers is on loopback.
 """
@@ -23,6 +26,7 @@ import asyncio
 import fractions
 import json
 import logging
+import secrets
 import time
 
 import aioice.ice
@@ -168,6 +172,8 @@ class Endpoint:
         self.ssrc = {}
         self.audio_track = None  # what the participant sends us
         self.channel = None
+        self.ws_password = secrets.token_hex(13)  # the colibri WebSocket's pwd, not ICE's
+        self.websocket = None  # a colibri_ws.EndpointSocket while one is open
         self.last_n = -1
         self.max_height = 180
         self.video_enabled = False
@@ -351,18 +357,23 @@ class Endpoint:
 
         @channel.on("message")
         def on_message(message):
-            self._on_message(message)
+            self.on_bridge_message(message, "sctp")
 
-    def _on_message(self, message):
+    def on_bridge_message(self, message, transport):
+        """Handles a message from the client on the bridge channel `transport` ("sctp" for the
+        data channel, "websocket" for the colibri WebSocket); both are handled alike."""
         if isinstance(message, bytes):
-            self.bridge.emit({"event": "bridge-message-binary", "endpoint": self.id, "bytes": len(message)})
+            self.bridge.emit({"event": "bridge-message-binary", "endpoint": self.id, "bytes": len(message),
+                              "transport": transport})
             return
         try:
             msg = json.loads(message)
         except ValueError:
-            self.bridge.emit({"event": "bridge-message-invalid", "endpoint": self.id, "text": message[:200]})
+            self.bridge.emit({"event": "bridge-message-invalid", "endpoint": self.id, "text": message[:200],
+                              "transport": transport})
             return
-        self.bridge.emit({"event": "bridge-message", "endpoint": self.id, "message": msg})
+        self.bridge.emit({"event": "bridge-message", "endpoint": self.id, "message": msg,
+                          "transport": transport})
         if not isinstance(msg, dict):
             return
         kind = msg.get("colibriClass")
@@ -382,11 +393,41 @@ class Endpoint:
             self.bridge.relay_endpoint_message(self, msg)
 
     def send(self, msg):
-        """Sends a JSON message over the data channel, if it is open."""
+        """Sends a JSON message over the bridge channel: the colibri WebSocket when one is open,
+        else the data channel if it is open. Returns whether a channel took it."""
+        if self.websocket is not None:
+            self.websocket.send(json.dumps(msg))
+            return True
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(msg))
             return True
         return False
+
+    # -- colibri WebSocket
+
+    @property
+    def web_socket_url(self):
+        """The URL of this endpoint's colibri WebSocket, or None without --colibri-ws."""
+        server = self.bridge.colibri_ws
+        if server is None:
+            return None
+        return server.url(self.bridge.conference_ids[self.room], self.id, self.ws_password)
+
+    def websocket_opened(self, socket):
+        """A colibri WebSocket of this endpoint passed the handshake: it becomes the bridge
+        channel (replacing an older one, which is closed) and gets ServerHello at once."""
+        old, self.websocket = self.websocket, socket
+        if old is not None:
+            self.tasks.append(asyncio.ensure_future(
+                old.close(1000, "replaced by a newer colibri WebSocket")))
+        self.bridge.emit({"event": "colibri-ws-open", "endpoint": self.id})
+        self.send({"colibriClass": "ServerHello", "version": BRIDGE_VERSION})
+
+    def websocket_closed(self, socket, code):
+        """A colibri WebSocket of this endpoint has closed (`code`: the close code, or None)."""
+        if self.websocket is socket:
+            self.websocket = None
+        self.bridge.emit({"event": "colibri-ws-closed", "endpoint": self.id, "code": code})
 
     def _on_state(self):
         self.bridge.emit({"event": "connection-state", "endpoint": self.id,
@@ -422,6 +463,8 @@ class Endpoint:
         self.closed = True
         for t in self.tasks:
             t.cancel()
+        if self.websocket is not None:
+            await self.websocket.close(1001, "endpoint expired")
         await self.pc.close()
 
 
@@ -438,6 +481,8 @@ class Bridge:
         self.video_bot = video_bot
         self.relay = MediaRelay()
         self.rooms = {}  # room -> {endpoint id: Endpoint}
+        self.conference_ids = {}  # room -> the conference id in colibri WebSocket URLs
+        self.colibri_ws = None  # a colibri_ws.ColibriWebSocketServer with --colibri-ws
         self.on_audio_ready = None  # callback(room, endpoint)
         self.dominant = {}  # room -> endpoint id
         self.previous = {}  # room -> [endpoint ids]
@@ -446,6 +491,20 @@ class Bridge:
     def endpoint(self, room, endpoint_id):
         """The endpoint of `endpoint_id` in `room`, or None."""
         return self.rooms.get(room, {}).get(endpoint_id)
+
+    def endpoint_in_conference(self, conference_id, endpoint_id):
+        """The endpoint of `endpoint_id` in the room whose conference id is `conference_id`, or None."""
+        for room, known in self.conference_ids.items():
+            if known == conference_id:
+                return self.endpoint(room, endpoint_id)
+        return None
+
+    async def serve_colibri_ws(self):
+        """Starts the colibri WebSocket server (--colibri-ws)."""
+        # Imported here: without --colibri-ws the stand-in does not need the websockets package.
+        from colibri_ws import ColibriWebSocketServer
+        self.colibri_ws = ColibriWebSocketServer(self)
+        await self.colibri_ws.start()
 
     async def create(self, room, endpoint_id, video, data):
         """A new connection for a participant, with its offer prepared."""
@@ -456,11 +515,15 @@ class Bridge:
         ep.room = room
         await ep.prepare()
         self.rooms.setdefault(room, {})[endpoint_id] = ep
+        self.conference_ids.setdefault(room, secrets.token_hex(8))
         return ep
 
     async def remove(self, room, endpoint_id):
         """Closes a participant's connection."""
         ep = self.rooms.get(room, {}).pop(endpoint_id, None)
+        if not self.rooms.get(room):
+            # Like a JVB conference, the id lives as long as the room has endpoints.
+            self.conference_ids.pop(room, None)
         if ep is not None:
             await ep.close()
 
@@ -508,8 +571,10 @@ class Bridge:
                 self.emit({"event": "dominant-speaker", "room": room, "endpoint": speaker})
 
     async def close(self):
-        """Closes every connection."""
+        """Closes every connection (and the colibri WebSocket server)."""
         self.task.cancel()
         for room in list(self.rooms):
             for endpoint_id in list(self.rooms[room]):
                 await self.remove(room, endpoint_id)
+        if self.colibri_ws is not None:
+            await self.colibri_ws.close()

@@ -5,7 +5,10 @@ create rooms) plus a slixmpp external component focus.<domain> (the default `hos
 both answer the conference IQ. The focus creates and configures the room before it answers
 `ready='true'`, joins it with nick `focus`, asks every new occupant for its disco#info features,
 and once two participants are in the room sends each a session-initiate in jicofo's form (brief
-sections 3-4, 8.3), driving the aiortc bridge of bridge.py.
+sections 3-4, 8.3), driving the aiortc bridge of bridge.py. Options of jitsi_env.py shape the
+offer: --start-muted ROOM adds jicofo's <startmuted audio='true' video='true'/> for that room,
+--colibri-ws puts the endpoint's colibri <web-socket> URL into every transport, --no-sctp leaves
+the data content out.
 """
 
 import asyncio
@@ -319,12 +322,13 @@ class Focus(slixmpp.ClientXMPP):
         """Creates the participant's bridge connection and sends it a session-initiate."""
         env = self.env
         video = FEATURE_VIDEO in p.features
-        data = FEATURE_SCTP in p.features
+        data = FEATURE_SCTP in p.features and not env.no_sctp
         ep = await env.bridge.create(room.jid, p.id, video, data)
         if p.id not in room.participants:
             await env.bridge.remove(room.jid, p.id)
             return
         p.ep = ep
+        web_socket = ep.web_socket_url
         p.sid = uuid.uuid4().hex[:13]
         p.bridge_session = str(uuid.uuid4())
         audio_sources = [js.Source(ep.ssrc["jvb-a0"], "jvb-a0", "mixedmslabel mixedlabelaudio0", "jvb")]
@@ -343,7 +347,7 @@ class Focus(slixmpp.ClientXMPP):
         self._rtp_content(jingle, "audio", opus_payload_types(p.features),
                           [(1, js.URI_AUDIO_LEVEL), (10, js.URI_MID)]
                           + ([(5, js.URI_TCC)] if FEATURE_TCC in p.features else []),
-                          audio_sources, [], ep.transport, {"maxptime": "60"})
+                          audio_sources, [], ep.transport, web_socket, {"maxptime": "60"})
         bot_sources = []
         if video:
             names.append("video")
@@ -359,23 +363,33 @@ class Focus(slixmpp.ClientXMPP):
             self._rtp_content(jingle, "video", video_payload_types(p.features),
                               [(11, js.URI_AV1_DD), (10, js.URI_MID), (3, js.URI_ABS_SEND_TIME)]
                               + ([(5, js.URI_TCC)] if FEATURE_TCC in p.features else []),
-                              video_sources + bot_sources, groups, ep.transport, {})
+                              video_sources + bot_sources, groups, ep.transport, web_socket, {})
         if data:
             names.append("data")
             content = sub(jingle, js.NS_JINGLE, "content",
                           {"creator": "initiator", "name": "data", "senders": "both"})
             sub(content, js.NS_RTP, "description", {"media": "application"})
-            js.transport_element(content, ep.transport, "actpass", sctp_port=5000, sctp_streams=1024)
+            js.transport_element(content, ep.transport, "actpass", sctp_port=5000, sctp_streams=1024,
+                                 web_socket=web_socket)
         group = sub(jingle, js.NS_GROUP, "group", {"semantics": "BUNDLE"})
         for name in names:
             sub(group, js.NS_GROUP, "content", {"name": name})
         sub(jingle, js.NS_FOCUS, "bridge-session", {"id": p.bridge_session, "region": "loopback"})
+        start_muted = room.jid.split("@", 1)[0] in env.start_muted
+        if start_muted:
+            # jicofo's StartMutedPacketExtension, when the room's start-muted policy applies.
+            sub(jingle, js.NS_START_MUTED, "startmuted", {"audio": "true", "video": "true"})
         iq = self.make_iq_set(ito=p.occupant_jid)
         iq.append(jingle)
         p.state = "pending"
         sources = [s.to_json() for s in audio_sources + bot_sources]
-        env.emit({"event": "session-initiate-sent", "room": room.jid, "endpoint": p.id, "sid": p.sid,
-                  "contents": names, "sources": sources})
+        event = {"event": "session-initiate-sent", "room": room.jid, "endpoint": p.id, "sid": p.sid,
+                 "contents": names, "sources": sources}
+        if start_muted:
+            event["start_muted"] = True
+        if web_socket is not None:
+            event["colibri_ws"] = web_socket
+        env.emit(event)
         for other in fed:
             other_ep = env.bridge.endpoint(room.jid, other.id)
             if other_ep is not None:
@@ -389,7 +403,7 @@ class Focus(slixmpp.ClientXMPP):
                       "condition": error.condition})
             await self.end_session(room, p)
 
-    def _rtp_content(self, jingle, media, pts, exts, sources, groups, transport, desc_attrs):
+    def _rtp_content(self, jingle, media, pts, exts, sources, groups, transport, web_socket, desc_attrs):
         content = sub(jingle, js.NS_JINGLE, "content", {"creator": "initiator", "name": media, "senders": "both"})
         desc = sub(content, js.NS_RTP, "description", dict({"media": media}, **desc_attrs))
         for pt in pts:
@@ -402,7 +416,7 @@ class Focus(slixmpp.ClientXMPP):
             js.source_element(desc, s)
         for semantics, ssrcs in groups:
             js.group_element(desc, semantics, ssrcs)
-        js.transport_element(content, transport, "actpass")
+        js.transport_element(content, transport, "actpass", web_socket=web_socket)
 
     async def send_jingle(self, p, action, build, timeout=10):
         """Sends a Jingle IQ of `action` to participant `p`; `build(jingle)` adds the children."""

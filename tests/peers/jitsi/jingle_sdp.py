@@ -20,6 +20,8 @@ NS_SCTP = "urn:xmpp:jingle:transports:dtls-sctp:1"
 NS_JITMEET = "http://jitsi.org/jitmeet"
 NS_FOCUS = "http://jitsi.org/protocol/focus"
 NS_COLIBRI2 = "jitsi:colibri2"
+NS_COLIBRI = "http://jitsi.org/protocol/colibri"
+NS_START_MUTED = "http://jitsi.org/jitmeet/start-muted"
 NS_JINGLE_ERRORS = "urn:xmpp:jingle:errors:1"
 
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -236,9 +238,11 @@ def _parse_sources(parent, content):
 
 
 def parse_transport(tr):
-    """ICE credentials, fingerprint, candidates and SCTP port of an ice-udp <transport>."""
+    """ICE credentials, fingerprint, candidates, SCTP port and colibri WebSocket URLs of an
+    ice-udp <transport>."""
     t = {"ufrag": tr.get("ufrag"), "pwd": tr.get("pwd"), "hash": None, "fingerprint": None,
-         "setup": None, "candidates": [], "sctp_port": None, "rtcp_mux": False}
+         "setup": None, "candidates": [], "sctp_port": None, "rtcp_mux": False,
+         "web_sockets": [ws.get("url") for ws in tr.findall(q(NS_COLIBRI, "web-socket"))]}
     fp = tr.find(q(NS_DTLS, "fingerprint"))
     if fp is not None:
         t["hash"] = fp.get("hash")
@@ -311,9 +315,13 @@ def sub(parent, ns, tag, attrs=None, text=None):
     return el
 
 
-def transport_element(parent, t, setup, sctp_port=None, sctp_streams=None, rtcp_mux=True):
-    """Appends an ice-udp <transport> built from a transport dictionary."""
+def transport_element(parent, t, setup, sctp_port=None, sctp_streams=None, rtcp_mux=True,
+                      web_socket=None):
+    """Appends an ice-udp <transport> built from a transport dictionary; `web_socket` is a
+    colibri WebSocket URL, put first as JVB does."""
     tr = sub(parent, NS_ICE, "transport", {"ufrag": t["ufrag"], "pwd": t["pwd"]})
+    if web_socket is not None:
+        sub(tr, NS_COLIBRI, "web-socket", {"url": web_socket})
     if sctp_port is not None:
         sub(tr, NS_SCTP, "sctpmap", {"number": sctp_port, "protocol": "webrtc-datachannel",
                                       "streams": sctp_streams if sctp_streams is not None else 1024})

@@ -11,8 +11,9 @@ is up it prints one JSON line on stdout:
    "muc": "conference.meet.test", "focus": "focus.meet.test", "focus_jid": "focus@auth.meet.test",
    "c2s_port": P, "http_port": P, "workdir": "..."}
 
-then one JSON line per notable event ({"event": "session-accept", ...}; see README.md). It reads
-JSON commands on stdin, one per line:
+(with --colibri-ws also "colibri_ws": "ws://127.0.0.1:P/colibri-ws/default-id"), then one JSON
+line per notable event ({"event": "session-accept", ...}; see README.md). It reads JSON commands
+on stdin, one per line:
 
   {"cmd": "terminate", "endpoint": "abcd1234", "reason": "expired"}
   {"cmd": "mute", "endpoint": "abcd1234", "media": "audio"}
@@ -95,6 +96,8 @@ class Env:
                 raise SystemExit(f"--room-password wants ROOM=SECRET, got {item!r}")
             self.passwords[room.lower()] = secret
         self.lobby = {r.lower() for r in args.lobby}
+        self.start_muted = {r.lower() for r in args.start_muted}
+        self.no_sctp = args.no_sctp
         self.auth_required = args.auth_required
         self.not_ready = args.not_ready
         self.lone_timeout = args.lone_timeout
@@ -290,6 +293,8 @@ var config = {{
     async def start_focus(self):
         """Logs the focus in and connects the focus component."""
         self.bridge = Bridge(self.emit, video_bot=self.args.video_bot)
+        if self.args.colibri_ws:
+            await self.bridge.serve_colibri_ws()
         self.focus = Focus(self, f"{self.focus_jid}/focus", FOCUS_PASSWORD)
         self.focus.add_event_handler("failed_auth", lambda _e: self.error("the focus could not log in"))
         self.focus.connect("127.0.0.1", self.c2s_port)
@@ -363,7 +368,8 @@ var config = {{
         elif name == "bridge-send":
             room, p = self.focus.find(str(cmd["endpoint"]))
             if p is None or p.ep is None or not p.ep.send(cmd["message"]):
-                raise ValueError(f"no open data channel to {cmd['endpoint']!r}")
+                raise ValueError(f"no open bridge channel (data channel or colibri WebSocket) to "
+                                 f"{cmd['endpoint']!r}")
         else:
             raise ValueError(f"unknown command {name!r}")
 
@@ -378,12 +384,15 @@ var config = {{
             await self.start_focus()
             web = await asyncio.start_server(self.handle_http, "127.0.0.1", 0)
             self.web_port = web.sockets[0].getsockname()[1]
-            self.emit({"ready": True, "base_url": f"http://127.0.0.1:{self.web_port}",
-                       "websocket": f"ws://127.0.0.1:{self.http_port}/xmpp-websocket",
-                       "domain": self.domain, "guest_domain": self.guest_domain,
-                       "auth_domain": self.auth_domain, "muc": self.muc, "lobby_muc": self.lobby_muc, "focus": self.focus_domain,
-                       "focus_jid": self.focus_jid, "c2s_port": self.c2s_port,
-                       "http_port": self.http_port, "workdir": self.workdir})
+            ready = {"ready": True, "base_url": f"http://127.0.0.1:{self.web_port}",
+                     "websocket": f"ws://127.0.0.1:{self.http_port}/xmpp-websocket",
+                     "domain": self.domain, "guest_domain": self.guest_domain,
+                     "auth_domain": self.auth_domain, "muc": self.muc, "lobby_muc": self.lobby_muc, "focus": self.focus_domain,
+                     "focus_jid": self.focus_jid, "c2s_port": self.c2s_port,
+                     "http_port": self.http_port, "workdir": self.workdir}
+            if self.bridge.colibri_ws is not None:
+                ready["colibri_ws"] = self.bridge.colibri_ws.prefix
+            self.emit(ready)
             tasks.append(asyncio.ensure_future(self.read_commands()))
             if self.args.stats_interval > 0:
                 tasks.append(asyncio.ensure_future(self.media_loop()))
@@ -427,11 +436,24 @@ def parse_args():
                    help="rooms take at most N occupants besides the focus")
     p.add_argument("--video-bot", action="store_true",
                    help="offer a camera bot's test-pattern VP8 source to every participant")
+    p.add_argument("--start-muted", action="append", default=[], metavar="ROOM",
+                   help="ROOM has jicofo's start-muted policy: its offers carry <startmuted "
+                        "audio='true' video='true'/>")
+    p.add_argument("--colibri-ws", action="store_true",
+                   help="the bridge also serves colibri WebSockets, announced in every transport "
+                        "of the offers")
+    p.add_argument("--no-sctp", action="store_true",
+                   help="offers have no data content (no SCTP), so the colibri WebSocket is the "
+                        "only bridge channel; needs --colibri-ws")
     p.add_argument("--stats-interval", type=float, default=2.0, metavar="S",
                    help="emit media counters every S seconds (0: only on the stats command)")
     p.add_argument("--prosody-log-level", default="info", choices=["debug", "info", "warn", "error"])
     p.add_argument("--debug", action="store_true", help="Python debug logs on stderr")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.no_sctp and not args.colibri_ws:
+        p.error("--no-sctp needs --colibri-ws: with neither SCTP nor a colibri WebSocket a client "
+                "would have no bridge channel")
+    return args
 
 
 def main():

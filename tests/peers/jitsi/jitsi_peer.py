@@ -13,6 +13,8 @@ prints exactly one JSON line on stdout (even when it failed):
   {"joined": true, "endpoint": "1a2b3c4d", "conference_error": null, "join_error": null,
    "sessions": 1, "session_terminates": [], "source_adds": 1, "source_removes": 0,
    "remote_sources": [{"ssrc": 1, "name": "x-a0", "owner": "x", "media": "audio"}],
+   "offered_contents": ["audio", "video", "data"], "offer_sctp_port": 5000,
+   "offer_web_sockets": {}, "start_muted": null,
    "data_channel_open": true, "server_hello": "…", "bridge_messages": ["ServerHello"],
    "endpoint_messages": [{"from": "x", "payload": {"type": "palabre-test-hello", "nick": "bob"}}],
    "dominant_speakers": ["x"], "muted_by_focus": false,
@@ -20,6 +22,11 @@ prints exactly one JSON line on stdout (even when it failed):
    "video_frames_received": 0, "received_audio_seconds": 9.5, "audio_by_endpoint": {"x": 9.5},
    "sent_audio_seconds": 10.0, "record_start": 1700000000.0, "recorded_seconds": 12.0,
    "error": null}
+
+The offer_* fields and start_muted describe the last session-initiate: its contents, the SCTP
+port of its data content, the colibri <web-socket> URLs of each content's transport (by content
+name; the peer itself does not connect to them) and jicofo's <startmuted> ({"audio": true,
+"video": true}, or null when absent; the peer reports it but does not start muted).
 
 Exit status: 0 done; 1 could not connect or log in; 3 the conference IQ or the MUC join was
 refused (see conference_error / join_error); 4 watchdog (--timeout) fired; 2 bad arguments.
@@ -178,7 +185,8 @@ class Peer(slixmpp.ClientXMPP):
         self.result = {"joined": False, "endpoint": None, "conference_error": None, "join_error": None,
                        "lobby_room": None, "conference_attempts": 0, "sessions": 0, "session_terminates": [],
                        "source_adds": 0, "source_removes": 0, "remote_sources": [],
-                       "offered_contents": [], "data_channel_open": False, "server_hello": None,
+                       "offered_contents": [], "offer_sctp_port": None, "offer_web_sockets": {},
+                       "start_muted": None, "data_channel_open": False, "server_hello": None,
                        "bridge_messages": [], "endpoint_messages": [], "dominant_speakers": [], "muted_by_focus": False,
                        "audio_packets_received": 0, "video_packets_received": 0,
                        "video_bytes_received": 0, "video_frames_received": 0,
@@ -451,6 +459,12 @@ class Peer(slixmpp.ClientXMPP):
         self.initiator = jingle.get("initiator")
         self.offer_contents = contents
         self.result["offered_contents"] = [c.name for c in contents]
+        self.result["offer_sctp_port"] = next((c.sctp_port for c in contents if c.sctp_port), None)
+        self.result["offer_web_sockets"] = {c.name: c.transport["web_sockets"] for c in contents
+                                            if c.transport and c.transport["web_sockets"]}
+        muted = jingle.find(q(js.NS_START_MUTED, "startmuted"))
+        self.result["start_muted"] = None if muted is None else {
+            media: muted.get(media) == "true" for media in ("audio", "video")}
         self.remote = {}
         self.mlines = [(c.name, c.name if c.name != "data" else "data", [], True) for c in contents
                        if c.name in ("audio", "video", "data")]

@@ -21,6 +21,14 @@ Environment B (--auth-required --user moderator:modpass --not-ready 2 --max-occu
     gets ready='false', retries, joins; then a guest may join the existing room; a third
     participant gets service-unavailable; when all have left the focus leaves the room, and a
     guest is refused again.
+Environment C (--colibri-ws --no-sctp --start-muted quiet):
+  * the offers to the two participants of `quiet` carry <startmuted audio video>, those of `open`
+    do not (nor do environment A's); no offer has a data content or an <sctpmap>, every content's
+    transport carries the endpoint's <web-socket> URL (environment A's: none, and SCTP);
+  * a WebSocket client on that URL gets ServerHello at once and again after its ClientHello
+    (reported as a bridge-message with transport "websocket"); an EndpointMessage sent on one
+    participant's socket arrives on the other's with `from`; a wrong pwd or an unknown endpoint
+    is refused with HTTP 403; the socket is closed (1001) when the participant leaves.
 
 Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
 """
@@ -39,6 +47,9 @@ import threading
 import time
 import urllib.request
 import wave
+
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -234,6 +245,12 @@ def scenario_a(base):
           accepts.get(ids["bob"], {}).get("initial_last_n") == 0)
     hello = [e for e in env.of("bridge-message") if e["message"].get("colibriClass") == "ClientHello"]
     check("the bridge saw ClientHello from each talker", len({e["endpoint"] for e in hello}) >= 3)
+    check("bridge messages on the data channel are reported with transport sctp",
+          all(e.get("transport") == "sctp" for e in env.of("bridge-message")))
+    check("by default the offer has SCTP, no colibri WebSocket and no <startmuted>",
+          a.get("offer_sctp_port") == 5000 and a.get("offer_web_sockets") == {} and a.get("start_muted") is None,
+          f"sctp port {a.get('offer_sctp_port')}, web sockets {a.get('offer_web_sockets')}, "
+          f"start_muted {a.get('start_muted')}")
     check("alice was left alone and got session-terminate expired", "expired" in a.get("session_terminates", []),
           f"terminates {a.get('session_terminates')}")
     check("alice got a new session-initiate when dave came", a.get("sessions") == 2 and dv.get("sessions") == 1,
@@ -345,6 +362,104 @@ def scenario_b(base):
     check("environment B exits 0 on stdin EOF", status == 0, f"status {status}")
 
 
+def ws_refusal(url):
+    """The HTTP status a colibri WebSocket handshake to `url` is refused with (None if it opens)."""
+    try:
+        with ws_connect(url, open_timeout=5, proxy=None):
+            return None
+    except InvalidStatus as error:
+        return error.response.status_code
+
+
+def scenario_c(base):
+    workdir = os.path.join(base, "c")
+    os.makedirs(workdir)
+    env = EnvProcess(workdir, ["--colibri-ws", "--no-sctp", "--start-muted", "quiet", "--stats-interval", "0"])
+    prefix = env.info.get("colibri_ws", "")
+    check("environment C ready, with a colibri WebSocket server",
+          env.info.get("ready") is True and prefix.startswith("ws://127.0.0.1:"), prefix)
+    runs = {"q1": peer(env, "q1", "quiet", ["--stay", "8"]),
+            "q2": peer(env, "q2", "quiet", ["--stay", "8"], delay=0.5),
+            "o1": peer(env, "o1", "open", ["--stay", "3"]),
+            "o2": peer(env, "o2", "open", ["--stay", "3"], delay=0.5)}
+
+    def offer(nick):
+        joined = env.wait_for(lambda e: e.get("event") == "participant-joined" and e.get("nick") == nick, 20)
+        if joined is None:
+            return None
+        return env.wait_for(lambda e: e.get("event") == "session-initiate-sent"
+                            and e["endpoint"] == joined["endpoint"], 20)
+
+    q1, q2 = offer("q1"), offer("q2")
+    urls = {nick: (o or {}).get("colibri_ws") for nick, o in (("q1", q1), ("q2", q2))}
+    check("the session-initiate events name the endpoints' colibri WebSocket URLs",
+          all(u and u.startswith(prefix + "/") and "?pwd=" in u for u in urls.values()), str(urls))
+    if all(urls.values()):
+        ws_exchange(env, q1["endpoint"], urls["q1"], urls["q2"])
+    results = {nick: wait()[0] for nick, wait in runs.items()}
+    for nick, r in results.items():
+        check(f"{nick} joined and got a session", r.get("joined") and r.get("sessions", 0) >= 1,
+              f"sessions {r.get('sessions')}, error {r.get('error')}")
+        muted = {"audio": True, "video": True} if nick.startswith("q") else None
+        check(f"{nick}'s offer {'carries' if muted else 'has no'} <startmuted>", r.get("start_muted") == muted,
+              f"start_muted {r.get('start_muted')}")
+        check(f"{nick}'s offer has no data content and no <sctpmap>",
+              "data" not in r.get("offered_contents", ["data"]) and r.get("offer_sctp_port") is None,
+              f"contents {r.get('offered_contents')}, sctp port {r.get('offer_sctp_port')}")
+        sockets = r.get("offer_web_sockets", {})
+        check(f"every content of {nick}'s offer has one <web-socket> URL",
+              sorted(sockets) == sorted(r.get("offered_contents", [])) != []
+              and all(len(set(u)) == 1 and u[0].startswith(prefix + "/") for u in sockets.values())
+              and (nick not in urls or all(u == [urls[nick]] for u in sockets.values())),
+              str(sockets))
+    status = env.stop()
+    check("environment C exits 0 on stdin EOF", status == 0, f"status {status}")
+
+
+def ws_exchange(env, endpoint, url, other_url):
+    """Talks to the bridge on the colibri WebSockets of two participants (`endpoint` has `url`)."""
+    with ws_connect(url, open_timeout=5, proxy=None) as ws, ws_connect(other_url, open_timeout=5, proxy=None) as other:
+        first = json.loads(ws.recv(timeout=3))
+        check("the colibri WebSocket sends ServerHello at once", first.get("colibriClass") == "ServerHello",
+              str(first))
+        other.recv(timeout=3)  # its own ServerHello
+        ws.send(json.dumps({"colibriClass": "ClientHello"}))
+        again = json.loads(ws.recv(timeout=3))
+        check("it answers ClientHello with ServerHello", again.get("colibriClass") == "ServerHello", str(again))
+        report = env.wait_for(lambda e: e.get("event") == "bridge-message" and e["endpoint"] == endpoint
+                              and e["message"].get("colibriClass") == "ClientHello", 5)
+        check("the ClientHello is reported with transport websocket",
+              report is not None and report.get("transport") == "websocket", str(report))
+        payload = {"type": "palabre-test-hello", "over": "websocket"}
+        ws.send(json.dumps({"colibriClass": "EndpointMessage", "to": "", "msgPayload": payload}))
+        relayed = json.loads(other.recv(timeout=3))
+        check("an EndpointMessage is relayed between colibri WebSockets, with its sender",
+              relayed.get("colibriClass") == "EndpointMessage" and relayed.get("from") == endpoint
+              and relayed.get("msgPayload") == payload, str(relayed))
+        wrong = ws_refusal(url.replace("?pwd=", "?pwd=wrong"))
+        unknown = ws_refusal(url.replace(f"/{endpoint}?", "/nobody00?"))
+        check("a wrong pwd and an unknown endpoint are refused with HTTP 403", wrong == 403 and unknown == 403,
+              f"wrong pwd: {wrong}, unknown endpoint: {unknown}")
+        rejected = [e.get("why") for e in env.of("colibri-ws-rejected")]
+        check("the refusals are reported", "wrong pwd" in rejected and "no such endpoint in this conference" in rejected,
+              str(rejected))
+        code = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+                break
+            except TimeoutError:
+                break
+        check("the socket is closed (1001) when its participant leaves", code == 1001, f"close code {code}")
+    opened = [e["endpoint"] for e in env.of("colibri-ws-open")]
+    closed = env.wait_for(lambda e: e.get("event") == "colibri-ws-closed" and e["endpoint"] == endpoint, 5)
+    check("colibri-ws-open and colibri-ws-closed are reported", endpoint in opened and closed is not None,
+          f"opened {opened}, closed {closed}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--keep", default=None, help="keep logs and recordings in this directory")
@@ -357,6 +472,7 @@ def main():
     try:
         scenario_a(base)
         scenario_b(base)
+        scenario_c(base)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -155,6 +155,10 @@ fn the_conference_request_then_the_join_presence_follow_jitsi() {
         Some("Zoé")
     );
     assert!(presence.has_child("c", ns::CAPS));
+    let text = |name: &str| presence.get_child(name, ns::CLIENT).map(Element::text);
+    // A random statistics name (42 >> 40 is 0), never the display name.
+    assert_eq!(text("stats-id").as_deref(), Some("palabre-000000"));
+    assert_eq!(text("jitsi_participant_codecList").as_deref(), Some("vp8"));
     let info: serde_json::Value = serde_json::from_str(
         &presence
             .get_child("SourceInfo", ns::CLIENT)
@@ -563,6 +567,31 @@ fn a_moderator_mute_is_obeyed_and_only_from_the_focus() {
     );
     assert_eq!(h.events(), [ConferenceEvent::MutedByModerator]);
     assert!(h.conference.audio_muted());
+}
+
+#[test]
+fn the_start_muted_policy_mutes_once() {
+    let mut h = Harness::joined(config());
+    h.conference.apply_start_muted(false);
+    assert!(h.sent().is_empty());
+    h.conference.apply_start_muted(true);
+    assert!(h.conference.audio_muted());
+    let sent = h.sent();
+    assert!(
+        sent[0]
+            .get_child("SourceInfo", ns::CLIENT)
+            .expect("presence")
+            .text()
+            .contains("\"muted\":true")
+    );
+    assert_eq!(h.events(), [ConferenceEvent::StartedMuted]);
+    // The user unmutes; a new session with the same policy does not mute them again.
+    h.conference.set_audio_muted(false);
+    h.sent();
+    h.conference.apply_start_muted(true);
+    assert!(!h.conference.audio_muted());
+    assert!(h.sent().is_empty());
+    assert!(h.events().is_empty());
 }
 
 #[test]
