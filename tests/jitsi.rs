@@ -652,6 +652,90 @@ fn a_lone_participants_session_expires_and_comes_back() {
     );
 }
 
+/// The bridge vanishes from under palabre's media (no Jingle said so): palabre notices, asks
+/// the focus for a fresh session, and is heard again on it.
+#[test]
+fn lost_media_is_restarted_through_the_focus() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let mut env = JitsiEnv::start(&["--lone-timeout", "300"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Restart");
+    let heard = dir.path().join("heard.wav");
+    let mut alice = Palabre::spawn(
+        &link,
+        "Alice",
+        &dir.path().join("a"),
+        &[
+            "--record",
+            heard.to_str().expect("utf-8"),
+            "--seconds",
+            "90",
+        ],
+    );
+    // The focus offers media once two are in the room.
+    let mut witness = Palabre::spawn(
+        &link,
+        "Witness",
+        &dir.path().join("w"),
+        &["--seconds", "90"],
+    );
+    let connected = |env: &JitsiEnv, endpoint: &str| {
+        env.events_named("connection-state")
+            .iter()
+            .filter(|e| e["endpoint"] == endpoint && e["state"] == "connected")
+            .count()
+    };
+    let endpoint = env
+        .wait_for(Duration::from_secs(30), |e| {
+            e["event"] == "participant-joined" && e["nick"] == "Alice"
+        })
+        .and_then(|e| e["endpoint"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("Alice did not join: {}", env.log()));
+    env.wait_for(Duration::from_secs(30), |_| connected(&env, &endpoint) >= 1)
+        .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    env.command(&json!({"cmd": "break-media", "endpoint": endpoint}));
+    let restart = env
+        .wait_for(Duration::from_secs(45), |e| {
+            e["event"] == "session-terminate" && e["endpoint"] == endpoint && e["restart"] == true
+        })
+        .unwrap_or_else(|| panic!("no restart request: {}", env.log()));
+    assert_eq!(restart["reason"], "connectivity-error", "{restart}");
+    env.wait_for(Duration::from_secs(30), |_| connected(&env, &endpoint) >= 2)
+        .unwrap_or_else(|| panic!("the new session did not connect: {}", env.log()));
+    // Heard on the new session: Bob's speech reaches Alice whole.
+    let fr = common::data("speech_fr.wav");
+    let bob = Palabre::spawn(
+        &link,
+        "Bob",
+        &dir.path().join("b"),
+        &[
+            "--input",
+            fr.to_str().expect("utf-8"),
+            "--wait-for",
+            "Alice",
+            "--no-gate",
+        ],
+    )
+    .wait();
+    assert!(bob.ok, "{}", bob.describe());
+    alice.command("leave");
+    witness.command("leave");
+    let alice = alice.wait();
+    assert!(witness.wait().ok);
+    assert!(alice.ok, "{}", alice.describe());
+    assert_eq!(alice.json["media_sessions"], 2, "{}", alice.describe());
+    assert!(
+        alice
+            .stderr
+            .contains("The audio connection is lost; asking the meeting for a new one"),
+        "{}",
+        alice.describe()
+    );
+    assert_speech(&heard, "speech_fr.wav", "Bob → Alice after the restart");
+}
+
 /// The stand-in checks itself with its own independent peers: speech through the bridge,
 /// source-add/remove, video to a client that wants it and none to an audio-only one, expiry,
 /// password, lobby, occupant limit, login. If the stand-in is wrong, palabre's tests above

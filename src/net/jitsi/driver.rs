@@ -13,6 +13,10 @@
 //! the offer names is the fallback, used at once when there is no SCTP (older deployments) or
 //! when the data channel has not opened 10 s after the media connected. It runs in a task of
 //! its own that reconnects with growing pauses (1 s to 60 s) while the session lasts.
+//!
+//! Media lost for 10 s (ICE disconnected) or failed ends the session with a request for a
+//! fresh one (`<bridge-session restart='true'>`, at most 5 a minute as jicofo allows); the
+//! focus's new session-initiate then starts over.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -54,6 +58,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const BRIDGE_CHANNEL_WAIT: Duration = Duration::from_secs(10);
 /// The longest pause between two attempts at the colibri WebSocket.
 const BRIDGE_SOCKET_MAX_PAUSE: Duration = Duration::from_secs(60);
+/// How long the media may stay lost (ICE disconnected) before palabre asks the focus for a
+/// fresh session.
+const MEDIA_LOST_AFTER: Duration = Duration::from_secs(10);
+/// Jicofo takes at most this many restart requests a minute from one participant.
+const MAX_RESTARTS_PER_MINUTE: usize = 5;
 /// The largest bridge-channel message taken (source maps of big meetings stay far below).
 const MAX_BRIDGE_MESSAGE: usize = 256 * 1024;
 
@@ -260,6 +269,10 @@ struct Media {
     bridge_fallback_at: Option<Instant>,
     /// The colibri WebSocket, once used.
     bridge_socket: Option<BridgeSocket>,
+    /// Since when the current session's media is lost (ICE disconnected, or failed).
+    lost_since: Option<Instant>,
+    /// When palabre asked for fresh sessions, in the last minute.
+    restarts: Vec<Instant>,
 }
 
 /// The colibri WebSocket: a task that keeps it connected, and its two ends.
@@ -359,6 +372,8 @@ impl Driver {
             bridge_url: None,
             bridge_fallback_at: None,
             bridge_socket: None,
+            lost_since: None,
+            restarts: Vec::new(),
         };
         self.conference(socket, config, media).await
     }
@@ -430,12 +445,21 @@ impl Driver {
                 self.on_conference_event(&mut conference, &mut media, event, Instant::now());
             }
             self.drive_media(&mut media).await;
-
             let now = Instant::now();
+            if media
+                .lost_since
+                .is_some_and(|since| now >= since + MEDIA_LOST_AFTER)
+            {
+                self.request_restart(&mut conference, &mut media, now);
+                // The terminate is sent at the top of the loop.
+                continue;
+            }
+
             let deadline = [
                 conference.poll_timeout(),
                 media.next_timeout,
                 media.bridge_fallback_at,
+                media.lost_since.map(|since| since + MEDIA_LOST_AFTER),
                 Some(next_stats),
             ]
             .into_iter()
@@ -721,6 +745,39 @@ impl Driver {
         Ok(())
     }
 
+    /// The media is lost for good: ends the session and asks the focus for a fresh one
+    /// (brief §4.6), at most [`MAX_RESTARTS_PER_MINUTE`] times a minute.
+    fn request_restart(&mut self, conference: &mut Conference, media: &mut Media, now: Instant) {
+        media
+            .restarts
+            .retain(|at| now.saturating_duration_since(*at) < Duration::from_secs(60));
+        if media.restarts.len() >= MAX_RESTARTS_PER_MINUTE {
+            // Asked again later, when the minute allows.
+            media.lost_since = Some(now);
+            return;
+        }
+        let Some(session) = &media.session else {
+            media.lost_since = None;
+            return;
+        };
+        let terminate = match session.bridge_session() {
+            Some(bridge_session) => {
+                self.stage("The audio connection is lost; asking the meeting for a new one…");
+                jingle::session_terminate_restart(session.sid(), bridge_session)
+            }
+            None => {
+                self.stage(
+                    "The audio connection is lost, and this meeting cannot start a new one.",
+                );
+                jingle::session_terminate(session.sid(), "connectivity-error", Some("ICE FAILED"))
+            }
+        };
+        conference.send_jingle(terminate, now);
+        media.restarts.push(now);
+        media.close();
+        self.emit(JitsiEvent::MediaConnected(false));
+    }
+
     /// The first colibri WebSocket of the offer palabre may use: on the meeting's own host
     /// (palabre talks to no one else), and encrypted unless the meeting link itself is not.
     fn bridge_socket_url(&self, offer: &Jingle) -> Option<Url> {
@@ -851,6 +908,7 @@ impl Driver {
                 MediaOutput::Event(event) => match event {
                     MediaEvent::Connected => {
                         self.stage("Audio connected.");
+                        media.lost_since = None;
                         self.emit(JitsiEvent::MediaConnected(true));
                         if media.bridge_socket.is_none() && media.bridge_url.is_some() {
                             media.bridge_fallback_at = Some(Instant::now() + BRIDGE_CHANNEL_WAIT);
@@ -858,6 +916,11 @@ impl Driver {
                     }
                     MediaEvent::Disconnected => {
                         self.stage("The audio connection is interrupted…");
+                        media.lost_since.get_or_insert(Instant::now());
+                    }
+                    MediaEvent::Reconnected => {
+                        self.stage("The audio connection is back.");
+                        media.lost_since = None;
                     }
                     MediaEvent::Audio {
                         ssrc,
@@ -883,9 +946,12 @@ impl Driver {
                     }
                     MediaEvent::Bridge(message) => self.on_bridge_message(media, message),
                     MediaEvent::Failed(sentence) => {
+                        // Asked for a fresh session at once (the session is kept until then,
+                        // for its ids).
                         self.stage(sentence);
-                        media.session = None;
-                        self.emit(JitsiEvent::MediaConnected(false));
+                        let now = Instant::now();
+                        media.lost_since = Some(now.checked_sub(MEDIA_LOST_AFTER).unwrap_or(now));
+                        return;
                     }
                 },
             }
@@ -902,6 +968,7 @@ impl Media {
         self.bridge_url = None;
         self.bridge_fallback_at = None;
         self.bridge_socket = None;
+        self.lost_since = None;
     }
 
     /// Finds, for each remote address, the local address the system uses to reach it (by

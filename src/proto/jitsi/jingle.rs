@@ -36,7 +36,8 @@ pub use minidom::Element;
 
 pub use build::{
     AcceptedCodecs, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID, EXT_TRANSPORT_CC, LocalMedia,
-    LocalSource, session_accept, session_terminate, source_add, source_remove, transport_info,
+    LocalSource, session_accept, session_terminate, session_terminate_restart, source_add,
+    source_remove, transport_info,
 };
 
 /// At most this many contents in one Jingle message.

@@ -92,6 +92,8 @@ pub enum MediaEvent {
     Connected,
     /// ICE lost the bridge (it may come back).
     Disconnected,
+    /// ICE found the bridge again after [`MediaEvent::Disconnected`].
+    Reconnected,
     /// One Opus packet from a remote source.
     Audio {
         /// The RTP SSRC (one per speaker).
@@ -138,6 +140,10 @@ struct RemoteSource {
 pub struct MediaSession {
     rtc: Rtc,
     sid: String,
+    /// Jicofo's bridge session of the offer, echoed when asking for a fresh session.
+    bridge_session: Option<String>,
+    /// ICE lost the bridge and has not found it again.
+    ice_lost: bool,
     audio_mid: Mid,
     opus_pt: Pt,
     audio_ssrc: Ssrc,
@@ -297,6 +303,8 @@ impl MediaSession {
         let mut session = MediaSession {
             rtc,
             sid: offer.sid.clone(),
+            bridge_session: offer.bridge_session.as_ref().map(|b| b.id.clone()),
+            ice_lost: false,
             audio_mid,
             opus_pt,
             audio_ssrc,
@@ -340,6 +348,11 @@ impl MediaSession {
     /// The Jingle session id.
     pub fn sid(&self) -> &str {
         &self.sid
+    }
+
+    /// Jicofo's bridge session id, when the offer had one.
+    pub fn bridge_session(&self) -> Option<&str> {
+        self.bridge_session.as_deref()
     }
 
     /// palabre's side, for the `session-accept`.
@@ -535,7 +548,14 @@ impl MediaSession {
         match event {
             Event::Connected => Some(MediaEvent::Connected),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.ice_lost = true;
                 Some(MediaEvent::Disconnected)
+            }
+            Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) if self.ice_lost => {
+                self.ice_lost = false;
+                Some(MediaEvent::Reconnected)
             }
             Event::RtpPacket(packet) => {
                 if packet.header.payload_type != self.opus_pt {

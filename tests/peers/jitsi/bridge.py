@@ -17,6 +17,9 @@ Each participant's connection has, in aiortc's SDP order:
 With --colibri-ws (colibri_ws.py) each endpoint can also open a colibri WebSocket; while one is
 open it is the endpoint's bridge channel for everything the bridge sends.
 
+The break-media command (Bridge.break_media) drops an endpoint's connection silently, as if the
+bridge's network had vanished; its client may then ask the focus for a new session.
+
 aioice skips loopback addresses when it gathers host candidates; this module replaces its address
 list with 127.0.0.1 only, so every candidate the bridge offers is on loopback.
 """
@@ -89,27 +92,41 @@ class TestPatternTrack(MediaStreamTrack):
         return frame
 
 
-class TwentyMsTrack(MediaStreamTrack):
-    """Cuts the decoded audio of a relayed track into 20 ms frames.
+class SlotTrack(MediaStreamTrack):
+    """What an audio slot sends: another participant's decoded audio, in 20 ms frames.
 
     A sender may use longer packets (40 or 60 ms, within the offer's maxptime). aiortc's Opus
     encoder cuts a longer frame into several 20 ms packets but its sender stamps them all with
     the frame's one RTP timestamp, so a receiver sees duplicates and half the audio is lost. A
     real bridge forwards the sender's packets untouched; feeding the encoder 20 ms at a time
-    gives the same audio with correct timestamps."""
+    gives the same audio with correct timestamps.
+
+    The track outlives its source. aiortc's RTP sender stops for good once its track ends, so
+    a slot fed by a track that ended (its owner's connection closed) could never be fed again.
+    Instead, when the source ends this track sends nothing until the slot lets go of it
+    (stop(), after the slot was freed or fed anew); a recv() pending at that moment returns one
+    frame of silence, after which the sender reads its new track, or none."""
 
     kind = "audio"
     SAMPLES = 960
 
     def __init__(self, source):
         super().__init__()
-        self.source = source
+        self.source = source  # None once it has ended
         self.pending = []
+        self.next_pts = 0
+        self.reading = None  # the source's recv() in progress
+        self.released = asyncio.get_event_loop().create_future()
 
     async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
         if not self.pending:
-            frame = await self.source.recv()
+            frame = await self._next_source_frame()
+            if frame is None:
+                return self._silence()
             if frame.samples <= self.SAMPLES or frame.format.is_planar:
+                self._note_pts(frame)
                 return frame
             channels = len(frame.layout.channels)
             width = frame.format.bytes * channels
@@ -124,11 +141,50 @@ class TwentyMsTrack(MediaStreamTrack):
                 piece.time_base = frame.time_base
                 piece.pts = None if frame.pts is None else frame.pts + start
                 self.pending.append(piece)
-        return self.pending.pop(0)
+        piece = self.pending.pop(0)
+        self._note_pts(piece)
+        return piece
+
+    async def _next_source_frame(self):
+        """The source's next frame, or None once the slot has let go of this track (after the
+        source ended, only that is waited for)."""
+        while not self.released.done():
+            if self.source is not None and self.reading is None:
+                self.reading = asyncio.ensure_future(self.source.recv())
+            waiting = {self.released} if self.reading is None else {self.released, self.reading}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if self.reading is None or not self.reading.done():
+                continue
+            reading, self.reading = self.reading, None
+            try:
+                return reading.result()
+            except MediaStreamError:
+                self.source = None  # the owner's connection has ended
+        return None
+
+    def _note_pts(self, frame):
+        if frame.pts is not None:
+            self.next_pts = frame.pts + frame.samples
+
+    def _silence(self):
+        """20 ms of silence, stamped right after the last frame sent."""
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=self.SAMPLES)
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        frame.sample_rate = 48000
+        frame.time_base = fractions.Fraction(1, 48000)
+        frame.pts = self.next_pts
+        return frame
 
     def stop(self):
         super().stop()
-        self.source.stop()
+        if not self.released.done():
+            self.released.set_result(None)
+        if self.reading is not None:
+            self.reading.cancel()
+            self.reading = None
+        if self.source is not None:
+            self.source.stop()
+            self.source = None
 
 
 def _rms(frame):
@@ -213,7 +269,8 @@ class Endpoint:
                 self.ssrc["data_mid"] = m.value("mid")
 
     async def accept(self, contents):
-        """Turns the participant's session-accept into the answer SDP and applies it."""
+        """Turns the participant's session-accept into the answer SDP and applies it (only
+        checks it when the connection was dropped by break-media: the focus does not know)."""
         by_name = {c.name: c for c in contents}
         audio = by_name.get("audio")
         if audio is None or audio.transport is None:
@@ -253,11 +310,15 @@ class Endpoint:
                                         sources, groups)
         sdp = js.join_sdp(js.session_lines(mids) + lines)
         LOG.debug("answer SDP for %s:\n%s", self.id, sdp)
+        if self.closed:
+            return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         self.update_video()
 
     async def add_candidates(self, candidates):
-        """Adds candidates from a transport-info."""
+        """Adds candidates from a transport-info (none once the connection is closed)."""
+        if self.closed:
+            return
         for c in candidates:
             cand = candidate_from_sdp(js.candidate_to_sdp(c))
             cand.sdpMid = self.audio_main.mid
@@ -317,16 +378,25 @@ class Endpoint:
             # Buffered: on a loaded machine the encoder may fall behind for a moment, and an
             # unbuffered relay would then drop audio frames.
             relayed = self.bridge.relay.subscribe(track, buffered=True)
-            self.slots[index].sender.replaceTrack(TwentyMsTrack(relayed))
+            self._replace_slot_track(index, SlotTrack(relayed))
 
     def free_slot(self, owner):
         """Stops and frees owner's slot; returns its SSRC or None."""
         index = self.slot_for(owner)
         if index is None:
             return None
-        self.slots[index].sender.replaceTrack(None)
+        self._replace_slot_track(index, None)
         self.slot_owner[index] = None
         return self.ssrc["slots"][index]
+
+    def _replace_slot_track(self, index, track):
+        """Gives slot `index` a new track (or none) and lets go of the old one: replaced first, so
+        that the sender, woken by the old track's stop, reads the new one."""
+        sender = self.slots[index].sender
+        old = sender.track
+        sender.replaceTrack(track)
+        if old is not None:
+            old.stop()
 
     def wants_video(self):
         """Whether this participant asked for video (lastN and maxHeight)."""
@@ -456,15 +526,28 @@ class Endpoint:
                 continue
         return out
 
-    async def close(self):
-        """Ends the connection."""
+    async def close(self, silently=False):
+        """Ends the connection. `silently`: as if the bridge's network had vanished, nothing more
+        reaches the client: ICE is stopped first, so that neither RTCP BYE, SCTP ABORT nor DTLS
+        close_notify can go out, and the colibri WebSocket is dropped without a closing
+        handshake. Otherwise the colibri WebSocket is closed with 1001 "endpoint expired"."""
         if self.closed:
             return
         self.closed = True
         for t in self.tasks:
             t.cancel()
         if self.websocket is not None:
-            await self.websocket.close(1001, "endpoint expired")
+            if silently:
+                self.websocket.abort()
+            else:
+                await self.websocket.close(1001, "endpoint expired")
+        if silently:
+            # With BUNDLE every transceiver and the SCTP association share one ICE transport.
+            dtls = {t.receiver.transport for t in self.pc.getTransceivers()}
+            if self.pc.sctp is not None:
+                dtls.add(self.pc.sctp.transport)
+            for transport in dtls - {None}:
+                await transport.transport.stop()
         await self.pc.close()
 
 
@@ -520,12 +603,30 @@ class Bridge:
 
     async def remove(self, room, endpoint_id):
         """Closes a participant's connection."""
+        ep = self._forget(room, endpoint_id)
+        if ep is not None:
+            await ep.close()
+
+    async def break_media(self, endpoint_id):
+        """Drops an endpoint's connection silently, as a bridge whose network vanished would
+        (the break-media command): nothing is sent to the client, and the focus is not told.
+        Relaying ends with the connection: the audio of the others no longer reaches it, and
+        the slots that carried its audio to the others fall silent (they stay announced until
+        the focus ends its session). Raises ValueError when no room has this endpoint."""
+        room = next((r for r, eps in self.rooms.items() if endpoint_id in eps), None)
+        if room is None:
+            raise ValueError(f"the bridge has no media connection for endpoint {endpoint_id!r}")
+        ep = self._forget(room, endpoint_id)
+        await ep.close(silently=True)
+        self.emit({"event": "media-broken", "room": room, "endpoint": endpoint_id})
+
+    def _forget(self, room, endpoint_id):
+        """Takes an endpoint out of its room; returns it, or None when it was not there."""
         ep = self.rooms.get(room, {}).pop(endpoint_id, None)
         if not self.rooms.get(room):
             # Like a JVB conference, the id lives as long as the room has endpoints.
             self.conference_ids.pop(room, None)
-        if ep is not None:
-            await ep.close()
+        return ep
 
     def audio_track_ready(self, ep):
         """Called when a participant's audio track exists: feed it to every slot given to it."""

@@ -48,6 +48,12 @@ class EndpointSocket:
         self.writer.cancel()
         await self.connection.close(code, reason)
 
+    def abort(self):
+        """Drops the TCP connection without a closing handshake, as a vanished network would
+        (the client sees an abnormal closure, 1006)."""
+        self.writer.cancel()
+        self.connection.transport.abort()
+
 
 class ColibriWebSocketServer:
     """The WebSocket server of the bridge `bridge` (a bridge.Bridge)."""

@@ -9,10 +9,17 @@ sections 3-4, 8.3), driving the aiortc bridge of bridge.py. Options of jitsi_env
 offer: --start-muted ROOM adds jicofo's <startmuted audio='true' video='true'/> for that room,
 --colibri-ws puts the endpoint's colibri <web-socket> URL into every transport, --no-sctp leaves
 the data content out.
+
+A participant whose media connection failed may ask for a fresh session, as lib-jitsi-meet does:
+a session-terminate carrying <bridge-session xmlns='http://jitsi.org/protocol/focus' id='…'
+restart='true'/>. Like jicofo, the focus ends that session and invites the participant again, at
+most --restart-limit times (default 5) per participant in any minute.
 """
 
 import asyncio
+import collections
 import logging
+import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -38,6 +45,8 @@ FEATURE_RTX = "urn:ietf:rfc:4588"
 FEATURE_TCC = "http://jitsi.org/tcc"
 # jicofo's assumption when an occupant does not answer disco#info.
 DEFAULT_FEATURES = {FEATURE_AUDIO, FEATURE_VIDEO, FEATURE_SCTP}
+# jicofo's restart-request-rate-limits interval: --restart-limit restarts per participant in it.
+RESTART_WINDOW = 60.0
 LOG = logging.getLogger("focus")
 
 
@@ -55,6 +64,8 @@ class Participant:
         self.sources = []  # audio sources from its session-accept
         self.other_sources = []  # what it added later with source-add
         self.lone_timer = None
+        self.bridge_session = None  # the id in its current offer's <bridge-session>
+        self.restarts = collections.deque()  # monotonic times of the restarts granted to it
 
     @property
     def occupant_jid(self):
@@ -307,14 +318,20 @@ class Focus(slixmpp.ClientXMPP):
                 p.lone_timer.cancel()
                 p.lone_timer = None
         for p in ready:
-            if p.state is None and p.id in room.participants:
-                p.state = "starting"
-                try:
-                    await self.initiate(room, p)
-                except Exception as error:
-                    LOG.exception("session-initiate to %s failed", p.id)
-                    self.env.error(f"session-initiate to {p.id} failed: {error}")
-                    p.state = None
+            await self.invite(room, p)
+
+    async def invite(self, room, p):
+        """Sends participant `p` a session-initiate, unless it has a session (or one is being
+        set up) or it has left the room."""
+        if p.state is not None or room.participants.get(p.id) is not p:
+            return
+        p.state = "starting"
+        try:
+            await self.initiate(room, p)
+        except Exception as error:
+            LOG.exception("session-initiate to %s failed", p.id)
+            self.env.error(f"session-initiate to {p.id} failed: {error}")
+            p.state = None
 
     # -- Jingle towards the participant
 
@@ -569,11 +586,11 @@ class Focus(slixmpp.ClientXMPP):
             if p.ep is not None:
                 await p.ep.add_candidates(candidates)
         elif action == "session-terminate":
+            bridge_session = jingle.find(q(js.NS_FOCUS, "bridge-session"))
+            if bridge_session is not None and (bridge_session.get("restart") or "").lower() == "true":
+                return await self._restart(iq, room, p, jingle, bridge_session.get("id"))
             iq.reply().send()
-            reason = None
-            r = jingle.find(q(js.NS_JINGLE, "reason"))
-            if r is not None and len(r):
-                reason = r[0].tag.split("}")[-1]
+            reason, _ = _reason(jingle)
             self.env.emit({"event": "session-terminate", "room": room.jid, "endpoint": p.id, "reason": reason})
             await self.end_session(room, p, send=False)
         elif action in ("source-add", "source-remove", "addsource", "removesource"):
@@ -585,6 +602,44 @@ class Focus(slixmpp.ClientXMPP):
             self.env.emit({"event": "session-info", "endpoint": p.id, "xml": js.tostring(jingle)[:500]})
         else:
             self._iq_error(iq, "cancel", "feature-not-implemented", f"unsupported Jingle action {action!r}")
+
+    async def _restart(self, iq, room, p, jingle, bridge_session):
+        """A session-terminate asking for a fresh session (jicofo's Participant.onSessionTerminate
+        with a restart request). It must name the bridge session of the participant's current
+        session; otherwise it gets item-not-found and nothing changes. The session ends as on any
+        session-terminate: its bridge connection is closed, the others get source-remove for its
+        audio. Within the rate limit the IQ is acked and the participant is invited again at once
+        (the others get source-add once it accepts); beyond it the IQ gets resource-constraint
+        "rate-limited" and no new session is offered."""
+        if p.state is None or bridge_session != p.bridge_session:
+            self.env.emit({"event": "restart-refused", "room": room.jid, "endpoint": p.id,
+                           "why": "unknown bridge session", "bridge_session": bridge_session})
+            return self._iq_error(iq, "cancel", "item-not-found",
+                                  f"{bridge_session} is not a currently active bridge session")
+        granted = self._grant_restart(p)
+        if granted:
+            iq.reply().send()
+        else:
+            self._iq_error(iq, "wait", "resource-constraint", "rate-limited")
+        reason, text = _reason(jingle)
+        self.env.emit({"event": "session-terminate", "room": room.jid, "endpoint": p.id, "reason": reason,
+                       "text": text, "restart": True, "bridge_session": bridge_session})
+        await self.end_session(room, p, send=False)
+        if not granted:
+            self.env.emit({"event": "restart-refused", "room": room.jid, "endpoint": p.id,
+                           "why": "rate limited"})
+            return
+        await self.invite(room, p)
+
+    def _grant_restart(self, p):
+        """Whether `p` may have another restart: fewer than --restart-limit in the last minute."""
+        now = time.monotonic()
+        while p.restarts and now - p.restarts[0] >= RESTART_WINDOW:
+            p.restarts.popleft()
+        if len(p.restarts) >= self.env.restart_limit:
+            return False
+        p.restarts.append(now)
+        return True
 
     # -- commands
 
@@ -618,6 +673,16 @@ class Focus(slixmpp.ClientXMPP):
         except slixmpp.exceptions.IqTimeout:
             result = "timeout"
         self.env.emit({"event": "mute-sent", "endpoint": endpoint, "media": media, "answer": result})
+
+
+def _reason(jingle):
+    """(condition, text) of a Jingle <reason>; None for what is missing."""
+    r = jingle.find(q(js.NS_JINGLE, "reason"))
+    if r is None:
+        return None, None
+    text = r.find(q(js.NS_JINGLE, "text"))
+    condition = next((child.tag.split("}")[-1] for child in r if child.tag != q(js.NS_JINGLE, "text")), None)
+    return condition, text.text if text is not None else None
 
 
 def _slot_source(owner, ssrc):

@@ -17,6 +17,7 @@ on stdin, one per line:
 
   {"cmd": "terminate", "endpoint": "abcd1234", "reason": "expired"}
   {"cmd": "mute", "endpoint": "abcd1234", "media": "audio"}
+  {"cmd": "break-media", "endpoint": "abcd1234"}
   {"cmd": "stats"}
   {"cmd": "quit"}
 
@@ -101,6 +102,7 @@ class Env:
         self.auth_required = args.auth_required
         self.not_ready = args.not_ready
         self.lone_timeout = args.lone_timeout
+        self.restart_limit = args.restart_limit
         self.max_occupants = args.max_occupants
         self.users = []
         for item in args.user:
@@ -362,6 +364,8 @@ var config = {{
             await self.focus.command_terminate(str(cmd["endpoint"]), cmd.get("reason"))
         elif name == "mute":
             await self.focus.command_mute(str(cmd["endpoint"]), cmd.get("media", "audio"))
+        elif name == "break-media":
+            await self.bridge.break_media(str(cmd["endpoint"]))
         elif name == "stats":
             await self.emit_stats()
             self.emit({"event": "stats-done"})
@@ -432,6 +436,9 @@ def parse_args():
                    help="the first N conference IQs are answered ready='false'")
     p.add_argument("--lone-timeout", type=float, default=20.0, metavar="S",
                    help="session-terminate <expired/> to a lone participant after S seconds")
+    p.add_argument("--restart-limit", type=int, default=5, metavar="N",
+                   help="a participant's restart requests (session-terminate with <bridge-session "
+                        "restart='true'>) are granted at most N times in any minute (jicofo: 5)")
     p.add_argument("--max-occupants", type=int, default=0, metavar="N",
                    help="rooms take at most N occupants besides the focus")
     p.add_argument("--video-bot", action="store_true",
@@ -450,6 +457,8 @@ def parse_args():
     p.add_argument("--prosody-log-level", default="info", choices=["debug", "info", "warn", "error"])
     p.add_argument("--debug", action="store_true", help="Python debug logs on stderr")
     args = p.parse_args()
+    if args.restart_limit < 0:
+        p.error(f"--restart-limit wants a number of restarts (0 or more), got {args.restart_limit}")
     if args.no_sctp and not args.colibri_ws:
         p.error("--no-sctp needs --colibri-ws: with neither SCTP nor a colibri WebSocket a client "
                 "would have no bridge channel")

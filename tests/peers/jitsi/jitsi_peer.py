@@ -21,12 +21,23 @@ prints exactly one JSON line on stdout (even when it failed):
    "audio_packets_received": 900, "video_packets_received": 0, "video_bytes_received": 0,
    "video_frames_received": 0, "received_audio_seconds": 9.5, "audio_by_endpoint": {"x": 9.5},
    "sent_audio_seconds": 10.0, "record_start": 1700000000.0, "recorded_seconds": 12.0,
+   "bridge_sessions": ["…"], "audio_by_session": [9.5], "restart_requests": [],
    "error": null}
 
 The offer_* fields and start_muted describe the last session-initiate: its contents, the SCTP
 port of its data content, the colibri <web-socket> URLs of each content's transport (by content
 name; the peer itself does not connect to them) and jicofo's <startmuted> ({"audio": true,
 "video": true}, or null when absent; the peer reports it but does not start muted).
+bridge_sessions has the <bridge-session> id of each session-initiate, audio_by_session the seconds
+of remote audio heard in each session.
+
+With --restart-after S the peer asks the focus for a fresh session, as lib-jitsi-meet does when
+ICE failed for good, once no remote audio has arrived for S seconds in a session where some had:
+it closes its connection and sends session-terminate with <reason><connectivity-error/><text>ICE
+FAILED</text></reason> and <bridge-session xmlns='http://jitsi.org/protocol/focus' id='<the
+offer's id>' restart='true'/>. Each request is listed in restart_requests as {"bridge_session":
+ID, "answer": "result" or the error condition or "timeout"}. Any pause of all remote audio counts
+(the last other participant leaving, too).
 
 Exit status: 0 done; 1 could not connect or log in; 3 the conference IQ or the MUC join was
 refused (see conference_error / join_error); 4 watchdog (--timeout) fired; 2 bad arguments.
@@ -87,7 +98,9 @@ def log(message):
 
 
 class WavTrack(MediaStreamTrack):
-    """The microphone: a 16-bit mono WAV in 20 ms frames after --send-delay, then silence."""
+    """The microphone: a 16-bit mono WAV in 20 ms frames after --send-delay, then silence. Like
+    a live microphone it runs on the wall clock: what nobody read for more than a second
+    (between two sessions) is skipped, not sent late."""
 
     kind = "audio"
 
@@ -116,6 +129,8 @@ class WavTrack(MediaStreamTrack):
         wait = due - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+        elif wait < -1.0:
+            self.index = int((time.monotonic() - self.start) / 0.02)
         pos = self.index * self.frame - int(self.delay * self.rate)
         chunk = array.array("h", bytes(self.frame * 2))
         if 0 <= pos < len(self.samples):
@@ -129,6 +144,22 @@ class WavTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, self.rate)
         self.index += 1
         return frame
+
+
+class MicFeed(MediaStreamTrack):
+    """The microphone as one session's sender sees it. aiortc's sender stops its track when the
+    session ends; stopping this one leaves the microphone live for the next session."""
+
+    kind = "audio"
+
+    def __init__(self, mic):
+        super().__init__()
+        self.mic = mic
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        return await self.mic.recv()
 
 
 class Recorder:
@@ -192,6 +223,7 @@ class Peer(slixmpp.ClientXMPP):
                        "video_bytes_received": 0, "video_frames_received": 0,
                        "received_audio_seconds": 0.0, "audio_by_endpoint": {},
                        "sent_audio_seconds": 0.0, "record_start": None, "recorded_seconds": 0.0,
+                       "bridge_sessions": [], "audio_by_session": [], "restart_requests": [],
                        "error": None}
         self.done = asyncio.Event()
         self.session_ok = asyncio.Event()
@@ -200,12 +232,15 @@ class Peer(slixmpp.ClientXMPP):
         self.joined = None
         self.pc = None
         self.sid = None
+        self.bridge_session = None
         self.initiator = None
         self.offer_contents = None
         self.remote = {}  # ssrc -> Source (with .media)
         self.mlines = []  # (mid, media, [ssrcs], active)
         self.mic = None
         self.recorder = Recorder()
+        self.session_samples = []  # remote audio samples heard, per session
+        self.last_audio = None  # monotonic time of the last remote audio frame of this session
         self.channel = None
         self.stats_total = {"audio": 0, "video": 0, "video_bytes": 0}
         self.tasks = []
@@ -290,6 +325,8 @@ class Peer(slixmpp.ClientXMPP):
         self.result["joined"] = True
         self.result["record_start"] = time.time()
         self.recorder.start = time.time()
+        if self.args.restart_after:
+            self.tasks.append(asyncio.ensure_future(self._watch_audio()))
         await asyncio.sleep(self.args.stay)
         await self.leave()
         self.done.set()
@@ -334,6 +371,41 @@ class Peer(slixmpp.ClientXMPP):
         pres.send()
         await asyncio.sleep(0.3)
 
+    async def _watch_audio(self):
+        """--restart-after: requests a fresh session when remote audio stopped for that long."""
+        while True:
+            await asyncio.sleep(0.1)
+            if self.sid is None or self.last_audio is None:
+                continue
+            if time.monotonic() - self.last_audio > self.args.restart_after:
+                async with self.jingle_lock:
+                    if self.sid is not None and self.last_audio is not None:
+                        await self.request_restart()
+
+    async def request_restart(self):
+        """Ends the session asking for a new one, as lib-jitsi-meet's JingleSessionPC.terminate
+        with requestRestart does after ICE failed."""
+        log(f"no remote audio for {self.args.restart_after} s: asking the focus for a new session")
+        iq = self.make_iq_set(ito=self.focus_occupant)
+        j = sub(iq.xml, js.NS_JINGLE, "jingle", {"action": "session-terminate", "sid": self.sid})
+        r = sub(j, js.NS_JINGLE, "reason")
+        sub(r, js.NS_JINGLE, "connectivity-error")
+        sub(r, js.NS_JINGLE, "text", text="ICE FAILED")
+        sub(j, js.NS_FOCUS, "bridge-session", {"id": self.bridge_session or "", "restart": "true"})
+        request = {"bridge_session": self.bridge_session, "answer": None}
+        self.result["restart_requests"].append(request)
+        self.sid = None
+        self.last_audio = None
+        await self.collect_stats()
+        await self.close_pc()
+        try:
+            await iq.send(timeout=10)
+            request["answer"] = "result"
+        except slixmpp.exceptions.IqError as error:
+            request["answer"] = error.condition
+        except slixmpp.exceptions.IqTimeout:
+            request["answer"] = "timeout"
+
     # -- Jingle
 
     def _on_mute(self, iq):
@@ -344,7 +416,7 @@ class Peer(slixmpp.ClientXMPP):
             self.result["muted_by_focus"] = True
             if self.mic is not None and self.pc is not None:
                 for t in self.pc.getTransceivers():
-                    if t.sender.track is self.mic:
+                    if isinstance(t.sender.track, MicFeed):
                         t.sender.replaceTrack(None)
 
     def _on_jingle(self, iq):
@@ -455,7 +527,12 @@ class Peer(slixmpp.ClientXMPP):
     async def on_initiate(self, jingle, contents):
         await self.close_pc()
         self.result["sessions"] += 1
+        self.session_samples.append(0)
+        self.last_audio = None
         self.sid = jingle.get("sid")
+        bridge_session = jingle.find(q(js.NS_FOCUS, "bridge-session"))
+        self.bridge_session = bridge_session.get("id") if bridge_session is not None else None
+        self.result["bridge_sessions"].append(self.bridge_session)
         self.initiator = jingle.get("initiator")
         self.offer_contents = contents
         self.result["offered_contents"] = [c.name for c in contents]
@@ -477,7 +554,7 @@ class Peer(slixmpp.ClientXMPP):
         for t in self.pc.getTransceivers():
             if t.mid == "audio":
                 if not self.result["muted_by_focus"]:
-                    t.sender.replaceTrack(self.mic)
+                    t.sender.replaceTrack(MicFeed(self.mic))
                 t.direction = "sendrecv"
             elif t.mid == "video":
                 t.direction = "recvonly"
@@ -552,11 +629,11 @@ class Peer(slixmpp.ClientXMPP):
             if t.receiver.track is track:
                 mid = t.mid
         if track.kind == "audio":
-            self.tasks.append(asyncio.ensure_future(self._record(track, mid)))
+            self.tasks.append(asyncio.ensure_future(self._record(track, mid, len(self.session_samples) - 1)))
         else:
             self.tasks.append(asyncio.ensure_future(self._count_video(track)))
 
-    async def _record(self, track, mid):
+    async def _record(self, track, mid, session):
         """Writes a remote track into the mix. A frame is placed by its timestamp relative to the
         first frame of the track, so arrival jitter (a loaded machine) does not move it; the
         track is placed again at the arrival time when its timestamps jump (back, or ahead by
@@ -582,6 +659,9 @@ class Peer(slixmpp.ClientXMPP):
                         anchor = (now_pos, pts)
                         pos = now_pos
                 self.recorder.add(self._owner_of(mid), pos, samples)
+                self.session_samples[session] += len(samples)
+                if session == len(self.session_samples) - 1:
+                    self.last_audio = time.monotonic()
         except (MediaStreamError, asyncio.CancelledError):
             pass
         except Exception as error:
@@ -655,6 +735,7 @@ class Peer(slixmpp.ClientXMPP):
         r["received_audio_seconds"] = round(sum(self.recorder.by_owner.values()) / RATE, 3)
         r["audio_by_endpoint"] = {k: round(v / RATE, 3) for k, v in self.recorder.by_owner.items()}
         r["recorded_seconds"] = round(len(self.recorder.mix) / RATE, 3)
+        r["audio_by_session"] = [round(n / RATE, 3) for n in self.session_samples]
         if self.mic is not None:
             r["sent_audio_seconds"] = round(self.mic.sent_samples / self.mic.rate, 3)
         if self.args.record_wav:
@@ -681,6 +762,9 @@ def parse_args():
     p.add_argument("--send-delay", type=float, default=1.0, help="seconds of silence before the WAV")
     p.add_argument("--record-wav", default=None, help="write what is heard here (48 kHz mono)")
     p.add_argument("--stay", type=float, default=10.0, help="seconds to stay in the room")
+    p.add_argument("--restart-after", type=float, default=0.0, metavar="S",
+                   help="ask for a new session (session-terminate with bridge-session restart) when "
+                        "no remote audio arrived for S seconds (0: never)")
     p.add_argument("--conference-retries", type=int, default=5)
     p.add_argument("--machine-uid", default=None)
     p.add_argument("--timeout", type=float, default=120.0, help="watchdog, seconds")

@@ -21,7 +21,7 @@ Environment B (--auth-required --user moderator:modpass --not-ready 2 --max-occu
     gets ready='false', retries, joins; then a guest may join the existing room; a third
     participant gets service-unavailable; when all have left the focus leaves the room, and a
     guest is refused again.
-Environment C (--colibri-ws --no-sctp --start-muted quiet):
+Environment C (--colibri-ws --no-sctp --start-muted quiet --restart-limit 1):
   * the offers to the two participants of `quiet` carry <startmuted audio video>, those of `open`
     do not (nor do environment A's); no offer has a data content or an <sctpmap>, every content's
     transport carries the endpoint's <web-socket> URL (environment A's: none, and SCTP);
@@ -29,6 +29,13 @@ Environment C (--colibri-ws --no-sctp --start-muted quiet):
     (reported as a bridge-message with transport "websocket"); an EndpointMessage sent on one
     participant's socket arrives on the other's with `from`; a wrong pwd or an unknown endpoint
     is refused with HTTP 403; the socket is closed (1001) when the participant leaves.
+  * in room `mend`, once audio flows, break-media drops r1's media connection: its colibri
+    WebSocket is cut without a closing handshake and no Jingle reaches it. r1 (--restart-after)
+    notices the silence and sends session-terminate with <bridge-session restart='true'>; the
+    focus acks it and sends a new session-initiate (new sid and bridge-session id), and audio
+    flows both ways through the bridge again. A second break leads to a second request, which
+    exceeds --restart-limit 1: resource-constraint, restart-refused, no new session.
+    break-media for an unknown endpoint is an error.
 
 Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
 """
@@ -374,7 +381,8 @@ def ws_refusal(url):
 def scenario_c(base):
     workdir = os.path.join(base, "c")
     os.makedirs(workdir)
-    env = EnvProcess(workdir, ["--colibri-ws", "--no-sctp", "--start-muted", "quiet", "--stats-interval", "0"])
+    env = EnvProcess(workdir, ["--colibri-ws", "--no-sctp", "--start-muted", "quiet", "--stats-interval", "0",
+                               "--restart-limit", "1"])
     prefix = env.info.get("colibri_ws", "")
     check("environment C ready, with a colibri WebSocket server",
           env.info.get("ready") is True and prefix.startswith("ws://127.0.0.1:"), prefix)
@@ -382,6 +390,11 @@ def scenario_c(base):
             "q2": peer(env, "q2", "quiet", ["--stay", "8"], delay=0.5),
             "o1": peer(env, "o1", "open", ["--stay", "3"]),
             "o2": peer(env, "o2", "open", ["--stay", "3"], delay=0.5)}
+    mend = {"r1": peer(env, "r1", "mend", ["--stay", "11", "--restart-after", "1.5"]),
+            "r2": peer(env, "r2", "mend", ["--stay", "12"], delay=0.5)}
+    observed = {}
+    breaker = threading.Thread(target=break_and_restart, args=(env, observed))
+    breaker.start()
 
     def offer(nick):
         joined = env.wait_for(lambda e: e.get("event") == "participant-joined" and e.get("nick") == nick, 20)
@@ -397,6 +410,8 @@ def scenario_c(base):
     if all(urls.values()):
         ws_exchange(env, q1["endpoint"], urls["q1"], urls["q2"])
     results = {nick: wait()[0] for nick, wait in runs.items()}
+    breaker.join()
+    check_restart(env, observed, {nick: wait()[0] for nick, wait in mend.items()})
     for nick, r in results.items():
         check(f"{nick} joined and got a session", r.get("joined") and r.get("sessions", 0) >= 1,
               f"sessions {r.get('sessions')}, error {r.get('error')}")
@@ -414,6 +429,115 @@ def scenario_c(base):
               str(sockets))
     status = env.stop()
     check("environment C exits 0 on stdin EOF", status == 0, f"status {status}")
+
+
+def flowing(env, endpoint, since, timeout, packets=40):
+    """Asks for media counters until the bridge has received and sent `packets` audio packets on
+    `endpoint`'s connection (in a media event after Unix time `since`); returns that event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        env.send({"cmd": "stats"})
+        time.sleep(0.3)
+        for e in env.of("media"):
+            if e["endpoint"] == endpoint and e["t"] > since and e["audio"]["packets_received"] >= packets \
+                    and e["audio"]["packets_sent"] >= packets:
+                return e
+    return None
+
+
+def break_and_restart(env, seen):
+    """Drives the `mend` room of environment C (see the module docstring); what it observes goes
+    into `seen`, for check_restart."""
+    joined = env.wait_for(lambda e: e.get("event") == "participant-joined" and e.get("nick") == "r1", 20)
+    if joined is None:
+        return
+    r1 = seen["r1"] = joined["endpoint"]
+
+    def event(kind, pred=lambda e: True, timeout=15):
+        return env.wait_for(lambda e: e.get("event") == kind and e.get("endpoint") == r1 and pred(e), timeout)
+
+    offer = event("session-initiate-sent", timeout=20)
+    accept = event("session-accept", timeout=20)
+    if offer is None or accept is None:
+        return
+    with ws_connect(offer["colibri_ws"], open_timeout=5, proxy=None) as ws:
+        seen["first_flow"] = flowing(env, r1, accept["t"], 15)
+        env.send({"cmd": "break-media", "endpoint": r1})
+        seen["broken"] = event("media-broken", timeout=10)
+        seen["ws_close"] = close_code(ws, 5)
+    seen["terminate"] = event("session-terminate", lambda e: e.get("restart"))
+    seen["offer2"] = event("session-initiate-sent", lambda e: e["sid"] != offer["sid"], 10)
+    accept2 = event("session-accept", lambda e: e["t"] > accept["t"])
+    if accept2 is None:
+        return
+    seen["second_flow"] = flowing(env, r1, accept2["t"], 15)
+    env.send({"cmd": "break-media", "endpoint": r1})
+    seen["refused"] = event("restart-refused")
+    time.sleep(1.0)
+    seen["offers"] = len([e for e in env.of("session-initiate-sent") if e["endpoint"] == r1])
+    env.send({"cmd": "break-media", "endpoint": "nobody00"})
+    seen["unknown"] = env.wait_for(lambda e: e.get("event") == "error" and "nobody00" in e.get("message", ""), 5)
+
+
+def close_code(ws, timeout):
+    """Reads `ws` until it closes; returns the close code it got (1006: closed without a closing
+    handshake), or None when it is still open after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+        except TimeoutError:
+            break
+    return None
+
+
+def check_restart(env, seen, results):
+    """The checks of the `mend` room, from what break_and_restart saw and the peers' results."""
+    r1, r2 = results["r1"], results["r2"]
+    endpoint = seen.get("r1")
+    check("audio flowed through the bridge before the break", seen.get("first_flow") is not None)
+    check("break-media is reported as media-broken", seen.get("broken") is not None)
+    check("the broken endpoint's colibri WebSocket is cut without a closing handshake (1006)",
+          seen.get("ws_close") == 1006, f"close code {seen.get('ws_close')}")
+    terminate = seen.get("terminate") or {}
+    broken_at = (seen.get("broken") or {}).get("t", 0)
+    sent = [e["event"] for e in env.events if e.get("endpoint") == endpoint and e.get("event", "").endswith("-sent")
+            and broken_at <= e["t"] <= terminate.get("t", 0)]
+    check("no Jingle reached the participant when its media broke",
+          bool(terminate) and r1.get("session_terminates") == [] and sent == [],
+          f"terminates {r1.get('session_terminates')}, sent meanwhile {sent}")
+    requests = r1.get("restart_requests", [])
+    first = requests[0] if requests else {}
+    check("the restart request is acked and reported with its reason and bridge session",
+          first.get("answer") == "result" and first.get("bridge_session") is not None
+          and terminate.get("bridge_session") == first.get("bridge_session")
+          and terminate.get("reason") == "connectivity-error" and terminate.get("text") == "ICE FAILED",
+          f"request {first}, event {terminate}")
+    sessions = r1.get("bridge_sessions", [])
+    check("a new session-initiate follows, with a new sid and bridge-session id",
+          seen.get("offer2") is not None and r1.get("sessions") == 2 and len(set(sessions)) == 2,
+          f"bridge sessions {sessions}, sessions {r1.get('sessions')}")
+    flow = seen.get("second_flow")
+    heard = r1.get("audio_by_session", [])
+    check("after the restart audio flows both ways through the bridge again",
+          flow is not None and len(heard) == 2 and heard[1] > 0.4,
+          f"bridge counters {flow and flow['audio']}, r1 heard {heard} s per session")
+
+    def times(kind):
+        return [e["t"] for e in env.of(kind) if e["endpoint"] == r2.get("endpoint")
+                and any(s["owner"] == endpoint for s in e["sources"])]
+
+    removes, adds = times("source-remove-sent"), times("source-add-sent")
+    check("the other participant got source-remove, then source-add again, for the restarted one",
+          bool(removes) and any(t > removes[0] for t in adds), f"removes {removes}, adds {adds}")
+    second = requests[1] if len(requests) > 1 else {}
+    refused = seen.get("refused") or {}
+    check("a restart beyond --restart-limit gets resource-constraint and no new session",
+          second.get("answer") == "resource-constraint" and refused.get("why") == "rate limited"
+          and seen.get("offers") == 2, f"request {second}, event {refused}, offers {seen.get('offers')}")
+    check("break-media for an unknown endpoint is an error", seen.get("unknown") is not None)
 
 
 def ws_exchange(env, endpoint, url, other_url):
@@ -443,16 +567,7 @@ def ws_exchange(env, endpoint, url, other_url):
         rejected = [e.get("why") for e in env.of("colibri-ws-rejected")]
         check("the refusals are reported", "wrong pwd" in rejected and "no such endpoint in this conference" in rejected,
               str(rejected))
-        code = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                ws.recv(timeout=max(0.1, deadline - time.monotonic()))
-            except ConnectionClosed as closed:
-                code = closed.rcvd.code if closed.rcvd else None
-                break
-            except TimeoutError:
-                break
+        code = close_code(ws, 20)
         check("the socket is closed (1001) when its participant leaves", code == 1001, f"close code {code}")
     opened = [e["endpoint"] for e in env.of("colibri-ws-open")]
     closed = env.wait_for(lambda e: e.get("event") == "colibri-ws-closed" and e["endpoint"] == endpoint, 5)

@@ -226,6 +226,20 @@ pub fn session_terminate(sid: &str, condition: &str, text: Option<&str>) -> Elem
         .build()
 }
 
+/// Builds the session-terminate that asks the focus for a fresh session after the media
+/// connection failed (brief §4.6): reason `connectivity-error`, and the offer's bridge session
+/// echoed with `restart='true'`.
+pub fn session_terminate_restart(sid: &str, bridge_session: &str) -> Element {
+    let mut terminate = session_terminate(sid, "connectivity-error", Some("ICE FAILED"));
+    terminate.append_child(
+        Element::builder("bridge-session", ns::FOCUS)
+            .attr(name("id"), safe(bridge_session))
+            .attr(name("restart"), "true")
+            .build(),
+    );
+    terminate
+}
+
 /// Builds a `<jingle action='transport-info'>` carrying a transport for one content: trickled
 /// candidates, or a whole new transport (XEP-0176 §5).
 pub fn transport_info(sid: &str, content_name: &str, transport: &Transport) -> Element {

@@ -823,6 +823,28 @@ fn builds_source_add_and_source_remove() {
 }
 
 #[test]
+fn a_restart_request_echoes_the_bridge_session() {
+    let terminate = session_terminate_restart("5rpgqh5rbclco", "b1c2d3");
+    let parsed = parse(&terminate).expect("parses");
+    assert_eq!(parsed.action, Action::SessionTerminate);
+    assert_eq!(
+        parsed.reason,
+        Some(Reason {
+            condition: "connectivity-error".to_owned(),
+            text: Some("ICE FAILED".to_owned())
+        })
+    );
+    let session = parsed.bridge_session.expect("bridge-session");
+    assert_eq!(session.id, "b1c2d3");
+    assert!(session.restart);
+    assert!(
+        terminate
+            .get_child("bridge-session", ns::FOCUS)
+            .is_some_and(|b| b.attr("restart") == Some("true"))
+    );
+}
+
+#[test]
 fn session_terminate_with_a_reason() {
     let terminate = session_terminate("5rpgqh5rbclco", "decline", Some("P2P disabled"));
     let reason = child(&terminate, "reason");
