@@ -659,6 +659,20 @@ impl JitsiAdapter {
                 }
             }
             JitsiEvent::Bridge(_) | JitsiEvent::MediaConnected(_) => {}
+            JitsiEvent::Reconnecting {
+                attempt,
+                seconds,
+                reason,
+            } => {
+                // The rejoin is a new visit: everyone is announced again.
+                self.participants.clear();
+                self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
+                    attempt,
+                    seconds,
+                    reason,
+                }));
+                self.emit_roster();
+            }
             JitsiEvent::Traffic(traffic) => self.on_traffic(traffic),
             JitsiEvent::Finished { end, reason, .. } => {
                 let failed = !matches!(

@@ -66,6 +66,8 @@ pub struct JitsiSummary {
     pub seconds: f64,
     /// Media sessions that came up (a lone participant's expires and a new one may follow).
     pub media_sessions: u32,
+    /// Rejoins after the connection to the server was lost.
+    pub reconnections: u32,
     /// Traffic counters.
     pub traffic: JitsiTraffic,
     /// Bytes on the wire sent over UDP, headers included.
@@ -328,6 +330,20 @@ fn on_event(
                 media.forget_all();
             }
         }
+        JitsiEvent::Reconnecting {
+            attempt,
+            seconds,
+            reason,
+        } => {
+            say(&format!(
+                "{reason} Rejoining the meeting in {seconds} s (attempt {attempt})…"
+            ));
+            summary.reconnections += 1;
+            // The rejoin is a new visit: everyone is announced again.
+            participants.clear();
+            speakers.clear();
+            media.forget_all();
+        }
         JitsiEvent::Audio {
             speaker,
             endpoint,
@@ -429,6 +445,8 @@ fn on_event(
                 result: Err(why), ..
             } => say(&why),
             ConferenceEvent::JingleAnswered { .. } | ConferenceEvent::Jingle(_) => {}
+            // A lost connection is told with the rejoin, or at the end.
+            ConferenceEvent::Ended(ConferenceEnd::Connection(_)) => {}
             ConferenceEvent::Ended(end) => say(&end.sentence()),
         },
         JitsiEvent::Finished { .. } => {}

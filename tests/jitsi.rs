@@ -736,6 +736,94 @@ fn lost_media_is_restarted_through_the_focus() {
     assert_speech(&heard, "speech_fr.wav", "Bob → Alice after the restart");
 }
 
+/// The connection to the server drops (no closing handshake, as when a network goes away):
+/// palabre rejoins by itself and is heard again.
+#[test]
+fn a_lost_connection_is_rejoined() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let mut env = JitsiEnv::start(&["--ws-proxy"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Rejoin");
+    let heard = dir.path().join("heard.wav");
+    let mut alice = Palabre::spawn(
+        &link,
+        "Alice",
+        &dir.path().join("a"),
+        &[
+            "--record",
+            heard.to_str().expect("utf-8"),
+            "--seconds",
+            "90",
+        ],
+    );
+    let mut witness = Palabre::spawn(
+        &link,
+        "Witness",
+        &dir.path().join("w"),
+        &["--seconds", "90"],
+    );
+    let alice_joins = |env: &JitsiEnv| -> Vec<String> {
+        env.events_named("participant-joined")
+            .iter()
+            .filter(|e| e["nick"] == "Alice")
+            .filter_map(|e| e["endpoint"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let connected = |env: &JitsiEnv, endpoint: &str| {
+        env.events_named("connection-state")
+            .iter()
+            .any(|e| e["endpoint"] == endpoint && e["state"] == "connected")
+    };
+    env.wait_for(Duration::from_secs(30), |_| {
+        alice_joins(&env)
+            .first()
+            .is_some_and(|first| connected(&env, first))
+    })
+    .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    env.command(&json!({"cmd": "cut-websockets"}));
+    env.wait_for(Duration::from_secs(10), |e| e["event"] == "websockets-cut")
+        .unwrap_or_else(|| panic!("no cut: {}", env.log()));
+    // Back in as a new participant, with media.
+    env.wait_for(Duration::from_secs(40), |_| {
+        alice_joins(&env)
+            .get(1)
+            .is_some_and(|again| connected(&env, again))
+    })
+    .unwrap_or_else(|| panic!("Alice did not rejoin: {}", env.log()));
+    let fr = common::data("speech_fr.wav");
+    let bob = Palabre::spawn(
+        &link,
+        "Bob",
+        &dir.path().join("b"),
+        &[
+            "--input",
+            fr.to_str().expect("utf-8"),
+            "--wait-for",
+            "Alice",
+            "--no-gate",
+        ],
+    )
+    .wait();
+    assert!(bob.ok, "{}", bob.describe());
+    alice.command("leave");
+    witness.command("leave");
+    let alice = alice.wait();
+    assert!(witness.wait().ok);
+    assert!(alice.ok, "{}", alice.describe());
+    assert_eq!(alice.json["reconnections"], 1, "{}", alice.describe());
+    assert_eq!(alice.json["media_sessions"], 2, "{}", alice.describe());
+    assert!(
+        alice
+            .stderr
+            .contains("Rejoining the meeting in 1 s (attempt 1)"),
+        "{}",
+        alice.describe()
+    );
+    assert_speech(&heard, "speech_fr.wav", "Bob → Alice after the rejoin");
+}
+
 /// The stand-in checks itself with its own independent peers: speech through the bridge,
 /// source-add/remove, video to a client that wants it and none to an audio-only one, expiry,
 /// password, lobby, occupant limit, login. If the stand-in is wrong, palabre's tests above

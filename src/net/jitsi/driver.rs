@@ -17,6 +17,10 @@
 //! Media lost for 10 s (ICE disconnected) or failed ends the session with a request for a
 //! fresh one (`<bridge-session restart='true'>`, at most 5 a minute as jicofo allows); the
 //! focus's new session-initiate then starts over.
+//!
+//! The connection to the server lost after joining (the WebSocket closed, pings unanswered):
+//! palabre rejoins as a new participant (there is no stream resumption), after 1 s, 2 s, 4 s…
+//! up to 30 s between attempts, ten attempts at most, keeping the microphone's mute.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -58,6 +62,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const BRIDGE_CHANNEL_WAIT: Duration = Duration::from_secs(10);
 /// The longest pause between two attempts at the colibri WebSocket.
 const BRIDGE_SOCKET_MAX_PAUSE: Duration = Duration::from_secs(60);
+/// Rejoins tried after the connection to the server was lost (about four minutes in all).
+const MAX_REJOINS: u32 = 10;
+/// The pause before the first rejoin; it doubles each time up to [`REJOIN_MAX_PAUSE`].
+const REJOIN_FIRST_PAUSE: Duration = Duration::from_secs(1);
+/// The longest pause between two rejoins.
+const REJOIN_MAX_PAUSE: Duration = Duration::from_secs(30);
 /// How long the media may stay lost (ICE disconnected) before palabre asks the focus for a
 /// fresh session.
 const MEDIA_LOST_AFTER: Duration = Duration::from_secs(10);
@@ -162,6 +172,16 @@ pub enum JitsiEvent {
     Bridge(BridgeMessage),
     /// Media flows (or, `false`, stopped).
     MediaConnected(bool),
+    /// The connection to the server was lost after joining; palabre rejoins the meeting
+    /// (as a new participant: same name, new endpoint) after a pause.
+    Reconnecting {
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Seconds before it.
+        seconds: u64,
+        /// Why the connection was lost.
+        reason: String,
+    },
     /// Traffic so far, every second.
     Traffic(JitsiTraffic),
     /// The driver stopped.
@@ -275,6 +295,16 @@ struct Media {
     restarts: Vec<Instant>,
 }
 
+/// How one connection's conference ended.
+struct Outcome {
+    end: Option<ConferenceEnd>,
+    reason: String,
+    /// It got into the room.
+    joined: bool,
+    /// The microphone's state at the end, kept for a rejoin.
+    audio_muted: bool,
+}
+
 /// The colibri WebSocket: a task that keeps it connected, and its two ends.
 struct BridgeSocket {
     outgoing: mpsc::UnboundedSender<String>,
@@ -332,35 +362,13 @@ impl Driver {
             Ok(Err(error)) => return (None, error.to_string()),
             Err(_) => return (None, "The settings lookup stopped unexpectedly.".to_owned()),
         };
-        let config = self.conference_config(&instance, &link);
-        self.stage(format!(
-            "Connecting to {}…",
-            websocket.host_str().unwrap_or("the server")
-        ));
-        let socket = match tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            connect(&websocket, self.options.ca_file.as_deref(), Handshake::Xmpp),
-        )
-        .await
-        {
-            Ok(Ok(socket)) => socket,
-            Ok(Err(sentence)) => return (None, sentence),
-            Err(_) => {
-                return (
-                    None,
-                    format!(
-                        "{} did not answer within 15 seconds.",
-                        websocket.host_str().unwrap_or("The server")
-                    ),
-                );
-            }
-        };
+        let mut config = self.conference_config(&instance, &link);
         let udp = match UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await {
             Ok(udp) => udp,
             Err(error) => return (None, format!("No UDP socket for the media: {error}.")),
         };
         let port = udp.local_addr().map(|a| a.port()).unwrap_or(0);
-        let media = Media {
+        let mut media = Media {
             socket: udp,
             port,
             session: None,
@@ -375,7 +383,78 @@ impl Driver {
             lost_since: None,
             restarts: Vec::new(),
         };
-        self.conference(socket, config, media).await
+        // Rejoins after a lost connection, while the attempts last.
+        let mut attempt = 0u32;
+        loop {
+            self.stage(format!(
+                "Connecting to {}…",
+                websocket.host_str().unwrap_or("the server")
+            ));
+            let connected = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                connect(&websocket, self.options.ca_file.as_deref(), Handshake::Xmpp),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{} did not answer within 15 seconds.",
+                    websocket.host_str().unwrap_or("The server")
+                ))
+            });
+            let (end, reason) = match connected {
+                Ok(socket) => {
+                    let outcome = self.conference(socket, config.clone(), &mut media).await;
+                    if outcome.joined {
+                        attempt = 0;
+                    }
+                    // A rejoin keeps the microphone as the user left it.
+                    config.audio_muted = outcome.audio_muted;
+                    if !outcome.joined && attempt == 0 {
+                        // Never got in: nothing to rejoin.
+                        return (outcome.end, outcome.reason);
+                    }
+                    (outcome.end, outcome.reason)
+                }
+                // The first connection failed: say so and stop.
+                Err(sentence) if attempt == 0 => return (None, sentence),
+                Err(sentence) => (Some(ConferenceEnd::Connection(sentence.clone())), sentence),
+            };
+            if !matches!(end, Some(ConferenceEnd::Connection(_))) || attempt >= MAX_REJOINS {
+                return (end, reason);
+            }
+            attempt += 1;
+            let pause = REJOIN_FIRST_PAUSE
+                .saturating_mul(1 << (attempt - 1).min(5))
+                .min(REJOIN_MAX_PAUSE);
+            self.emit(JitsiEvent::Reconnecting {
+                attempt,
+                seconds: pause.as_secs(),
+                reason: reason.clone(),
+            });
+            if self.pause_before_rejoin(pause, &mut config).await {
+                return (Some(ConferenceEnd::Left), ConferenceEnd::Left.sentence());
+            }
+        }
+    }
+
+    /// Waits `pause` before a rejoin, taking the user's commands meanwhile: `true` when they
+    /// asked to leave. A mute asked now holds for the rejoin; audio is dropped.
+    async fn pause_before_rejoin(
+        &mut self,
+        pause: Duration,
+        config: &mut ConferenceConfig,
+    ) -> bool {
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return false,
+                command = self.commands.recv() => match command {
+                    Some(JitsiCommand::Mute(muted)) => config.audio_muted = muted,
+                    Some(JitsiCommand::Leave) | None => return true,
+                    Some(_) => {}
+                },
+            }
+        }
     }
 
     fn conference_config(&self, instance: &InstanceConfig, link: &JitsiLink) -> ConferenceConfig {
@@ -416,10 +495,11 @@ impl Driver {
         &mut self,
         mut socket: Socket,
         config: ConferenceConfig,
-        mut media: Media,
-    ) -> (Option<ConferenceEnd>, String) {
+        media: &mut Media,
+    ) -> Outcome {
         let now = Instant::now();
         let mut conference = Conference::new(config, now, rand::random());
+        let mut joined = false;
         let mut buffer = vec![0u8; 2048];
         let mut next_stats = now + STATS_INTERVAL;
         let mut socket_open = true;
@@ -436,21 +516,30 @@ impl Driver {
             }
             while let Some(event) = conference.poll_event() {
                 if let ConferenceEvent::Ended(end) = &event {
+                    if media.session.is_some() {
+                        self.emit(JitsiEvent::MediaConnected(false));
+                    }
                     media.close();
                     let _ = socket.close(None).await;
                     let sentence = end.sentence();
                     self.emit(JitsiEvent::Conference(event.clone()));
-                    return (Some(end.clone()), sentence);
+                    return Outcome {
+                        end: Some(end.clone()),
+                        reason: sentence,
+                        joined,
+                        audio_muted: conference.audio_muted(),
+                    };
                 }
-                self.on_conference_event(&mut conference, &mut media, event, Instant::now());
+                joined |= matches!(event, ConferenceEvent::Joined { .. });
+                self.on_conference_event(&mut conference, media, event, Instant::now());
             }
-            self.drive_media(&mut media).await;
+            self.drive_media(media).await;
             let now = Instant::now();
             if media
                 .lost_since
                 .is_some_and(|since| now >= since + MEDIA_LOST_AFTER)
             {
-                self.request_restart(&mut conference, &mut media, now);
+                self.request_restart(&mut conference, media, now);
                 // The terminate is sent at the top of the loop.
                 continue;
             }
@@ -483,7 +572,7 @@ impl Driver {
                     }
                 }
                 event = next_bridge_event(&mut media.bridge_socket), if media.bridge_socket.is_some() => {
-                    self.on_bridge_socket(&mut media, event);
+                    self.on_bridge_socket(media, event);
                 }
                 received = media.socket.recv_from(&mut buffer) => {
                     if let Ok((length, from)) = received {
@@ -535,7 +624,7 @@ impl Driver {
                     if media.bridge_fallback_at.is_some_and(|at| at <= now) {
                         media.bridge_fallback_at = None;
                         self.stage("The bridge channel did not open; trying the bridge's WebSocket…");
-                        self.open_bridge_socket(&mut media);
+                        self.open_bridge_socket(media);
                     }
                     if now >= next_stats {
                         next_stats = now + STATS_INTERVAL;

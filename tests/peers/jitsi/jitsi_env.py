@@ -11,14 +11,16 @@ is up it prints one JSON line on stdout:
    "muc": "conference.meet.test", "focus": "focus.meet.test", "focus_jid": "focus@auth.meet.test",
    "c2s_port": P, "http_port": P, "workdir": "..."}
 
-(with --colibri-ws also "colibri_ws": "ws://127.0.0.1:P/colibri-ws/default-id"), then one JSON
-line per notable event ({"event": "session-accept", ...}; see README.md). It reads JSON commands
-on stdin, one per line:
+(with --colibri-ws also "colibri_ws": "ws://127.0.0.1:P/colibri-ws/default-id"; with --ws-proxy
+"websocket" is on the port of a TCP relay to Prosody, see ws_proxy.py), then one JSON line per
+notable event ({"event": "session-accept", ...}; see README.md). It reads JSON commands on stdin,
+one per line:
 
   {"cmd": "terminate", "endpoint": "abcd1234", "reason": "expired"}
   {"cmd": "mute", "endpoint": "abcd1234", "media": "audio"}
   {"cmd": "break-media", "endpoint": "abcd1234"}
   {"cmd": "stats"}
+  {"cmd": "cut-websockets"}   (with --ws-proxy)
   {"cmd": "quit"}
 
 On stdin EOF, {"cmd": "quit"}, SIGTERM or SIGINT it stops everything (Prosody included) and exits
@@ -42,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bridge import Bridge  # noqa: E402
 from focus import CameraBot, Focus, FocusComponent  # noqa: E402
+from ws_proxy import WsProxy  # noqa: E402
 
 DOMAIN = "meet.test"
 FOCUS_PASSWORD = "focus-standin-password"
@@ -114,6 +117,7 @@ class Env:
         self.http_port = free_port()
         self.component_port = free_port()
         self.web_port = None
+        self.ws_proxy = None
         self.prosody = None
         self.bridge = None
         self.focus = None
@@ -235,6 +239,12 @@ Component {lua_string(self.focus_domain)}
 
     # -- config.js over HTTP
 
+    def websocket_url(self, tenant=""):
+        """The XMPP WebSocket URL given to clients: Prosody's, or with --ws-proxy the relay's."""
+        port = self.ws_proxy.port if self.ws_proxy is not None else self.http_port
+        subdir = f"{tenant}/" if tenant else ""
+        return f"ws://127.0.0.1:{port}/{subdir}xmpp-websocket"
+
     def config_js(self, tenant):
         """The config.js of the deployment, in the stock `var config = {...}` form."""
         subdomain = f"{tenant}." if tenant else ""
@@ -249,7 +259,7 @@ var config = {{
         muc: 'conference.{subdomain}{self.domain}'
     }},
     bosh: 'http://127.0.0.1:{self.http_port}/{subdir}http-bind',
-    websocket: 'ws://127.0.0.1:{self.http_port}/{subdir}xmpp-websocket',
+    websocket: '{self.websocket_url(tenant)}',
     focusUserJid: '{self.focus_jid}',
     bridgeChannel: {{ preferSctp: true }},
     p2p: {{ enabled: false }},
@@ -366,6 +376,10 @@ var config = {{
             await self.focus.command_mute(str(cmd["endpoint"]), cmd.get("media", "audio"))
         elif name == "break-media":
             await self.bridge.break_media(str(cmd["endpoint"]))
+        elif name == "cut-websockets":
+            if self.ws_proxy is None:
+                raise ValueError("there is no WebSocket relay to cut: start the environment with --ws-proxy")
+            self.emit({"event": "websockets-cut", "count": self.ws_proxy.cut()})
         elif name == "stats":
             await self.emit_stats()
             self.emit({"event": "stats-done"})
@@ -385,11 +399,14 @@ var config = {{
         try:
             self.write_prosody_config()
             await self.start_prosody()
+            if self.args.ws_proxy:
+                self.ws_proxy = WsProxy(self.http_port, self.emit)
+                await self.ws_proxy.start()
             await self.start_focus()
             web = await asyncio.start_server(self.handle_http, "127.0.0.1", 0)
             self.web_port = web.sockets[0].getsockname()[1]
             ready = {"ready": True, "base_url": f"http://127.0.0.1:{self.web_port}",
-                     "websocket": f"ws://127.0.0.1:{self.http_port}/xmpp-websocket",
+                     "websocket": self.websocket_url(),
                      "domain": self.domain, "guest_domain": self.guest_domain,
                      "auth_domain": self.auth_domain, "muc": self.muc, "lobby_muc": self.lobby_muc, "focus": self.focus_domain,
                      "focus_jid": self.focus_jid, "c2s_port": self.c2s_port,
@@ -410,6 +427,8 @@ var config = {{
                 t.cancel()
             if web is not None:
                 web.close()
+            if self.ws_proxy is not None:
+                self.ws_proxy.close()
             if self.bridge is not None:
                 await self.bridge.close()
             for xmpp in (self.component, self.bot, self.focus):
@@ -452,6 +471,9 @@ def parse_args():
     p.add_argument("--no-sctp", action="store_true",
                    help="offers have no data content (no SCTP), so the colibri WebSocket is the "
                         "only bridge channel; needs --colibri-ws")
+    p.add_argument("--ws-proxy", action="store_true",
+                   help="config.js and the ready line give clients the XMPP WebSocket URL of a TCP relay "
+                        "to Prosody, whose connections the cut-websockets command drops")
     p.add_argument("--stats-interval", type=float, default=2.0, metavar="S",
                    help="emit media counters every S seconds (0: only on the stats command)")
     p.add_argument("--prosody-log-level", default="info", choices=["debug", "info", "warn", "error"])

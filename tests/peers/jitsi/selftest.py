@@ -36,6 +36,12 @@ Environment C (--colibri-ws --no-sctp --start-muted quiet --restart-limit 1):
     flows both ways through the bridge again. A second break leads to a second request, which
     exceeds --restart-limit 1: resource-constraint, restart-refused, no new session.
     break-media for an unknown endpoint is an error.
+  * with --ws-proxy too: config.js (plain and under a tenant) and the ready line give the relay's
+    WebSocket URL. A minimal XMPP-over-WebSocket client (as palabre: ANONYMOUS, stream
+    management without resumption) joins room `cut` through the relay; cut-websockets closes its
+    socket without a closing handshake (1006), the focus sees it leave within 3 s, and a new
+    client joins through the relay after the cut. (Environment B, without --ws-proxy: the
+    WebSocket URL is Prosody's and cut-websockets is an error.)
 
 Prints one line per check and ends with "N passed, M failed"; exit status 0 only if all passed.
 """
@@ -54,6 +60,7 @@ import threading
 import time
 import urllib.request
 import wave
+import xml.etree.ElementTree as ET
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
@@ -323,6 +330,119 @@ def websocket_open(port, domain):
     return head.decode("latin-1"), data.decode("utf-8", "replace")
 
 
+NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_SM = "urn:xmpp:sm:3"
+
+
+class WsXmpp:
+    """A minimal XMPP client on an RFC 7395 WebSocket that joins a conference the way palabre
+    does: SASL ANONYMOUS, resource binding, stream management enabled without resumption (when
+    offered), the conference IQ to the focus, the MUC join. `ws` is an open WebSocket (subprotocol
+    xmpp) to Prosody."""
+
+    def __init__(self, ws, domain):
+        self.ws = ws
+        self.domain = domain
+        self.stream_management = None  # the <enabled/> or <failed/> answer to <enable/>
+
+    def until(self, pred, what, timeout=5):
+        """Receives elements until one satisfies `pred`, and returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {what} within {timeout} s")
+            element = ET.fromstring(self.ws.recv(timeout=left))
+            if pred(element):
+                return element
+
+    def open_stream(self):
+        self.ws.send(f'<open xmlns="{NS_FRAMING}" to="{self.domain}" version="1.0"/>')
+        return self.until(lambda e: e.tag == "{http://etherx.jabber.org/streams}features", "stream features")
+
+    def join(self, room, endpoint, nick, muc, focus):
+        """Logs in and joins `room`@`muc` as `endpoint`; raises on any failure."""
+        self.open_stream()
+        self.ws.send(f"<auth xmlns='{NS_SASL}' mechanism='ANONYMOUS'>=</auth>")
+        if self.until(lambda e: e.tag.startswith(f"{{{NS_SASL}}}"), "SASL answer").tag != f"{{{NS_SASL}}}success":
+            raise RuntimeError("SASL ANONYMOUS failed")
+        features = self.open_stream()
+        self.ws.send("<iq xmlns='jabber:client' type='set' id='bind'>"
+                     "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+        bound = self.until(lambda e: e.get("id") == "bind", "bind answer")
+        if bound.get("type") != "result":
+            raise RuntimeError("resource binding failed")
+        if features.find(f"{{{NS_SM}}}sm") is not None:
+            self.ws.send(f"<enable xmlns='{NS_SM}'/>")
+            self.stream_management = self.until(
+                lambda e: e.tag in (f"{{{NS_SM}}}enabled", f"{{{NS_SM}}}failed"), "stream management answer")
+        room_jid = f"{room}@{muc}"
+        self.ws.send(f"<iq xmlns='jabber:client' type='set' id='conf' to='{focus}'>"
+                     f"<conference xmlns='http://jitsi.org/protocol/focus' room='{room_jid}' "
+                     f"machine-uid='{endpoint}'/></iq>")
+        if self.until(lambda e: e.get("id") == "conf", "conference answer").get("type") != "result":
+            raise RuntimeError("the conference IQ was refused")
+        occupant = f"{room_jid}/{endpoint}"
+        self.ws.send(f"<presence xmlns='jabber:client' to='{occupant}'>"
+                     f"<x xmlns='http://jabber.org/protocol/muc'/>"
+                     f"<nick xmlns='http://jabber.org/protocol/nick'>{nick}</nick></presence>")
+        joined = self.until(lambda e: e.tag == "{jabber:client}presence" and e.get("from") == occupant,
+                            "own MUC presence")
+        if joined.get("type") == "error":
+            raise RuntimeError("the MUC join was refused")
+
+
+def ws_cut(env, seen):
+    """Drives the `cut` room of environment C (see the module docstring) through the
+    --ws-proxy relay; what it observes goes into `seen`, for check_ws_cut."""
+    info = env.info
+
+    def connect():
+        return ws_connect(info["websocket"], subprotocols=["xmpp"], open_timeout=5, proxy=None)
+
+    try:
+        with connect() as ws:
+            client = WsXmpp(ws, info["guest_domain"])
+            client.join("cut", "cutter01", "cutter", info["muc"], info["focus"])
+            sm = client.stream_management
+            seen["stream_management"] = None if sm is None else (sm.tag.split("}")[1], sm.get("resume"))
+            if env.wait_for(lambda e: e.get("event") == "participant-joined" and e.get("nick") == "cutter", 10):
+                env.send({"cmd": "cut-websockets"})
+                seen["cut"] = env.wait_for(lambda e: e.get("event") == "websockets-cut", 5)
+                seen["close"] = close_code(ws, 5)
+                seen["left"] = env.wait_for(lambda e: e.get("event") == "participant-left"
+                                            and e.get("endpoint") == "cutter01", 10)
+    except Exception as error:
+        seen["error"] = f"first client: {error!r}"
+        return
+    try:
+        with connect() as ws:
+            WsXmpp(ws, info["guest_domain"]).join("cut", "cutter02", "again", info["muc"], info["focus"])
+            seen["rejoined"] = env.wait_for(lambda e: e.get("event") == "participant-joined"
+                                            and e.get("nick") == "again", 10)
+    except Exception as error:
+        seen["error"] = f"client after the cut: {error!r}"
+
+
+def check_ws_cut(env, seen):
+    """The checks of the `cut` room, from what ws_cut saw."""
+    cut, left = seen.get("cut") or {}, seen.get("left") or {}
+    check("a client joins through the WebSocket relay (stream management enabled, no resumption)",
+          seen.get("stream_management") == ("enabled", None) and "error" not in seen,
+          f"{seen.get('stream_management')} {seen.get('error', '')}")
+    check("cut-websockets cuts the one relayed connection", cut.get("count") == 1, str(cut))
+    check("the client's WebSocket ends without a closing handshake (1006)", seen.get("close") == 1006,
+          f"close code {seen.get('close')}")
+    delay = left["t"] - cut["t"] if cut and left else None
+    check("the focus sees the cut client leave the room within 3 s", delay is not None and delay < 3,
+          f"after {delay * 1000:.0f} ms" if delay is not None else "no participant-left")
+    check("a new client joins through the relay after the cut", seen.get("rejoined") is not None)
+    peers = [e.get("peer", "") for e in env.of("ws-proxy-connection")]
+    check("each relayed connection is reported", len(peers) == 2 and all(p.startswith("127.0.0.1:") for p in peers),
+          str(peers))
+
+
 def http_get(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.status, r.read().decode()
@@ -339,6 +459,11 @@ def scenario_b(base):
     status, body = http_get(env.info["base_url"] + "/acme/config.js?room=talk")
     check("a tenant's config.js names the tenant's MUC and WebSocket path",
           status == 200 and "muc: 'conference.acme.meet.test'" in body and "/acme/xmpp-websocket" in body)
+    check("without --ws-proxy the WebSocket URL is Prosody's",
+          env.info["websocket"] == f"ws://127.0.0.1:{env.info['http_port']}/xmpp-websocket", env.info["websocket"])
+    env.send({"cmd": "cut-websockets"})
+    check("without --ws-proxy cut-websockets is an error",
+          env.wait_for(lambda e: e.get("event") == "error" and "--ws-proxy" in e.get("message", ""), 5) is not None)
     head, frames = websocket_open(env.info["http_port"], env.info["guest_domain"])
     check("Prosody's XMPP WebSocket accepts the xmpp subprotocol and offers ANONYMOUS",
           head.startswith("HTTP/1.1 101") and "sec-websocket-protocol: xmpp" in head.lower()
@@ -382,10 +507,20 @@ def scenario_c(base):
     workdir = os.path.join(base, "c")
     os.makedirs(workdir)
     env = EnvProcess(workdir, ["--colibri-ws", "--no-sctp", "--start-muted", "quiet", "--stats-interval", "0",
-                               "--restart-limit", "1"])
+                               "--restart-limit", "1", "--ws-proxy"])
     prefix = env.info.get("colibri_ws", "")
     check("environment C ready, with a colibri WebSocket server",
           env.info.get("ready") is True and prefix.startswith("ws://127.0.0.1:"), prefix)
+    relay = env.info["websocket"].removesuffix("/xmpp-websocket")
+    _, plain = http_get(env.info["base_url"] + "/config.js?room=cut")
+    _, tenant = http_get(env.info["base_url"] + "/acme/config.js?room=cut")
+    check("with --ws-proxy the ready line and config.js (plain and under a tenant) name the relay",
+          relay.startswith("ws://127.0.0.1:") and relay != f"ws://127.0.0.1:{env.info['http_port']}"
+          and f"websocket: '{relay}/xmpp-websocket'" in plain and f"websocket: '{relay}/acme/xmpp-websocket'" in tenant,
+          env.info["websocket"])
+    cut_seen = {}
+    cutter = threading.Thread(target=ws_cut, args=(env, cut_seen))
+    cutter.start()
     runs = {"q1": peer(env, "q1", "quiet", ["--stay", "8"]),
             "q2": peer(env, "q2", "quiet", ["--stay", "8"], delay=0.5),
             "o1": peer(env, "o1", "open", ["--stay", "3"]),
@@ -412,6 +547,8 @@ def scenario_c(base):
     results = {nick: wait()[0] for nick, wait in runs.items()}
     breaker.join()
     check_restart(env, observed, {nick: wait()[0] for nick, wait in mend.items()})
+    cutter.join()
+    check_ws_cut(env, cut_seen)
     for nick, r in results.items():
         check(f"{nick} joined and got a session", r.get("joined") and r.get("sessions", 0) >= 1,
               f"sessions {r.get('sessions')}, error {r.get('error')}")
