@@ -10,6 +10,11 @@
 //!    clicks Join; a pymumble peer in the channel talks the whole time (speech, looped), so the
 //!    window plays it, shows who speaks and updates the traffic line; palabre's microphone is the
 //!    null sink's monitor (silence but for what it plays, which the echo canceller removes).
+//! 3. **The official client in the same call**: Debian's Mumble (Qt) joins the same channel
+//!    under the same Xvfb and sound server (`benches/official_mumble.py` answers its first-run
+//!    questions beforehand and waits until it is in the channel), with a peer talking the same
+//!    way; it only listens (push-to-talk with no key), as a user who has not spoken yet. Skipped
+//!    when `mumble` is not installed.
 //!
 //! CPU is `utime + stime` of the whole process (all threads, Mesa's included) over the window,
 //! from `/proc/PID/stat`; per-thread figures show where it goes. Memory is `VmRSS` at the end and
@@ -102,7 +107,7 @@ fn measure(pid: u32, seconds: u64) -> Measure {
         .filter(|(_, percent)| *percent > 0.0)
         .collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
-    top.truncate(4);
+    top.truncate(5);
     Measure {
         cpu_percent: after.saturating_sub(before) as f64 / hz / seconds as f64 * 100.0,
         rss_mb: status_mb(pid, "VmRSS:"),
@@ -205,12 +210,17 @@ fn main() {
     );
     std::thread::sleep(Duration::from_secs(6));
     let call_figures = measure(call.id(), seconds);
+    // The peer stops talking and leaves: the window alone in the channel.
+    let peer = peer.wait();
+    let alone_figures = measure(call.id(), seconds);
     call.kill().ok();
     call.wait().ok();
-    let peer = peer.wait();
+    let joined = peer.users_seen().contains(&"bench".to_owned());
+
+    // 3. The official client, in the same call.
+    let official = official_client(&display, &server, &talk, seconds, dir.path());
     xvfb.kill().ok();
     xvfb.wait().ok();
-    let joined = peer.users_seen().contains(&"bench".to_owned());
 
     println!("### The window, idle and in a Mumble call ({seconds} s each)");
     println!();
@@ -218,10 +228,22 @@ fn main() {
         "| state | CPU % of one core | RSS MB (end) | peak RSS MB | busiest threads (% of a core) |"
     );
     println!("|---|---|---|---|---|");
-    for (label, m) in [
-        ("idle, home screen", &idle_figures),
-        ("in a call, someone talking", &call_figures),
-    ] {
+    let mut rows = vec![
+        ("idle, home screen".to_owned(), &idle_figures),
+        ("in a call, someone talking".to_owned(), &call_figures),
+        ("in a call, alone and silent".to_owned(), &alone_figures),
+    ];
+    if let Some((version, talking, alone)) = &official {
+        rows.push((
+            format!("official Mumble {version}, same call, someone talking"),
+            talking,
+        ));
+        rows.push((
+            format!("official Mumble {version}, alone and silent"),
+            alone,
+        ));
+    }
+    for (label, m) in rows {
         let top: Vec<String> = m
             .top_threads
             .iter()
@@ -241,4 +263,87 @@ fn main() {
         if joined { "saw" } else { "did NOT see" },
         peer.received_audio_seconds()
     );
+    if official.is_none() {
+        println!("The official client was not measured (see above).");
+    }
+}
+
+/// Runs Debian's Mumble client in the call and measures it like the window: `(version, while
+/// the peer talks, once the peer has left)`, or `None` (said on stderr) when it is not
+/// installed or did not get in.
+fn official_client(
+    display: &str,
+    server: &Murmur,
+    talk: &std::path::Path,
+    seconds: u64,
+    dir: &std::path::Path,
+) -> Option<(String, Measure, Measure)> {
+    let version = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "mumble"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|version| !version.is_empty());
+    let Some(version) = version else {
+        eprintln!("window_cpu: the official client is not installed (Debian package mumble)");
+        return None;
+    };
+    let mut peer = server.peer(
+        "talker",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "official",
+            "--send-wav",
+            talk.to_str().expect("utf-8"),
+            "--seconds",
+            &(seconds + 25).to_string(),
+        ],
+    );
+    assert!(peer.wait_joined(Duration::from_secs(15)).is_some(), "peer");
+    let link = format!("mumble://official@127.0.0.1:{}/Test", server.port);
+    let home = dir.join("official");
+    let mut client = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/official_mumble.py"
+        ))
+        .args(["--display", display, "--link", &link, "--home"])
+        .arg(&home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    if let Some(stdout) = client.stdout.take() {
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).ok();
+    }
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+    let pid = started["pid"]
+        .as_u64()
+        .filter(|_| started["connected"] == true);
+    let talking = pid.map(|pid| {
+        std::thread::sleep(Duration::from_secs(6));
+        measure(pid as u32, seconds)
+    });
+    let peer = peer.wait();
+    let alone = pid.map(|pid| measure(pid as u32, seconds));
+    client.kill().ok();
+    client.wait().ok();
+    let figures = talking.zip(alone);
+    if figures.is_none() {
+        eprintln!("window_cpu: the official client did not get into the call: {line}");
+    }
+    println!(
+        "The peer {} the official client; it heard {:.1} s from it.",
+        if peer.users_seen().contains(&"official".to_owned()) {
+            "saw"
+        } else {
+            "did NOT see"
+        },
+        peer.received_audio_seconds()
+    );
+    figures.map(|(talking, alone)| (version, talking, alone))
 }
