@@ -3,24 +3,16 @@
 //! (`src/instance.rs`). `tests/single_instance.rs` adds the Unix-only checks and the command line.
 //! On Linux the Windows build of this file can be run under Wine (see benches/README.md §8).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/instance.rs"]
+mod listener;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use listener::bind;
 use palabre::instance::{self, Request, Server};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn bind(dir: &std::path::Path) -> (Server, instance::Handoff, Arc<AtomicUsize>) {
-    let mut server = Server::bind(dir).expect("bind");
-    let handoff = server.take_handoff().expect("handoff");
-    let wakes = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&wakes);
-    handoff.set_wake(Box::new(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    }));
-    (server, handoff, wakes)
-}
 
 #[test]
 fn links_reach_the_running_instance_until_it_closes() {

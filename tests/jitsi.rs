@@ -652,6 +652,88 @@ fn a_lone_participants_session_expires_and_comes_back() {
     );
 }
 
+/// The endpoints `nick` has had, in order of joining.
+fn endpoints_of(env: &JitsiEnv, nick: &str) -> Vec<String> {
+    env.events_named("participant-joined")
+        .iter()
+        .filter(|e| e["nick"] == nick)
+        .filter_map(|e| e["endpoint"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// How many times the bridge saw `endpoint`'s media connect.
+fn media_connections(env: &JitsiEnv, endpoint: &str) -> usize {
+    env.events_named("connection-state")
+        .iter()
+        .filter(|e| e["endpoint"] == endpoint && e["state"] == "connected")
+        .count()
+}
+
+/// The start of the recovery scenarios: Alice, recording to `heard`, and a witness in `link`'s
+/// room (the focus offers media once two are in), until Alice's media is up. Returns them and
+/// Alice's endpoint.
+fn alice_with_a_witness(
+    env: &JitsiEnv,
+    link: &str,
+    dir: &Path,
+    heard: &Path,
+) -> (Palabre, Palabre, String) {
+    let alice = Palabre::spawn(
+        link,
+        "Alice",
+        &dir.join("a"),
+        &[
+            "--record",
+            heard.to_str().expect("utf-8"),
+            "--seconds",
+            "90",
+        ],
+    );
+    let witness = Palabre::spawn(link, "Witness", &dir.join("w"), &["--seconds", "90"]);
+    let endpoint = env
+        .wait_for(Duration::from_secs(30), |_| {
+            endpoints_of(env, "Alice")
+                .first()
+                .is_some_and(|first| media_connections(env, first) >= 1)
+        })
+        .map(|_| endpoints_of(env, "Alice").remove(0))
+        .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    (alice, witness, endpoint)
+}
+
+/// The end of the recovery scenarios: Bob says his speech to Alice, then Alice and the witness
+/// leave; Alice's run, and her recording checked against Bob's speech (`what`).
+fn bob_is_heard_then_all_leave(
+    link: &str,
+    dir: &Path,
+    (mut alice, mut witness): (Palabre, Palabre),
+    heard: &Path,
+    what: &str,
+) -> Run {
+    let fr = common::data("speech_fr.wav");
+    let bob = Palabre::spawn(
+        link,
+        "Bob",
+        &dir.join("b"),
+        &[
+            "--input",
+            fr.to_str().expect("utf-8"),
+            "--wait-for",
+            "Alice",
+            "--no-gate",
+        ],
+    )
+    .wait();
+    assert!(bob.ok, "{}", bob.describe());
+    alice.command("leave");
+    witness.command("leave");
+    let alice = alice.wait();
+    assert!(witness.wait().ok);
+    assert!(alice.ok, "{}", alice.describe());
+    assert_speech(heard, "speech_fr.wav", what);
+    alice
+}
+
 /// The bridge vanishes from under palabre's media (no Jingle said so): palabre notices, asks
 /// the focus for a fresh session, and is heard again on it.
 #[test]
@@ -663,38 +745,7 @@ fn lost_media_is_restarted_through_the_focus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let link = env.link("Restart");
     let heard = dir.path().join("heard.wav");
-    let mut alice = Palabre::spawn(
-        &link,
-        "Alice",
-        &dir.path().join("a"),
-        &[
-            "--record",
-            heard.to_str().expect("utf-8"),
-            "--seconds",
-            "90",
-        ],
-    );
-    // The focus offers media once two are in the room.
-    let mut witness = Palabre::spawn(
-        &link,
-        "Witness",
-        &dir.path().join("w"),
-        &["--seconds", "90"],
-    );
-    let connected = |env: &JitsiEnv, endpoint: &str| {
-        env.events_named("connection-state")
-            .iter()
-            .filter(|e| e["endpoint"] == endpoint && e["state"] == "connected")
-            .count()
-    };
-    let endpoint = env
-        .wait_for(Duration::from_secs(30), |e| {
-            e["event"] == "participant-joined" && e["nick"] == "Alice"
-        })
-        .and_then(|e| e["endpoint"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("Alice did not join: {}", env.log()));
-    env.wait_for(Duration::from_secs(30), |_| connected(&env, &endpoint) >= 1)
-        .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    let (alice, witness, endpoint) = alice_with_a_witness(&env, &link, dir.path(), &heard);
     env.command(&json!({"cmd": "break-media", "endpoint": endpoint}));
     let restart = env
         .wait_for(Duration::from_secs(45), |e| {
@@ -702,29 +753,17 @@ fn lost_media_is_restarted_through_the_focus() {
         })
         .unwrap_or_else(|| panic!("no restart request: {}", env.log()));
     assert_eq!(restart["reason"], "connectivity-error", "{restart}");
-    env.wait_for(Duration::from_secs(30), |_| connected(&env, &endpoint) >= 2)
-        .unwrap_or_else(|| panic!("the new session did not connect: {}", env.log()));
-    // Heard on the new session: Bob's speech reaches Alice whole.
-    let fr = common::data("speech_fr.wav");
-    let bob = Palabre::spawn(
+    env.wait_for(Duration::from_secs(30), |_| {
+        media_connections(&env, &endpoint) >= 2
+    })
+    .unwrap_or_else(|| panic!("the new session did not connect: {}", env.log()));
+    let alice = bob_is_heard_then_all_leave(
         &link,
-        "Bob",
-        &dir.path().join("b"),
-        &[
-            "--input",
-            fr.to_str().expect("utf-8"),
-            "--wait-for",
-            "Alice",
-            "--no-gate",
-        ],
-    )
-    .wait();
-    assert!(bob.ok, "{}", bob.describe());
-    alice.command("leave");
-    witness.command("leave");
-    let alice = alice.wait();
-    assert!(witness.wait().ok);
-    assert!(alice.ok, "{}", alice.describe());
+        dir.path(),
+        (alice, witness),
+        &heard,
+        "Bob → Alice after the restart",
+    );
     assert_eq!(alice.json["media_sessions"], 2, "{}", alice.describe());
     assert!(
         alice
@@ -733,11 +772,10 @@ fn lost_media_is_restarted_through_the_focus() {
         "{}",
         alice.describe()
     );
-    assert_speech(&heard, "speech_fr.wav", "Bob → Alice after the restart");
 }
 
 /// The connection to the server drops (no closing handshake, as when a network goes away):
-/// palabre rejoins by itself and is heard again.
+/// palabre rejoins by itself, as a new participant, and is heard again.
 #[test]
 fn a_lost_connection_is_rejoined() {
     if !JitsiEnv::skip_unless_available() {
@@ -747,71 +785,23 @@ fn a_lost_connection_is_rejoined() {
     let dir = tempfile::tempdir().expect("tempdir");
     let link = env.link("Rejoin");
     let heard = dir.path().join("heard.wav");
-    let mut alice = Palabre::spawn(
-        &link,
-        "Alice",
-        &dir.path().join("a"),
-        &[
-            "--record",
-            heard.to_str().expect("utf-8"),
-            "--seconds",
-            "90",
-        ],
-    );
-    let mut witness = Palabre::spawn(
-        &link,
-        "Witness",
-        &dir.path().join("w"),
-        &["--seconds", "90"],
-    );
-    let alice_joins = |env: &JitsiEnv| -> Vec<String> {
-        env.events_named("participant-joined")
-            .iter()
-            .filter(|e| e["nick"] == "Alice")
-            .filter_map(|e| e["endpoint"].as_str().map(str::to_owned))
-            .collect()
-    };
-    let connected = |env: &JitsiEnv, endpoint: &str| {
-        env.events_named("connection-state")
-            .iter()
-            .any(|e| e["endpoint"] == endpoint && e["state"] == "connected")
-    };
-    env.wait_for(Duration::from_secs(30), |_| {
-        alice_joins(&env)
-            .first()
-            .is_some_and(|first| connected(&env, first))
-    })
-    .unwrap_or_else(|| panic!("Alice's media did not connect: {}", env.log()));
+    let (alice, witness, _) = alice_with_a_witness(&env, &link, dir.path(), &heard);
     env.command(&json!({"cmd": "cut-websockets"}));
     env.wait_for(Duration::from_secs(10), |e| e["event"] == "websockets-cut")
         .unwrap_or_else(|| panic!("no cut: {}", env.log()));
-    // Back in as a new participant, with media.
     env.wait_for(Duration::from_secs(40), |_| {
-        alice_joins(&env)
+        endpoints_of(&env, "Alice")
             .get(1)
-            .is_some_and(|again| connected(&env, again))
+            .is_some_and(|again| media_connections(&env, again) >= 1)
     })
     .unwrap_or_else(|| panic!("Alice did not rejoin: {}", env.log()));
-    let fr = common::data("speech_fr.wav");
-    let bob = Palabre::spawn(
+    let alice = bob_is_heard_then_all_leave(
         &link,
-        "Bob",
-        &dir.path().join("b"),
-        &[
-            "--input",
-            fr.to_str().expect("utf-8"),
-            "--wait-for",
-            "Alice",
-            "--no-gate",
-        ],
-    )
-    .wait();
-    assert!(bob.ok, "{}", bob.describe());
-    alice.command("leave");
-    witness.command("leave");
-    let alice = alice.wait();
-    assert!(witness.wait().ok);
-    assert!(alice.ok, "{}", alice.describe());
+        dir.path(),
+        (alice, witness),
+        &heard,
+        "Bob → Alice after the rejoin",
+    );
     assert_eq!(alice.json["reconnections"], 1, "{}", alice.describe());
     assert_eq!(alice.json["media_sessions"], 2, "{}", alice.describe());
     assert!(
@@ -821,7 +811,6 @@ fn a_lost_connection_is_rejoined() {
         "{}",
         alice.describe()
     );
-    assert_speech(&heard, "speech_fr.wav", "Bob → Alice after the rejoin");
 }
 
 /// The stand-in checks itself with its own independent peers: speech through the bridge,

@@ -9,10 +9,13 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/instance.rs"]
+mod listener;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use listener::bind;
 use palabre::instance::{self, MAX_LINE, Request, Server};
 
 const PALABRE: &str = env!("CARGO_BIN_EXE_palabre");
@@ -28,17 +31,6 @@ fn raw_exchange(dir: &Path, bytes: &[u8]) -> String {
     let mut answer = String::new();
     let _ = BufReader::new(stream.take(64)).read_line(&mut answer);
     answer
-}
-
-fn bind(dir: &Path) -> (Server, instance::Handoff, Arc<AtomicUsize>) {
-    let mut server = Server::bind(dir).expect("bind");
-    let handoff = server.take_handoff().expect("handoff");
-    let wakes = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&wakes);
-    handoff.set_wake(Box::new(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    }));
-    (server, handoff, wakes)
 }
 
 #[test]
