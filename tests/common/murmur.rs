@@ -97,6 +97,20 @@ pub fn udp_ping(port: u16, timeout: Duration) -> Option<ServerInfo> {
     None
 }
 
+/// Whether a socket listens on TCP 127.0.0.1:`port`, read from the kernel's table rather than by
+/// connecting: murmurd counts every TCP connection as a user from the moment it accepts it, so a
+/// test connection would show in the UDP ping's user count for a while after it closed.
+fn tcp_listening(port: u16) -> bool {
+    const LISTEN: &str = "0A";
+    let local = format!("0100007F:{port:04X}");
+    fs::read_to_string("/proc/net/tcp").is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            fields.next() == Some(local.as_str()) && fields.nth(1) == Some(LISTEN)
+        })
+    })
+}
+
 /// Accepts any server certificate: we only want to look at it.
 #[derive(Debug)]
 struct AcceptAnyCertificate(Arc<CryptoProvider>);
@@ -726,8 +740,7 @@ impl Murmur {
                 self.child = None;
                 return Err(Failure::Exited(status));
             }
-            if udp_ping(self.port, Duration::from_millis(100)).is_some()
-                && TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
+            if udp_ping(self.port, Duration::from_millis(100)).is_some() && tcp_listening(self.port)
             {
                 return Ok(());
             }
