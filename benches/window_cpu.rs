@@ -20,7 +20,7 @@
 //! from `/proc/PID/stat`; per-thread figures show where it goes. Memory is `VmRSS` at the end and
 //! `VmHWM` (peak).
 //!
-//! Arguments (after `--`): `--window SECONDS`.
+//! Arguments (after `--`): `--window SECONDS`; `--no-official` leaves the official client out.
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -139,6 +139,7 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--window") {
         seconds = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
     }
+    let with_official = !args.iter().any(|a| a == "--no-official");
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
@@ -218,7 +219,9 @@ fn main() {
     let joined = peer.users_seen().contains(&"bench".to_owned());
 
     // 3. The official client, in the same call.
-    let official = official_client(&display, &server, &talk, seconds, dir.path());
+    let official = with_official
+        .then(|| official_client(&display, &server, &talk, seconds, dir.path()))
+        .flatten();
     xvfb.kill().ok();
     xvfb.wait().ok();
 

@@ -235,7 +235,8 @@ fn start_stream(
     })
 }
 
-/// Opens `device` for capture; mono samples at the device rate arrive in the returned ring.
+/// Opens `device` for capture; mono samples at the device rate arrive in the returned ring, and
+/// the calling thread is unparked after each callback.
 pub fn open_input(
     device: &cpal::Device,
     counters: Arc<RtCounters>,
@@ -247,7 +248,8 @@ pub fn open_input(
     let config = supported.config();
     // One second of backlog: the worker drains every few milliseconds.
     let (producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
-    let capture = Capture::new(producer, config.channels as usize, counters);
+    let capture =
+        Capture::new(producer, config.channels as usize, counters).waking(std::thread::current());
     let open = start_stream(Direction::Input, name, &supported, |format, on_error| {
         Some(match format {
             SampleFormat::F32 => build_input::<f32>(device, config, capture, on_error),

@@ -89,6 +89,21 @@ impl NoiseGate {
         self.ptt_held = held;
     }
 
+    /// The mode in force.
+    pub fn mode(&self) -> GateMode {
+        self.mode
+    }
+
+    /// Whether the push-to-talk key is held.
+    pub fn push_to_talk_held(&self) -> bool {
+        self.ptt_held
+    }
+
+    /// The open threshold, dBFS.
+    pub fn open_dbfs(&self) -> f32 {
+        self.open_dbfs
+    }
+
     /// Whether the gate currently transmits.
     pub fn is_open(&self) -> bool {
         self.open
