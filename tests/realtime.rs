@@ -23,7 +23,7 @@ fn callbacks_never_allocate() {
     let before = alloc_violations();
     let counters = Arc::new(RtCounters::default());
     let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(4800);
-    let mut capture = Capture::new(producer, 2, counters.clone()).waking(std::thread::current());
+    let mut capture = Capture::new(producer, 2, counters.clone());
     let stereo_f32 = vec![0.25f32; 960];
     let stereo_i16 = vec![8192i16; 960];
     // Fill the ring past full: overruns are counted, nothing allocates.

@@ -235,8 +235,7 @@ fn start_stream(
     })
 }
 
-/// Opens `device` for capture; mono samples at the device rate arrive in the returned ring, and
-/// the calling thread is unparked after each callback.
+/// Opens `device` for capture; mono samples at the device rate arrive in the returned ring.
 pub fn open_input(
     device: &cpal::Device,
     counters: Arc<RtCounters>,
@@ -248,8 +247,7 @@ pub fn open_input(
     let config = supported.config();
     // One second of backlog: the worker drains every few milliseconds.
     let (producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
-    let capture =
-        Capture::new(producer, config.channels as usize, counters).waking(std::thread::current());
+    let capture = Capture::new(producer, config.channels as usize, counters);
     let open = start_stream(Direction::Input, name, &supported, |format, on_error| {
         Some(match format {
             SampleFormat::F32 => build_input::<f32>(device, config, capture, on_error),

@@ -1,9 +1,9 @@
 //! The live audio engine: one thread that owns the devices and runs the chains.
 //!
 //! The window (or the command line) talks to it only through [`Command`]s and [`Event`]s and
-//! reads [`Meters`]. The engine thread wakes when the capture callback has pushed samples (or
-//! after [`TICK`] without any), drains the capture ring, converts to 48 kHz, runs the send chain
-//! (or the whole echo loop) per 10 ms frame and fills the playback ring. It reopens the default device when a device goes away.
+//! reads [`Meters`]. The engine thread wakes every few milliseconds, drains the capture ring,
+//! converts to 48 kHz, runs the send chain (or the whole echo loop) per 10 ms frame and fills
+//! the playback ring. It reopens the default device when a device goes away.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -20,9 +20,8 @@ use crate::audio::{AudioError, FRAME_SAMPLES, Meters, SAMPLE_RATE};
 use crate::command::{Command, Event};
 use crate::config::AudioSettings;
 
-/// The engine thread wakes when the microphone delivers, and at least this often (commands,
-/// devices, and the speakers when there is no microphone).
-const TICK: Duration = Duration::from_millis(10);
+/// How often the engine thread wakes up.
+const TICK: Duration = Duration::from_millis(5);
 /// Silence queued in the playback ring when it opens, against early underruns.
 const PLAYBACK_PREFILL_MS: u32 = 30;
 /// Above this much queued playback, frames are dropped (input and output clocks drift).
@@ -254,7 +253,7 @@ impl Engine {
             self.process_capture();
             self.pump_output();
             self.wake_window_for_meters();
-            std::thread::park_timeout(TICK);
+            std::thread::sleep(TICK);
         }
     }
 

@@ -55,9 +55,6 @@ pub struct Capture {
     ring: rtrb::Producer<f32>,
     channels: usize,
     counters: Arc<RtCounters>,
-    /// The thread that drains the ring, woken once samples are in (an atomic store and, when it
-    /// is asleep, one futex wake: no allocation, no lock).
-    waker: Option<std::thread::Thread>,
 }
 
 impl Capture {
@@ -67,14 +64,7 @@ impl Capture {
             ring,
             channels: channels.max(1),
             counters,
-            waker: None,
         }
-    }
-
-    /// Wakes `thread` (parked in [`std::thread::park_timeout`]) after each callback.
-    pub fn waking(mut self, thread: std::thread::Thread) -> Self {
-        self.waker = Some(thread);
-        self
     }
 
     /// The callback body: mixes each device frame down to mono and pushes it.
@@ -99,9 +89,6 @@ impl Capture {
                 self.counters
                     .capture_overruns
                     .fetch_add(dropped, Ordering::Relaxed);
-            }
-            if let Some(thread) = &self.waker {
-                thread.unpark();
             }
         });
     }
