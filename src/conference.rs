@@ -106,6 +106,29 @@ pub struct Traffic {
     pub total_bytes: u64,
 }
 
+impl Traffic {
+    /// The figures as the window shows them: kbit/s up and down to the unit, and the data used
+    /// in tenths of a megabyte. A new report that leaves them equal is not worth a repaint.
+    pub fn shown(&self) -> (u64, u64, u64) {
+        let kbps = |bps: f64| (bps / 1000.0).round().max(0.0) as u64;
+        (
+            kbps(self.up_bps),
+            kbps(self.down_bps),
+            (self.total_bytes + 50_000) / 100_000,
+        )
+    }
+}
+
+/// Whether `traffic` shows differently from what the window shows now (`shown`, updated).
+fn shows_new(shown: &mut Option<(u64, u64, u64)>, traffic: &Traffic) -> bool {
+    let now = Some(traffic.shown());
+    if *shown == now {
+        return false;
+    }
+    *shown = now;
+    true
+}
+
 /// What a back-end tells the window.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConferenceEvent {
@@ -123,7 +146,8 @@ pub enum ConferenceEvent {
     },
     /// A chat message arrived (or ours was sent).
     Chat(ChatMessage),
-    /// Traffic, once a second while connected.
+    /// Traffic, measured once a second while connected; sent when a figure the window shows
+    /// changed ([`Traffic::shown`]), so a silent call does not repaint the window every second.
     Traffic(Traffic),
     /// The server's certificate changed since the last connection: the conference ends, and
     /// the user may choose to trust the new certificate and join again. The sentence explains.
@@ -191,6 +215,7 @@ pub fn spawn_mumble(
                 link: None,
                 incoming: None,
                 last_traffic: None,
+                traffic_shown: None,
                 started: false,
                 orphaned: false,
             }
@@ -216,6 +241,8 @@ struct MumbleAdapter {
     incoming: Option<Sender<IncomingPacket>>,
     /// When the last traffic figures came, and the wire bytes sent and received then.
     last_traffic: Option<(Instant, (u64, u64))>,
+    /// The traffic figures the window shows.
+    traffic_shown: Option<(u64, u64, u64)>,
     started: bool,
     /// The window dropped its end; a Leave was sent.
     orphaned: bool,
@@ -429,7 +456,9 @@ impl MumbleAdapter {
 
     fn on_traffic(&mut self, stats: TrafficStats) {
         let traffic = traffic_since(&mut self.last_traffic, wire_bytes(&stats));
-        self.emit(ConferenceEvent::Traffic(traffic));
+        if shows_new(&mut self.traffic_shown, &traffic) {
+            self.emit(ConferenceEvent::Traffic(traffic));
+        }
     }
 }
 
@@ -462,6 +491,7 @@ pub fn spawn_jitsi(
                 link: None,
                 incoming: None,
                 last_traffic: None,
+                traffic_shown: None,
                 started: false,
                 orphaned: false,
             }
@@ -492,6 +522,8 @@ struct JitsiAdapter {
     incoming: Option<Sender<IncomingPacket>>,
     /// When the last traffic figures came, and the wire bytes sent and received then.
     last_traffic: Option<(Instant, (u64, u64))>,
+    /// The traffic figures the window shows.
+    traffic_shown: Option<(u64, u64, u64)>,
     started: bool,
     orphaned: bool,
 }
@@ -757,7 +789,9 @@ impl JitsiAdapter {
             + traffic.udp_packets_received * jitsi::IP_UDP_OVERHEAD
             + traffic.signalling_bytes_received;
         let traffic = traffic_since(&mut self.last_traffic, (sent, received));
-        self.emit(ConferenceEvent::Traffic(traffic));
+        if shows_new(&mut self.traffic_shown, &traffic) {
+            self.emit(ConferenceEvent::Traffic(traffic));
+        }
     }
 }
 
@@ -825,5 +859,30 @@ fn roster(tree: &Tree) -> ConferenceEvent {
     ConferenceEvent::Roster {
         participants,
         rooms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_is_reported_when_what_the_window_shows_changes() {
+        let at = |up_bps: f64, down_bps: f64, total_bytes: u64| Traffic {
+            up_bps,
+            down_bps,
+            total_bytes,
+        };
+        assert_eq!(at(41_400.0, 82_600.0, 2_549_999).shown(), (41, 83, 25));
+        assert_eq!(at(0.0, 499.0, 50_000).shown(), (0, 0, 1));
+        let mut shown = None;
+        assert!(shows_new(&mut shown, &at(300.0, 700.0, 10_000)));
+        // A silent call: pings move the figures under what is shown.
+        assert!(!shows_new(&mut shown, &at(450.0, 900.0, 12_000)));
+        assert!(!shows_new(&mut shown, &at(200.0, 1_200.0, 14_000)));
+        // Someone starts talking; the total passes a tenth of a megabyte.
+        assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 20_000)));
+        assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 160_000)));
+        assert_eq!(shown, Some((0, 42, 2)));
     }
 }

@@ -716,20 +716,15 @@ fn call_ui(
             &[("reason", FluentValue::from(reason.as_str()))],
         ),
     };
+    let (up_kbps, down_kbps, tenths_mb) = call.traffic.shown();
     let traffic = i18n.tr_args(
         "traffic",
         &[
-            (
-                "up",
-                FluentValue::from(i18n.number(call.traffic.up_bps / 1000.0, 0)),
-            ),
-            (
-                "down",
-                FluentValue::from(i18n.number(call.traffic.down_bps / 1000.0, 0)),
-            ),
+            ("up", FluentValue::from(i18n.number(up_kbps as f64, 0))),
+            ("down", FluentValue::from(i18n.number(down_kbps as f64, 0))),
             (
                 "total",
-                FluentValue::from(i18n.number(call.traffic.total_bytes as f64 / 1e6, 1)),
+                FluentValue::from(i18n.number(tenths_mb as f64 / 10.0, 1)),
             ),
         ],
     );
