@@ -2,10 +2,11 @@
 //! gate → Opus encoder. Runs on the audio worker thread, never in a device callback.
 //!
 //! While nothing could be sent (the gate closed and the raw microphone well under its open
-//! threshold, or push-to-talk released) and nothing has been played for a second, the echo
-//! canceller and the noise suppressor rest: their output would be thrown away. They keep the
-//! last few raw frames, and run through them before the frame that wakes them, so a talk spurt
-//! starts on up-to-date filters and never on stale samples.
+//! threshold, or push-to-talk released), the noise suppressor rests: its output would be thrown
+//! away. The echo canceller rests too once nothing has been played for a second (before that it
+//! keeps learning the room's echo). The last few frames are kept, and run through whichever
+//! filter rested before the frame that wakes it, so a talk spurt starts on up-to-date filters
+//! and never on stale samples.
 
 use crate::audio::codec::{EncoderConfig, VoiceEncoder, encoder_config};
 use crate::audio::dsp::aec::EchoCanceller;
@@ -22,30 +23,83 @@ const REST_MARGIN_DB: f32 = 6.0;
 /// …and only once the speakers have been silent this many frames (1 s: the room's echo has died
 /// out, and the canceller has nothing to learn from).
 const REST_AFTER_SILENT_FRAMES: u32 = 100;
+/// The noise suppressor rests only once it has heard the room this many frames (1 s) since the
+/// chain was made: its recurrent state follows the background noise, and a talk spurt's start
+/// depends on it (−14 dB from a chain that never rested without this, −22 dB with it).
+const LEARN_FRAMES: u32 = 100;
 /// A far-end frame under this level is silence.
 const FAR_SILENCE_DBFS: f32 = -80.0;
-/// Raw frames kept while resting and run through the filters before the frame that wakes them
-/// (100 ms: well over both filters' delays together, 19 ms, and enough for the noise
-/// suppressor's recurrent state to settle: a talk spurt's first 50 ms then differ from a chain
-/// that never rested by −21 dB, against −11 dB without the warm-up).
+/// Frames kept while a filter rests and run through it before the frame that wakes it (100 ms:
+/// well over both filters' delays together, 19 ms, and enough for the noise suppressor's
+/// recurrent state to settle: a talk spurt's first 50 ms then differ from a chain that never
+/// rested by −22 dB, against −11 dB without the warm-up).
 const WARM_UP_FRAMES: usize = 10;
+
+/// The frames skipped by resting filters, newest last: what each filter needs to catch up.
+struct Kept {
+    /// Microphone frames: raw where the echo canceller rested, echo-cancelled where it ran.
+    mic: Box<[[f32; FRAME_SAMPLES]; WARM_UP_FRAMES]>,
+    /// The far-end frames of the same periods.
+    far: Box<[[f32; FRAME_SAMPLES]; WARM_UP_FRAMES]>,
+    /// Whether the echo canceller ran on each.
+    cancelled: [bool; WARM_UP_FRAMES],
+    /// Frames held (up to [`WARM_UP_FRAMES`]); the oldest is at `next` once full.
+    len: usize,
+    next: usize,
+}
+
+impl Kept {
+    fn new() -> Self {
+        Self {
+            mic: Box::new([[0.0; FRAME_SAMPLES]; WARM_UP_FRAMES]),
+            far: Box::new([[0.0; FRAME_SAMPLES]; WARM_UP_FRAMES]),
+            cancelled: [false; WARM_UP_FRAMES],
+            len: 0,
+            next: 0,
+        }
+    }
+
+    fn push(&mut self, mic: &[f32], far: &[f32], cancelled: bool) {
+        self.mic[self.next].copy_from_slice(mic);
+        self.far[self.next].copy_from_slice(far);
+        self.cancelled[self.next] = cancelled;
+        self.next = (self.next + 1) % WARM_UP_FRAMES;
+        self.len = (self.len + 1).min(WARM_UP_FRAMES);
+    }
+
+    /// Ring slots, oldest first.
+    fn slots(&self) -> impl Iterator<Item = usize> + use<> {
+        let oldest = if self.len < WARM_UP_FRAMES {
+            0
+        } else {
+            self.next
+        };
+        let len = self.len;
+        (0..len).map(move |i| (oldest + i) % WARM_UP_FRAMES)
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.next = 0;
+    }
+}
 
 /// Echo cancellation → noise suppression → gate → Opus.
 pub struct SendChain {
     aec: Option<EchoCanceller>,
     denoise: Option<Denoiser>,
-    /// The filters are resting (see the module documentation).
-    resting: bool,
     /// Consecutive far-end frames under [`FAR_SILENCE_DBFS`].
     far_silent_frames: u32,
-    /// The last raw microphone and far-end frames while resting (a ring; `kept` of them valid,
-    /// the oldest at `kept_next` once full).
-    kept_mic: Box<[[f32; FRAME_SAMPLES]; WARM_UP_FRAMES]>,
-    kept_far: Box<[[f32; FRAME_SAMPLES]; WARM_UP_FRAMES]>,
-    kept: usize,
-    kept_next: usize,
-    /// Frames the filters did not process (they rested), since the start.
-    rested_frames: u64,
+    /// Which filters rest (see the module documentation).
+    aec_resting: bool,
+    denoise_resting: bool,
+    /// Frames the noise suppressor has processed (up to [`LEARN_FRAMES`]).
+    denoise_learned: u32,
+    /// The frames they skipped, for the warm-up.
+    kept: Kept,
+    /// Frames the echo canceller and the noise suppressor did not process, since the start.
+    aec_rested_frames: u64,
+    denoise_rested_frames: u64,
     #[cfg(test)]
     rest_disabled: bool,
     gate: NoiseGate,
@@ -87,13 +141,13 @@ impl SendChain {
         Ok(Self {
             aec: settings.echo_cancel.then(EchoCanceller::new),
             denoise: settings.denoise.then(Denoiser::new),
-            resting: false,
             far_silent_frames: 0,
-            kept_mic: Box::new([[0.0; FRAME_SAMPLES]; WARM_UP_FRAMES]),
-            kept_far: Box::new([[0.0; FRAME_SAMPLES]; WARM_UP_FRAMES]),
-            kept: 0,
-            kept_next: 0,
-            rested_frames: 0,
+            aec_resting: false,
+            denoise_resting: false,
+            denoise_learned: 0,
+            kept: Kept::new(),
+            aec_rested_frames: 0,
+            denoise_rested_frames: 0,
             #[cfg(test)]
             rest_disabled: false,
             gate: NoiseGate::new(
@@ -150,10 +204,10 @@ impl SendChain {
         Ok(())
     }
 
-    /// Frames the echo canceller and noise suppressor did not process because nothing could be
-    /// sent, since the chain was made.
-    pub fn rested_frames(&self) -> u64 {
-        self.rested_frames
+    /// Frames the echo canceller and the noise suppressor did not process because nothing could
+    /// be sent, since the chain was made.
+    pub fn rested_frames(&self) -> (u64, u64) {
+        (self.aec_rested_frames, self.denoise_rested_frames)
     }
 
     /// Tests compare with a chain whose filters never rest.
@@ -163,17 +217,13 @@ impl SendChain {
         self
     }
 
-    /// Whether this frame may skip the filters: there are filters, the gate is closed and would
-    /// stay closed, and the speakers have been silent a while.
-    fn may_rest(&self, raw_dbfs: f32) -> bool {
+    /// Whether nothing from this frame could be sent: the gate is closed and would stay closed.
+    fn nothing_to_send(&self, raw_dbfs: f32) -> bool {
         #[cfg(test)]
         if self.rest_disabled {
             return false;
         }
-        if self.aec.is_none() && self.denoise.is_none() {
-            return false;
-        }
-        if self.gate.is_open() || self.far_silent_frames < REST_AFTER_SILENT_FRAMES {
+        if self.gate.is_open() {
             return false;
         }
         match self.gate.mode() {
@@ -183,44 +233,77 @@ impl SendChain {
         }
     }
 
-    /// Runs one frame through the echo canceller and the noise suppressor.
+    /// Runs the frames the echo canceller skipped through it; they stay kept, cancelled, for the
+    /// noise suppressor.
+    fn catch_up_aec(&mut self) {
+        let Some(aec) = self.aec.as_mut() else {
+            return;
+        };
+        for slot in self.kept.slots() {
+            if !self.kept.cancelled[slot] {
+                aec.process_render(&self.kept.far[slot]);
+                aec.process_capture(&mut self.kept.mic[slot]);
+                self.kept.cancelled[slot] = true;
+            }
+        }
+    }
+
+    /// Runs the frames the noise suppressor skipped through it (its output is dropped).
+    fn catch_up_denoise(&mut self) {
+        let Some(denoise) = self.denoise.as_mut() else {
+            return;
+        };
+        let mut frame = [0.0f32; FRAME_SAMPLES];
+        for slot in self.kept.slots() {
+            frame.copy_from_slice(&self.kept.mic[slot]);
+            denoise.process(&mut frame);
+        }
+    }
+
+    /// Echo cancellation and noise suppression of one frame, each skipped while it may rest.
     fn filter(&mut self, mic: &mut [f32], far: &[f32]) {
+        if rms_dbfs(far) < FAR_SILENCE_DBFS {
+            self.far_silent_frames = self.far_silent_frames.saturating_add(1);
+        } else {
+            self.far_silent_frames = 0;
+        }
+        let quiet = self.nothing_to_send(rms_dbfs(mic));
+        let aec_rests =
+            self.aec.is_some() && quiet && self.far_silent_frames >= REST_AFTER_SILENT_FRAMES;
+        let denoise_rests = self.denoise.is_some() && quiet && self.denoise_learned >= LEARN_FRAMES;
+        // Waking: the filter first goes through what it skipped.
+        if self.aec_resting && !aec_rests {
+            self.catch_up_aec();
+        }
+        if self.denoise_resting && !denoise_rests {
+            self.catch_up_denoise();
+        }
+        if !aec_rests && !denoise_rests {
+            self.kept.clear();
+        }
+        self.aec_resting = aec_rests;
+        self.denoise_resting = denoise_rests;
+        let mut cancelled = false;
         if let Some(aec) = self.aec.as_mut() {
-            aec.process_render(far);
-            aec.process_capture(mic);
+            if aec_rests {
+                self.aec_rested_frames += 1;
+            } else {
+                aec.process_render(far);
+                aec.process_capture(mic);
+                cancelled = true;
+            }
+        }
+        if aec_rests || denoise_rests {
+            self.kept.push(mic, far, cancelled);
         }
         if let Some(denoise) = self.denoise.as_mut() {
-            denoise.process(mic);
+            if denoise_rests {
+                self.denoise_rested_frames += 1;
+            } else {
+                denoise.process(mic);
+                self.denoise_learned = (self.denoise_learned + 1).min(LEARN_FRAMES);
+            }
         }
-    }
-
-    /// Leaving rest: the kept frames go through the filters first (their output is dropped).
-    fn wake(&mut self) {
-        self.resting = false;
-        let oldest = if self.kept < WARM_UP_FRAMES {
-            0
-        } else {
-            self.kept_next
-        };
-        let mut mic = [0.0f32; FRAME_SAMPLES];
-        for i in 0..self.kept {
-            let slot = (oldest + i) % WARM_UP_FRAMES;
-            mic.copy_from_slice(&self.kept_mic[slot]);
-            let far = self.kept_far[slot];
-            self.filter(&mut mic, &far);
-        }
-        self.kept = 0;
-        self.kept_next = 0;
-    }
-
-    /// Resting: keeps the raw frame for the warm-up.
-    fn keep(&mut self, mic: &[f32], far: &[f32]) {
-        self.resting = true;
-        self.rested_frames += 1;
-        self.kept_mic[self.kept_next].copy_from_slice(mic);
-        self.kept_far[self.kept_next].copy_from_slice(far);
-        self.kept_next = (self.kept_next + 1) % WARM_UP_FRAMES;
-        self.kept = (self.kept + 1).min(WARM_UP_FRAMES);
     }
 
     /// Push-to-talk key state.
@@ -241,19 +324,7 @@ impl SendChain {
         debug_assert_eq!(mic.len(), FRAME_SAMPLES);
         let frame_ts = self.next_ts;
         self.next_ts += FRAME_SAMPLES as u64;
-        if rms_dbfs(far) < FAR_SILENCE_DBFS {
-            self.far_silent_frames = self.far_silent_frames.saturating_add(1);
-        } else {
-            self.far_silent_frames = 0;
-        }
-        if self.may_rest(rms_dbfs(mic)) {
-            self.keep(mic, far);
-        } else {
-            if self.resting {
-                self.wake();
-            }
-            self.filter(mic, far);
-        }
+        self.filter(mic, far);
         let decision = self.gate.process(mic);
         meters.set_input_dbfs(self.gate.last_dbfs());
         meters.set_gate_open(decision != GateDecision::Silent);
@@ -295,6 +366,7 @@ mod tests {
     use crate::config::AudioSettings;
 
     const SILENT: [f32; FRAME_SAMPLES] = [0.0; FRAME_SAMPLES];
+    const SECOND: usize = 48_000;
 
     /// Quiet room noise (about −70 dBFS), deterministic.
     fn room_noise(frames: usize) -> Vec<f32> {
@@ -309,14 +381,19 @@ mod tests {
             .collect()
     }
 
-    fn speech() -> Vec<f32> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/speech_en.wav");
-        crate::audio::wav::read_mono_48k(std::path::Path::new(path)).expect("speech")
+    fn speech(language: &str) -> Vec<f32> {
+        let path = format!(
+            "{}/tests/data/speech_{language}.wav",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        crate::audio::wav::read_mono_48k(std::path::Path::new(&path)).expect("speech")
     }
 
-    /// Runs `mic` (with `far` as the speakers, or silence) through `chain`; returns what the
-    /// chain let through, frame by frame (`None` where the gate sent nothing).
-    fn run(chain: &mut SendChain, mic: &[f32], far: Option<&[f32]>) -> Vec<Option<Vec<f32>>> {
+    /// What a chain let through, frame by frame (`None` where the gate sent nothing).
+    type Sent = Vec<Option<Vec<f32>>>;
+
+    /// Runs `mic` (with `far` as the speakers, or silence) through `chain`.
+    fn run(chain: &mut SendChain, mic: &[f32], far: Option<&[f32]>) -> Sent {
         let meters = Meters::default();
         let mut out = Vec::new();
         for (i, frame) in mic.chunks_exact(FRAME_SAMPLES).enumerate() {
@@ -335,28 +412,20 @@ mod tests {
         out
     }
 
-    #[test]
-    fn the_filters_rest_in_a_quiet_room_and_wake_up_to_date_for_speech() {
+    /// Runs `mic` and `far` through a chain that rests and one that never does; checks both send
+    /// the same frames, nearly the same sound, from the same first frame (at `onset` or later),
+    /// and returns how many frames each filter of the resting one skipped.
+    fn rest_changes_nothing_sent(mic: &[f32], far: Option<&[f32]>, onset: usize) -> (u64, u64) {
         let settings = AudioSettings::default();
-        let mut input = room_noise(300);
-        input.extend(speech().iter().take(48_000 * 3));
         let mut resting = SendChain::new(&settings).expect("chain");
         let mut busy = SendChain::new(&settings).expect("chain").never_rest();
-        let rested = run(&mut resting, &input, None);
-        let reference = run(&mut busy, &input, None);
-        // Rest starts once the speakers have been silent a second, and lasts until speech.
-        assert!(
-            resting.rested_frames() >= 190,
-            "{}",
-            resting.rested_frames()
-        );
-        assert_eq!(busy.rested_frames(), 0);
-        let first_sent = |frames: &[Option<Vec<f32>>]| frames.iter().position(Option::is_some);
+        let rested = run(&mut resting, mic, far);
+        let reference = run(&mut busy, mic, far);
+        assert_eq!(busy.rested_frames(), (0, 0));
+        let first_sent = |frames: &Sent| frames.iter().position(Option::is_some);
         assert_eq!(first_sent(&rested), first_sent(&reference));
-        assert!(first_sent(&rested).is_some_and(|i| i >= 300));
-        // Both send the same frames, and what they send is nearly the same sound: the warm-up
-        // brought the filters up to date.
-        let sent = |frames: &[Option<Vec<f32>>]| frames.iter().filter(|f| f.is_some()).count();
+        assert!(first_sent(&rested).is_some_and(|i| i >= onset));
+        let sent = |frames: &Sent| frames.iter().filter(|f| f.is_some()).count();
         let (a, b) = (sent(&rested), sent(&reference));
         assert!(a.abs_diff(b) <= 3, "{a} vs {b} frames sent");
         let pairs: Vec<(&Vec<f32>, &Vec<f32>)> = rested
@@ -374,35 +443,58 @@ mod tests {
             }
             10.0 * (signal / difference.max(1e-20)).log10()
         };
-        // The onset (first 50 ms sent) is where stale samples would show.
-        let (onset, all) = (snr_db(&pairs[..5]), snr_db(&pairs));
+        // The onset (first 50 ms sent) is where stale samples or filters would show.
+        let (start, all) = (snr_db(&pairs[..5]), snr_db(&pairs));
         assert!(
-            onset > 17.0,
-            "the talk spurt starts differently: {onset:.1} dB"
+            start > 17.0,
+            "the talk spurt starts differently: {start:.1} dB"
         );
         assert!(all > 35.0, "resting changed the speech sent: {all:.1} dB");
+        resting.rested_frames()
     }
 
     #[test]
-    fn the_filters_never_rest_while_the_speakers_play_or_the_gate_is_off() {
-        let settings = AudioSettings::default();
-        let quiet = room_noise(300);
-        let played: Vec<f32> = speech().iter().take(quiet.len()).map(|s| s * 0.5).collect();
-        let mut chain = SendChain::new(&settings).expect("chain");
-        run(&mut chain, &quiet, Some(&played));
-        assert_eq!(
-            chain.rested_frames(),
-            0,
-            "the echo canceller must keep learning"
-        );
+    fn in_a_quiet_room_both_filters_rest_and_wake_up_to_date_for_speech() {
+        let mut mic = room_noise(300);
+        mic.extend(speech("en").iter().take(3 * SECOND));
+        let (aec, denoise) = rest_changes_nothing_sent(&mic, None, 300);
+        // Each once it has run a second (the noise suppressor to learn the room, the echo
+        // canceller until the speakers have been silent that long), until speech, and again in
+        // its pauses.
+        assert!(aec >= 190, "{aec}");
+        assert!(denoise >= 190, "{denoise}");
+    }
 
+    #[test]
+    fn while_the_speakers_play_only_the_noise_suppressor_rests() {
+        // Someone talks through the speakers; their echo comes back faint (−45 dB, 20 ms late)
+        // over the room noise; after 3 s the user talks over them.
+        let far: Vec<f32> = speech("fr")
+            .iter()
+            .take(6 * SECOND)
+            .map(|s| s * 0.5)
+            .collect();
+        let mut mic = room_noise(600);
+        for (i, sample) in mic.iter_mut().enumerate().skip(960) {
+            *sample += far[i - 960] * 0.0056;
+        }
+        for (sample, near) in mic[3 * SECOND..].iter_mut().zip(speech("en")) {
+            *sample += near;
+        }
+        let (aec, denoise) = rest_changes_nothing_sent(&mic, Some(&far), 300);
+        assert_eq!(aec, 0, "the echo canceller must keep learning the echo");
+        assert!(denoise >= 190, "{denoise}");
+    }
+
+    #[test]
+    fn nothing_rests_when_the_gate_is_off() {
         let always = AudioSettings {
             gate: false,
             ..AudioSettings::default()
         };
         let mut chain = SendChain::new(&always).expect("chain");
-        let sent = run(&mut chain, &quiet, None);
-        assert_eq!(chain.rested_frames(), 0);
+        let sent = run(&mut chain, &room_noise(300), None);
+        assert_eq!(chain.rested_frames(), (0, 0));
         assert!(sent.iter().all(Option::is_some));
     }
 
@@ -412,16 +504,15 @@ mod tests {
             transmit: TransmitMode::PushToTalk,
             ..AudioSettings::default()
         };
-        let talk = speech();
-        let second = 48_000;
+        let talk = speech("en");
         let mut chain = SendChain::new(&settings).expect("chain");
-        let released = run(&mut chain, &talk[..2 * second], None);
+        let released = run(&mut chain, &talk[..2 * SECOND], None);
         assert!(released.iter().all(Option::is_none));
-        assert!(chain.rested_frames() >= 90, "{}", chain.rested_frames());
-        let rested = chain.rested_frames();
+        let (aec, denoise) = chain.rested_frames();
+        assert!(aec >= 90 && denoise >= 90, "{aec} {denoise}");
         chain.set_push_to_talk(true);
-        let held = run(&mut chain, &talk[2 * second..3 * second], None);
+        let held = run(&mut chain, &talk[2 * SECOND..3 * SECOND], None);
         assert!(held.iter().all(Option::is_some));
-        assert_eq!(chain.rested_frames(), rested);
+        assert_eq!(chain.rested_frames(), (aec, denoise));
     }
 }
