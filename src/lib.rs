@@ -10,6 +10,7 @@ pub mod command;
 pub mod conference;
 pub mod config;
 pub mod directory;
+pub mod hotkey;
 pub mod i18n;
 pub mod identity;
 pub mod instance;

@@ -11,11 +11,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 #[path = "common/instance.rs"]
 mod listener;
+#[path = "common/xvfb.rs"]
+mod xvfb;
 
 use std::time::{Duration, Instant};
 
 use listener::bind;
 use palabre::instance::{self, MAX_LINE, Request, Server};
+use xvfb::Xvfb;
 
 const PALABRE: &str = env!("CARGO_BIN_EXE_palabre");
 const WAIT: Duration = Duration::from_secs(5);
@@ -136,53 +139,6 @@ fn the_command_line_hands_over_and_exits() {
     );
 }
 
-/// A private X server; killed when dropped.
-struct Xvfb(std::process::Child, String);
-
-impl Xvfb {
-    /// `None` (with a note) when Xvfb is not installed and not required.
-    fn start() -> Option<Xvfb> {
-        let required = std::env::var("PALABRE_REQUIRE_DEVICES").is_ok_and(|v| v == "1");
-        // -displayfd: Xvfb picks a free display and writes its number on standard output.
-        let child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(child) => child,
-            Err(e) if !required => {
-                eprintln!("skipped: Xvfb could not be started ({e}); install xvfb");
-                return None;
-            }
-            Err(e) => panic!("PALABRE_REQUIRE_DEVICES=1 but Xvfb could not be started: {e}"),
-        };
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("display");
-        let display = format!(":{}", line.trim());
-        assert!(display.len() > 1, "Xvfb gave no display");
-        Some(Xvfb(child, display))
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The first process, killed when dropped.
 struct Window(std::process::Child);
 
@@ -201,7 +157,7 @@ fn a_second_launch_reaches_the_real_window() {
     let log = dir.path().join("first.log");
     let launch = |command: &mut Command| {
         command
-            .env("DISPLAY", &xvfb.1)
+            .env("DISPLAY", &xvfb.display)
             .env_remove("WAYLAND_DISPLAY")
             .env("PALABRE_INSTANCE_DIR", dir.path())
             .env("PALABRE_CONFIG_DIR", config.path())

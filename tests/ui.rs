@@ -612,6 +612,15 @@ fn a_push_to_talk_key_and_a_mute_shortcut_are_chosen() {
     assert!(effects.save);
     assert_eq!(harness.state().state.settings.push_to_talk_key, "F8");
     harness.get_by_label("Hold F8 to talk while this window is in front.");
+    // On an X11 desktop a function key is also seen from other windows; Space never is.
+    harness.state_mut().state.global_keys = true;
+    harness.run();
+    harness.get_by_label("Hold F8 to talk, even while another window is in front.");
+    harness.state_mut().state.settings.push_to_talk_key = "Space".into();
+    harness.run();
+    harness.get_by_label("Hold Space to talk while this window is in front.");
+    harness.state_mut().state.settings.push_to_talk_key = "F8".into();
+    harness.run();
 
     open_combo(&mut harness, "Mute or unmute in a call");
     click_scrolled(&mut harness, "No shortcut");

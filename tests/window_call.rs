@@ -4,6 +4,8 @@
 
 #[path = "common/murmur.rs"]
 mod murmur;
+#[path = "common/xvfb.rs"]
+mod xvfb;
 
 use std::time::{Duration, Instant};
 
@@ -181,4 +183,140 @@ fn the_window_joins_a_mumble_channel_and_talks() {
         py.describe()
     );
     assert!(py.users_seen().contains(&"Anaïs".to_owned()));
+}
+
+/// Push-to-talk with a function key on an X11 desktop: the window (which here has no X window
+/// at all, as if another program were in front) sends while F8 is held on the X server, and
+/// nothing before or after.
+#[test]
+fn push_to_talk_works_from_another_window() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{self, ConnectionExt as _};
+    use x11rb::protocol::xtest::ConnectionExt as _;
+
+    if !available() {
+        return;
+    }
+    let Some(xvfb) = xvfb::Xvfb::start() else {
+        return;
+    };
+    let server = Murmur::builder().channel("Test").start();
+    let mut py = server.peer(
+        "py",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "Anaïs",
+            "--seconds",
+            "14",
+        ],
+    );
+    assert!(py.wait_joined(Duration::from_secs(15)).is_some());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings {
+        language: Language::En,
+        display_name: "Anaïs".to_owned(),
+        push_to_talk_key: "F8".to_owned(),
+        ..Settings::default()
+    };
+    settings.audio.transmit = palabre::config::TransmitMode::PushToTalk;
+    let audio = settings.audio.clone();
+    let config = dir.path().join("config");
+    let link = format!("mumble://127.0.0.1:{}/Test", server.port);
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(|cc| {
+            let mut app = PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config.clone()),
+                None,
+                Some(link),
+                |wake| palabre::audio::engine::spawn(audio, None, None, wake),
+            );
+            app.watch_keys_on(Some(xvfb.display.clone()));
+            app
+        });
+    harness.step();
+    harness.step();
+    harness.get_by_label("Join").click();
+    step_until(&mut harness, Duration::from_secs(20), "connected", |app| {
+        app.state().call.stage == Stage::Connected
+            && app.state().call.participants.iter().any(|p| p.name == "py")
+    });
+    let step_for = |harness: &mut Harness<'_, PalabreApp>, seconds: f64| {
+        let until = Instant::now() + Duration::from_secs_f64(seconds);
+        while Instant::now() < until {
+            harness.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // Speech goes on in the room the whole time (into the null sink, whose monitor is the
+    // microphone), so that what is sent while F8 is held is heard as such.
+    let speech = palabre::audio::wav::read_mono_48k(&std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/speech_en.wav"
+    )))
+    .expect("speech");
+    let room: Vec<f32> = speech.iter().copied().cycle().take(48_000 * 12).collect();
+    let room_wav = dir.path().join("room.wav");
+    palabre::audio::wav::write_mono_48k(&room_wav, &room).expect("room");
+    let mut talking = std::process::Command::new("paplay")
+        .args(["--device=palabre_sink"])
+        .arg(&room_wav)
+        .spawn()
+        .expect("paplay (Debian package pulseaudio-utils)");
+    step_for(&mut harness, 2.0);
+    assert!(!harness.state().state().call.sending);
+
+    // F8 held on the X server, by a keyboard of the test's (XTEST).
+    let (keyboard, screen) = x11rb::connect(Some(&xvfb.display)).expect("X");
+    let root = keyboard.setup().roots[screen].root;
+    let (first, last) = (keyboard.setup().min_keycode, keyboard.setup().max_keycode);
+    let mapping = keyboard
+        .get_keyboard_mapping(first, last - first + 1)
+        .expect("request")
+        .reply()
+        .expect("mapping");
+    let f8 = palabre::hotkey::global_keysym("F8").expect("F8");
+    let code = first
+        + mapping
+            .keysyms
+            .chunks(usize::from(mapping.keysyms_per_keycode))
+            .position(|symbols| symbols.contains(&f8))
+            .expect("F8 on the keyboard") as u8;
+    let key = |down: bool| {
+        let kind = if down {
+            xproto::KEY_PRESS_EVENT
+        } else {
+            xproto::KEY_RELEASE_EVENT
+        };
+        keyboard
+            .xtest_fake_input(kind, code, x11rb::CURRENT_TIME, root, 0, 0, 0)
+            .expect("fake input")
+            .check()
+            .expect("XTEST");
+    };
+    key(true);
+    step_until(&mut harness, Duration::from_secs(5), "sending", |app| {
+        app.state().call.sending
+    });
+    step_for(&mut harness, 2.0);
+    key(false);
+    step_until(&mut harness, Duration::from_secs(5), "not sending", |app| {
+        !app.state().call.sending
+    });
+    step_for(&mut harness, 2.0);
+    talking.kill().ok();
+    talking.wait().ok();
+    harness.get_by_label("Leave").click();
+    step_until(&mut harness, Duration::from_secs(10), "ended", |app| {
+        matches!(app.state().call.stage, Stage::Ended { failed: false, .. })
+    });
+    let py = py.wait();
+    assert!(py.success(), "{}", py.describe());
+    // About the two seconds F8 was held, and nothing of the speech before or after.
+    let heard = py.received_audio_seconds();
+    assert!((1.8..3.0).contains(&heard), "py heard {heard:.2} s");
 }

@@ -58,6 +58,7 @@ transmit-label = Send my voice
 transmit-voice = When I speak (voice activation)
 transmit-push-to-talk = While I hold a key (push-to-talk)
 push-to-talk-hint = Hold { $key } to talk while this window is in front.
+push-to-talk-hint-global = Hold { $key } to talk, even while another window is in front.
 
 ## Echo test
 
@@ -230,7 +231,7 @@ key-space = Space
 shortcut-ctrl = Ctrl+{ $key }
 shortcut-off = No shortcut
 shortcut-hint = Shortcut: { $shortcut }
-shortcuts-hint = The push-to-talk key is used when “Send my voice” is set to “While I hold a key”. Shortcuts work while palabre’s window is in front and you are not typing in a text field.
+shortcuts-hint = The push-to-talk key is used when “Send my voice” is set to “While I hold a key”. Shortcuts work while palabre’s window is in front and you are not typing in a text field. On an X11 desktop, a push-to-talk function key (F1–F12) also works during a call while another window is in front.
 appearance-heading = Language and appearance
 theme-label = Colours
 theme-system = Same as the system

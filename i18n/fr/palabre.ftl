@@ -58,6 +58,7 @@ transmit-label = Envoyer ma voix
 transmit-voice = Quand je parle (détection de la voix)
 transmit-push-to-talk = Quand je tiens une touche (appuyer pour parler)
 push-to-talk-hint = Maintenez { $key } pour parler quand cette fenêtre est au premier plan.
+push-to-talk-hint-global = Maintenez { $key } pour parler, même quand une autre fenêtre est au premier plan.
 
 ## Test d’écho
 
@@ -230,7 +231,7 @@ key-space = Espace
 shortcut-ctrl = Ctrl+{ $key }
 shortcut-off = Aucun raccourci
 shortcut-hint = Raccourci : { $shortcut }
-shortcuts-hint = La touche pour parler sert quand « Envoyer ma voix » est réglé sur « Quand je tiens une touche ». Les raccourcis fonctionnent quand la fenêtre de palabre est au premier plan et que vous n’écrivez pas dans un champ de texte.
+shortcuts-hint = La touche pour parler sert quand « Envoyer ma voix » est réglé sur « Quand je tiens une touche ». Les raccourcis fonctionnent quand la fenêtre de palabre est au premier plan et que vous n’écrivez pas dans un champ de texte. Sur un bureau X11, une touche de fonction (F1 à F12) choisie pour parler marche aussi pendant un appel quand une autre fenêtre est au premier plan.
 appearance-heading = Langue et apparence
 theme-label = Couleurs
 theme-system = Comme le système

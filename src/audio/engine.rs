@@ -91,6 +91,7 @@ pub fn spawn(
         call: None,
         active: true,
         meters_visible: true,
+        push_to_talk_held: false,
         sending: false,
         test_sound_left: 0,
         test_sound_phase: 0.0,
@@ -199,6 +200,8 @@ struct Engine {
     active: bool,
     /// The window shows a meter: wake it when levels change (see [`Command::ShowMeters`]).
     meters_visible: bool,
+    /// The push-to-talk key as last reported (a call or echo test started meanwhile gets it).
+    push_to_talk_held: bool,
     /// In a call, whether our voice was last reported as going out ([`Event::Sending`]).
     sending: bool,
     test_sound_left: usize,
@@ -293,11 +296,15 @@ impl Engine {
                 }
             }
             Command::PushToTalk(held) => {
+                self.push_to_talk_held = held;
                 if let Some(monitor) = self.monitor.as_mut() {
                     monitor.set_push_to_talk(held);
                 }
                 if let Some(echo) = self.echo.as_mut() {
                     echo.set_push_to_talk(held);
+                }
+                if let Some(call) = self.call.as_mut() {
+                    call.audio.set_push_to_talk(held);
                 }
             }
             Command::StartEchoTest => self.start_echo(),
@@ -496,7 +503,8 @@ impl Engine {
             return;
         }
         match EchoLoop::new(&self.settings, LinkConditions::default(), true) {
-            Ok(echo) => {
+            Ok(mut echo) => {
+                echo.set_push_to_talk(self.push_to_talk_held);
                 self.echo = Some(echo);
                 self.emit(Event::EchoTestStarted);
             }
@@ -536,7 +544,8 @@ impl Engine {
             return;
         };
         match CallAudio::new(&self.settings, true) {
-            Ok(audio) => {
+            Ok(mut audio) => {
+                audio.set_push_to_talk(self.push_to_talk_held);
                 self.call = Some(LiveCall {
                     audio,
                     incoming,

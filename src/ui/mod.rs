@@ -26,6 +26,7 @@ use crate::command::Command;
 use crate::conference::{ConferenceCommand, ConferenceEvent, ConferenceHandle, Stage};
 use crate::config::Settings;
 use crate::directory::Protocol;
+use crate::hotkey::GlobalKey;
 use crate::i18n::I18n;
 use crate::identity::Identity;
 use crate::net::mumble::MumbleOptions;
@@ -131,6 +132,11 @@ pub struct PalabreApp {
     drafts: view::Drafts,
     /// Whether the push-to-talk key was held at the last frame.
     push_to_talk_held: bool,
+    /// During a push-to-talk call with a function key on X11: the key watched on the whole
+    /// desktop (its name, and the watcher unless it could not start).
+    global_key: Option<(String, Option<GlobalKey>)>,
+    /// The X display where keys held in other windows can be seen (`None`: not an X11 session).
+    key_display: Option<String>,
     /// Whether the engine was last told to keep the devices open (`None`: not told yet).
     devices_active: Option<bool>,
     /// Whether the engine was last told that a meter is shown (`None`: not told yet).
@@ -150,7 +156,9 @@ impl PalabreApp {
         spawn_engine: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> EngineHandle,
     ) -> Self {
         let i18n = I18n::new(settings.language);
-        let state = WindowState::new(settings, warning, config_dir.is_some());
+        let mut state = WindowState::new(settings, warning, config_dir.is_some());
+        let key_display = crate::hotkey::x11_display();
+        state.global_keys = key_display.is_some();
         let wake = ctx.clone();
         let engine = spawn_engine(Box::new(move || wake.request_repaint()));
         PalabreApp {
@@ -163,6 +171,8 @@ impl PalabreApp {
             intents: initial_link.map(Intent::OpenLink).into_iter().collect(),
             drafts: view::Drafts::default(),
             push_to_talk_held: false,
+            global_key: None,
+            key_display,
             devices_active: None,
             meters_shown: None,
             probe_results: std::sync::mpsc::channel(),
@@ -186,6 +196,14 @@ impl PalabreApp {
             self.meters_shown = Some(meters);
             self.send(Command::ShowMeters(meters));
         }
+    }
+
+    /// Watches the push-to-talk key held in other windows on the X server `display` (`:N`), or
+    /// nowhere (`None`); [`PalabreApp::new`] takes `DISPLAY` in an X11 session.
+    pub fn watch_keys_on(&mut self, display: Option<String>) {
+        self.state.global_keys = display.is_some();
+        self.key_display = display;
+        self.global_key = None;
     }
 
     /// What the window shows.
@@ -367,10 +385,14 @@ impl PalabreApp {
         }
     }
 
-    /// Push-to-talk: the chosen key held while the window is in front (see below).
+    /// Push-to-talk: the chosen key held while the window is in front (see below), or, for a
+    /// function key on X11 during a call, in any window (`crate::hotkey`).
     /// The key is the one chosen in the settings; Space also waits for no widget to have focus
     /// (it would press a focused button), other keys only for no text field being typed in.
     fn push_to_talk(&mut self, ctx: &egui::Context) {
+        let push_to_talk =
+            self.state.settings.audio.transmit == crate::config::TransmitMode::PushToTalk;
+        self.watch_global_key(push_to_talk && self.state.in_call());
         let key =
             view::shortcut_key(&self.state.settings.push_to_talk_key).unwrap_or(egui::Key::Space);
         let typing = if key == egui::Key::Space {
@@ -378,13 +400,49 @@ impl PalabreApp {
         } else {
             ctx.text_edit_focused()
         };
-        let held = self.state.settings.audio.transmit == crate::config::TransmitMode::PushToTalk
-            && !typing
-            && ctx.input(|i| i.key_down(key));
+        let global = self
+            .global_key
+            .as_ref()
+            .and_then(|(_, watcher)| watcher.as_ref())
+            .is_some_and(GlobalKey::held);
+        let held = push_to_talk && ((!typing && ctx.input(|i| i.key_down(key))) || global);
         if held != self.push_to_talk_held {
             self.push_to_talk_held = held;
             self.send(Command::PushToTalk(held));
         }
+    }
+
+    /// Starts, changes or stops watching the push-to-talk key outside the window: only during a
+    /// push-to-talk call, for a function key, on X11. A watcher that cannot start is tried
+    /// again only for another key or call; the hint then says the key works in the window only.
+    fn watch_global_key(&mut self, in_push_to_talk_call: bool) {
+        let name = &self.state.settings.push_to_talk_key;
+        let wanted = in_push_to_talk_call
+            && self.state.global_keys
+            && crate::hotkey::global_keysym(name).is_some();
+        if !wanted {
+            self.global_key = None;
+            return;
+        }
+        if self
+            .global_key
+            .as_ref()
+            .is_some_and(|(watched, _)| watched == name)
+        {
+            return;
+        }
+        self.global_key = None;
+        let ctx = self.ctx.clone();
+        let wake = Arc::new(move || ctx.request_repaint());
+        let watcher = match GlobalKey::watch_on(self.key_display.as_deref(), name, wake) {
+            Ok(watcher) => Some(watcher),
+            Err(sentence) => {
+                tracing::warn!("push-to-talk outside the window: {sentence}");
+                self.state.global_keys = false;
+                None
+            }
+        };
+        self.global_key = Some((name.clone(), watcher));
     }
 
     /// Writes the settings; a failure is shown in the window.

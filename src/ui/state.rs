@@ -437,6 +437,9 @@ pub struct WindowState {
     pub directory: Vec<Instance>,
     /// The screen the settings go back to ([`Screen::Home`] or [`Screen::Call`]).
     pub settings_return: Screen,
+    /// A function-key push-to-talk key is also seen while other windows are in front (an X11
+    /// session, `crate::hotkey`); set by the glue.
+    pub global_keys: bool,
     /// Forms opened so far (for [`JoinForm::id`]).
     forms_opened: u64,
 }

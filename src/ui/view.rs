@@ -1666,8 +1666,14 @@ fn processing_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Ve
         );
     });
     if changed.transmit == TransmitMode::PushToTalk {
-        let key = key_label(i18n, &state.settings.push_to_talk_key);
-        ui.label(i18n.tr_args("push-to-talk-hint", &[("key", FluentValue::from(key))]));
+        let key_name = &state.settings.push_to_talk_key;
+        let hint = if state.global_keys && crate::hotkey::global_keysym(key_name).is_some() {
+            "push-to-talk-hint-global"
+        } else {
+            "push-to-talk-hint"
+        };
+        let key = key_label(i18n, key_name);
+        ui.label(i18n.tr_args(hint, &[("key", FluentValue::from(key))]));
     }
     if changed != *audio {
         intents.push(Intent::SetAudio {
