@@ -200,6 +200,8 @@ impl SendChain {
         }
         if settings.denoise != self.denoise.is_some() {
             self.denoise = settings.denoise.then(Denoiser::new);
+            // A new noise suppressor learns the room before it may rest.
+            self.denoise_learned = 0;
         }
         Ok(())
     }

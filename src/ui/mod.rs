@@ -413,8 +413,9 @@ impl PalabreApp {
     }
 
     /// Starts, changes or stops watching the push-to-talk key outside the window: only during a
-    /// push-to-talk call, for a function key, on X11. A watcher that cannot start is tried
-    /// again only for another key or call; the hint then says the key works in the window only.
+    /// push-to-talk call, for a function key, on X11. A watcher that cannot start (no XInput 2,
+    /// say) is not tried again in this session; the hint then says the key works in the window
+    /// only.
     fn watch_global_key(&mut self, in_push_to_talk_call: bool) {
         let name = &self.state.settings.push_to_talk_key;
         let wanted = in_push_to_talk_call
