@@ -9,62 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use palabre::hotkey::{GlobalKey, global_keysym};
-use x11rb::connection::Connection as _;
-use x11rb::protocol::xproto::{self, ConnectionExt as _};
-use x11rb::protocol::xtest::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
-use xvfb::Xvfb;
-
-/// A test keyboard on the X server.
-struct Keyboard {
-    connection: RustConnection,
-    root: u32,
-}
-
-impl Keyboard {
-    fn open(display: &str) -> Self {
-        let (connection, screen) = x11rb::connect(Some(display)).expect("connect");
-        let root = connection.setup().roots[screen].root;
-        Keyboard { connection, root }
-    }
-
-    fn keycode(&self, key: &str) -> u8 {
-        let keysym = global_keysym(key).expect("a function key");
-        let (first, last) = (
-            self.connection.setup().min_keycode,
-            self.connection.setup().max_keycode,
-        );
-        let mapping = self
-            .connection
-            .get_keyboard_mapping(first, last - first + 1)
-            .expect("request")
-            .reply()
-            .expect("mapping");
-        let per_code = usize::from(mapping.keysyms_per_keycode);
-        let index = mapping
-            .keysyms
-            .chunks(per_code)
-            .position(|symbols| symbols.contains(&keysym))
-            .expect("the key is on the keyboard");
-        first + index as u8
-    }
-
-    fn key(&self, key: &str, down: bool) {
-        let kind = if down {
-            xproto::KEY_PRESS_EVENT
-        } else {
-            xproto::KEY_RELEASE_EVENT
-        };
-        let code = self.keycode(key);
-        self.connection
-            .xtest_fake_input(kind, code, x11rb::CURRENT_TIME, self.root, 0, 0, 0)
-            .expect("fake input")
-            .check()
-            .expect("XTEST");
-        self.connection.flush().expect("flush");
-    }
-}
+use palabre::hotkey::GlobalKey;
+use xvfb::{Keyboard, Xvfb};
 
 fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);

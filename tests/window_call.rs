@@ -50,6 +50,44 @@ fn step_until(
     harness.step();
 }
 
+/// The whole window as Anaïs with `settings` (its engine on the same audio settings, on the
+/// default devices), opened on the link of `server`'s channel Test: Join clicked, stepped until
+/// connected with py in the roster. `keys_on`: the X display where keys held in other windows
+/// are seen.
+fn join_as_anais(
+    server: &Murmur,
+    settings: Settings,
+    config: std::path::PathBuf,
+    keys_on: Option<String>,
+) -> Harness<'static, PalabreApp> {
+    let link = format!("mumble://127.0.0.1:{}/Test", server.port);
+    let audio = settings.audio.clone();
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(move |cc| {
+            let mut app = PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config),
+                None,
+                Some(link),
+                |wake| palabre::audio::engine::spawn(audio, None, None, wake),
+            );
+            if keys_on.is_some() {
+                app.watch_keys_on(keys_on);
+            }
+            app
+        });
+    harness.step();
+    harness.step();
+    harness.get_by_label("Join").click();
+    step_until(&mut harness, Duration::from_secs(20), "connected", |app| {
+        app.state().call.stage == Stage::Connected
+            && app.state().call.participants.iter().any(|p| p.name == "py")
+    });
+    harness
+}
+
 #[test]
 fn the_window_joins_a_mumble_channel_and_talks() {
     if !available() {
@@ -88,28 +126,8 @@ fn the_window_joins_a_mumble_channel_and_talks() {
         display_name: "Anaïs".to_owned(),
         ..Settings::default()
     };
-    let config = dir.path().join("config");
-    let link = format!("mumble://127.0.0.1:{}/Test", server.port);
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
-        .build_eframe(|cc| {
-            PalabreApp::new(
-                &cc.egui_ctx,
-                settings,
-                Some(config.clone()),
-                None,
-                Some(link),
-                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
-            )
-        });
-    harness.step();
-    harness.step();
-    // `palabre LINK` opened the before-joining screen with the remembered name.
-    harness.get_by_label("Join").click();
-    step_until(&mut harness, Duration::from_secs(20), "connected", |app| {
-        app.state().call.stage == Stage::Connected
-            && app.state().call.participants.iter().any(|p| p.name == "py")
-    });
+    // `palabre LINK` opens the before-joining screen with the remembered name.
+    let mut harness = join_as_anais(&server, settings, dir.path().join("config"), None);
     let state = harness.state().state();
     let me = state
         .call
@@ -190,10 +208,6 @@ fn the_window_joins_a_mumble_channel_and_talks() {
 /// nothing before or after.
 #[test]
 fn push_to_talk_works_from_another_window() {
-    use x11rb::connection::Connection as _;
-    use x11rb::protocol::xproto::{self, ConnectionExt as _};
-    use x11rb::protocol::xtest::ConnectionExt as _;
-
     if !available() {
         return;
     }
@@ -221,30 +235,12 @@ fn push_to_talk_works_from_another_window() {
         ..Settings::default()
     };
     settings.audio.transmit = palabre::config::TransmitMode::PushToTalk;
-    let audio = settings.audio.clone();
-    let config = dir.path().join("config");
-    let link = format!("mumble://127.0.0.1:{}/Test", server.port);
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
-        .build_eframe(|cc| {
-            let mut app = PalabreApp::new(
-                &cc.egui_ctx,
-                settings,
-                Some(config.clone()),
-                None,
-                Some(link),
-                |wake| palabre::audio::engine::spawn(audio, None, None, wake),
-            );
-            app.watch_keys_on(Some(xvfb.display.clone()));
-            app
-        });
-    harness.step();
-    harness.step();
-    harness.get_by_label("Join").click();
-    step_until(&mut harness, Duration::from_secs(20), "connected", |app| {
-        app.state().call.stage == Stage::Connected
-            && app.state().call.participants.iter().any(|p| p.name == "py")
-    });
+    let mut harness = join_as_anais(
+        &server,
+        settings,
+        dir.path().join("config"),
+        Some(xvfb.display.clone()),
+    );
     let step_for = |harness: &mut Harness<'_, PalabreApp>, seconds: f64| {
         let until = Instant::now() + Duration::from_secs_f64(seconds);
         while Instant::now() < until {
@@ -271,33 +267,8 @@ fn push_to_talk_works_from_another_window() {
     assert!(!harness.state().state().call.sending);
 
     // F8 held on the X server, by a keyboard of the test's (XTEST).
-    let (keyboard, screen) = x11rb::connect(Some(&xvfb.display)).expect("X");
-    let root = keyboard.setup().roots[screen].root;
-    let (first, last) = (keyboard.setup().min_keycode, keyboard.setup().max_keycode);
-    let mapping = keyboard
-        .get_keyboard_mapping(first, last - first + 1)
-        .expect("request")
-        .reply()
-        .expect("mapping");
-    let f8 = palabre::hotkey::global_keysym("F8").expect("F8");
-    let code = first
-        + mapping
-            .keysyms
-            .chunks(usize::from(mapping.keysyms_per_keycode))
-            .position(|symbols| symbols.contains(&f8))
-            .expect("F8 on the keyboard") as u8;
-    let key = |down: bool| {
-        let kind = if down {
-            xproto::KEY_PRESS_EVENT
-        } else {
-            xproto::KEY_RELEASE_EVENT
-        };
-        keyboard
-            .xtest_fake_input(kind, code, x11rb::CURRENT_TIME, root, 0, 0, 0)
-            .expect("fake input")
-            .check()
-            .expect("XTEST");
-    };
+    let keyboard = xvfb::Keyboard::open(&xvfb.display);
+    let key = |down: bool| keyboard.key("F8", down);
     key(true);
     step_until(&mut harness, Duration::from_secs(5), "sending", |app| {
         app.state().call.sending

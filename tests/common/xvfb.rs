@@ -1,7 +1,16 @@
-//! A private X server for the tests that need one (`Xvfb`, Debian package xvfb).
+//! A private X server for the tests that need one (`Xvfb`, Debian package xvfb), and a keyboard
+//! to press keys on it.
+#![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
+
+#[cfg(all(unix, not(target_os = "macos")))]
+use x11rb::connection::Connection as _;
+#[cfg(all(unix, not(target_os = "macos")))]
+use x11rb::protocol::xproto::{self, ConnectionExt as _};
+#[cfg(all(unix, not(target_os = "macos")))]
+use x11rb::protocol::xtest::ConnectionExt as _;
 
 /// A private X server; killed when dropped.
 pub struct Xvfb {
@@ -51,5 +60,60 @@ impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A keyboard of the test's on the X server (XTEST), pressing keys as a real one would.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub struct Keyboard {
+    connection: x11rb::rust_connection::RustConnection,
+    root: u32,
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+impl Keyboard {
+    /// A keyboard on the X server `display`.
+    pub fn open(display: &str) -> Self {
+        let (connection, screen) = x11rb::connect(Some(display)).expect("connect");
+        let root = connection.setup().roots[screen].root;
+        Keyboard { connection, root }
+    }
+
+    /// The key code of a function key (`F1`–`F12`).
+    pub fn keycode(&self, key: &str) -> u8 {
+        let keysym = palabre::hotkey::global_keysym(key).expect("a function key");
+        let (first, last) = (
+            self.connection.setup().min_keycode,
+            self.connection.setup().max_keycode,
+        );
+        let mapping = self
+            .connection
+            .get_keyboard_mapping(first, last - first + 1)
+            .expect("request")
+            .reply()
+            .expect("mapping");
+        let per_code = usize::from(mapping.keysyms_per_keycode);
+        let index = mapping
+            .keysyms
+            .chunks(per_code)
+            .position(|symbols| symbols.contains(&keysym))
+            .expect("the key is on the keyboard");
+        first + index as u8
+    }
+
+    /// Presses (`down`) or releases a function key.
+    pub fn key(&self, key: &str, down: bool) {
+        let kind = if down {
+            xproto::KEY_PRESS_EVENT
+        } else {
+            xproto::KEY_RELEASE_EVENT
+        };
+        let code = self.keycode(key);
+        self.connection
+            .xtest_fake_input(kind, code, x11rb::CURRENT_TIME, self.root, 0, 0, 0)
+            .expect("fake input")
+            .check()
+            .expect("XTEST");
+        self.connection.flush().expect("flush");
     }
 }
