@@ -694,7 +694,12 @@ pub fn run_live(
     let handle = mumble::spawn(options, None).map_err(CallError::Thread)?;
     let (outgoing_tx, outgoing_rx) = mpsc::channel::<OutgoingPacket>();
     let (incoming_tx, incoming_rx) = mpsc::channel::<IncomingPacket>();
-    let mut link = Some(CallLink::new(outgoing_tx, incoming_rx));
+    let mut link = Some(CallLink::new(
+        move |packet| {
+            outgoing_tx.send(packet).ok();
+        },
+        incoming_rx,
+    ));
     let mut media = EngineMedia(incoming_tx);
     let mut tree = Tree::default();
     let mut users_seen = BTreeSet::new();

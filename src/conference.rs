@@ -95,6 +95,11 @@ pub enum Stage {
     },
 }
 
+/// How long an adapter waits for the driver's next event before it looks at the window's
+/// commands (which are a person's clicks: 50 ms is not felt, and an idle call wakes 20 times a
+/// second rather than 200).
+const COMMAND_POLL: Duration = Duration::from_millis(50);
+
 /// Traffic of the call so far.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Traffic {
@@ -212,7 +217,6 @@ pub fn spawn_mumble(
                 events: event_tx,
                 wake,
                 tree: Tree::default(),
-                link: None,
                 incoming: None,
                 last_traffic: None,
                 traffic_shown: None,
@@ -235,8 +239,6 @@ struct MumbleAdapter {
     events: Sender<ConferenceEvent>,
     wake: Arc<dyn Fn() + Send + Sync>,
     tree: Tree,
-    /// Our packets, from the engine.
-    link: Option<Receiver<OutgoingPacket>>,
     /// Remote packets, to the engine.
     incoming: Option<Sender<IncomingPacket>>,
     /// When the last traffic figures came, and the wire bytes sent and received then.
@@ -256,8 +258,9 @@ impl MumbleAdapter {
 
     fn run(mut self, commands: Receiver<ConferenceCommand>) {
         loop {
-            // Voice must not wait for the window: poll the driver often, block briefly.
-            match self.handle.events.recv_timeout(Duration::from_millis(5)) {
+            // Our voice goes straight from the engine to the driver; this thread waits for the
+            // driver's events and looks at the window's commands between them.
+            match self.handle.events.recv_timeout(COMMAND_POLL) {
                 Ok(event) => {
                     if self.on_event(event) {
                         break;
@@ -271,15 +274,6 @@ impl MumbleAdapter {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if let Some(outgoing) = &self.link {
-                while let Ok(packet) = outgoing.try_recv() {
-                    self.handle.send(MumbleCommand::Audio {
-                        opus: packet.opus,
-                        sequence: packet.ts_samples / FRAME_SAMPLES as u64,
-                        terminator: packet.terminator,
-                    });
-                }
             }
             loop {
                 match commands.try_recv() {
@@ -387,12 +381,18 @@ impl MumbleAdapter {
             SessionEvent::Connected { welcome_text, .. } => {
                 if !self.started {
                     self.started = true;
-                    let (outgoing_tx, outgoing_rx) = mpsc::channel();
                     let (incoming_tx, incoming_rx) = mpsc::channel();
-                    self.link = Some(outgoing_rx);
                     self.incoming = Some(incoming_tx);
+                    let send = self.handle.sender();
+                    let outgoing = move |packet: OutgoingPacket| {
+                        send(MumbleCommand::Audio {
+                            opus: packet.opus,
+                            sequence: packet.ts_samples / FRAME_SAMPLES as u64,
+                            terminator: packet.terminator,
+                        })
+                    };
                     self.engine
-                        .send(Command::StartCall(CallLink::new(outgoing_tx, incoming_rx)))
+                        .send(Command::StartCall(CallLink::new(outgoing, incoming_rx)))
                         .ok();
                 }
                 self.emit(ConferenceEvent::Stage(Stage::Connected));
@@ -488,7 +488,6 @@ pub fn spawn_jitsi(
                 hand_raised: false,
                 participants: Vec::new(),
                 ids: std::collections::BTreeMap::new(),
-                link: None,
                 incoming: None,
                 last_traffic: None,
                 traffic_shown: None,
@@ -518,7 +517,6 @@ struct JitsiAdapter {
     participants: Vec<(u32, JitsiParticipant)>,
     /// Ids given to endpoints (kept after they leave, should they come back).
     ids: std::collections::BTreeMap<String, u32>,
-    link: Option<Receiver<OutgoingPacket>>,
     incoming: Option<Sender<IncomingPacket>>,
     /// When the last traffic figures came, and the wire bytes sent and received then.
     last_traffic: Option<(Instant, (u64, u64))>,
@@ -541,7 +539,7 @@ impl JitsiAdapter {
 
     fn run(mut self, commands: Receiver<ConferenceCommand>) {
         loop {
-            match self.handle.events.recv_timeout(Duration::from_millis(5)) {
+            match self.handle.events.recv_timeout(COMMAND_POLL) {
                 Ok(event) => {
                     if self.on_event(event) {
                         break;
@@ -559,16 +557,6 @@ impl JitsiAdapter {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
-            }
-            if let Some(outgoing) = &self.link {
-                while let Ok(packet) = outgoing.try_recv() {
-                    self.handle.send(JitsiCommand::Audio {
-                        opus: packet.opus,
-                        ts_samples: packet.ts_samples,
-                        terminator: packet.terminator,
-                        level: packet.level,
-                    });
-                }
             }
             loop {
                 match commands.try_recv() {
@@ -727,12 +715,19 @@ impl JitsiAdapter {
             JitsiConferenceEvent::Joined { .. } => {
                 if !self.started {
                     self.started = true;
-                    let (outgoing_tx, outgoing_rx) = mpsc::channel();
                     let (incoming_tx, incoming_rx) = mpsc::channel();
-                    self.link = Some(outgoing_rx);
                     self.incoming = Some(incoming_tx);
+                    let send = self.handle.sender();
+                    let outgoing = move |packet: OutgoingPacket| {
+                        send(JitsiCommand::Audio {
+                            opus: packet.opus,
+                            ts_samples: packet.ts_samples,
+                            terminator: packet.terminator,
+                            level: packet.level,
+                        })
+                    };
                     self.engine
-                        .send(Command::StartCall(CallLink::new(outgoing_tx, incoming_rx)))
+                        .send(Command::StartCall(CallLink::new(outgoing, incoming_rx)))
                         .ok();
                 }
                 self.emit(ConferenceEvent::Stage(Stage::Connected));

@@ -4,7 +4,7 @@
 //! [`CallLink`], so the protocol drivers never touch audio and the audio never touches sockets.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -56,13 +56,23 @@ pub struct IncomingPacket {
     pub level: Option<u8>,
 }
 
-/// The two ends a call's audio is connected to. Cloning shares the same channels; the engine
-/// takes the incoming end when the call starts.
-#[derive(Debug, Clone)]
+/// Where our packets go: straight to the protocol driver's command queue, so that no thread in
+/// between has to poll for them.
+pub type OutgoingSink = Arc<dyn Fn(OutgoingPacket) + Send + Sync>;
+
+/// The two ends a call's audio is connected to. Cloning shares the same ends; the engine takes
+/// the incoming end when the call starts.
+#[derive(Clone)]
 pub struct CallLink {
-    /// Our packets go here.
-    pub outgoing: Sender<OutgoingPacket>,
+    /// Our packets go here (called on the audio thread; must not block).
+    pub outgoing: OutgoingSink,
     incoming: Arc<Mutex<Option<Receiver<IncomingPacket>>>>,
+}
+
+impl std::fmt::Debug for CallLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallLink").finish_non_exhaustive()
+    }
 }
 
 impl PartialEq for CallLink {
@@ -72,10 +82,13 @@ impl PartialEq for CallLink {
 }
 
 impl CallLink {
-    /// A link sending our packets to `outgoing` and reading remote ones from `incoming`.
-    pub fn new(outgoing: Sender<OutgoingPacket>, incoming: Receiver<IncomingPacket>) -> Self {
+    /// A link handing our packets to `outgoing` and reading remote ones from `incoming`.
+    pub fn new(
+        outgoing: impl Fn(OutgoingPacket) + Send + Sync + 'static,
+        incoming: Receiver<IncomingPacket>,
+    ) -> Self {
         Self {
-            outgoing,
+            outgoing: Arc::new(outgoing),
             incoming: Arc::new(Mutex::new(Some(incoming))),
         }
     }

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
-use crate::audio::call::{CallAudio, CallLink, IncomingPacket, OutgoingPacket};
+use crate::audio::call::{CallAudio, CallLink, IncomingPacket, OutgoingSink};
 use crate::audio::device::{self, Direction, OpenStream};
 use crate::audio::dsp::resample::StreamResampler;
 use crate::audio::echo::{EchoLoop, LinkConditions};
@@ -173,7 +173,7 @@ struct MetersShown {
 struct LiveCall {
     audio: CallAudio,
     incoming: Receiver<IncomingPacket>,
-    outgoing: Sender<OutgoingPacket>,
+    outgoing: OutgoingSink,
 }
 
 struct Engine {
@@ -616,7 +616,7 @@ impl Engine {
                 let outgoing = &call.outgoing;
                 call.audio
                     .step(now, &mut mic, &mut speaker, &self.meters, |packet| {
-                        outgoing.send(packet).ok();
+                        outgoing(packet)
                     })
                     .map(|c| changes = c)
             } else if let Some(echo) = self.echo.as_mut() {

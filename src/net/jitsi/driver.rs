@@ -209,6 +209,15 @@ impl JitsiHandle {
         self.commands.send(command).ok();
     }
 
+    /// [`Self::send`] for another thread (the audio engine hands its packets this way); never
+    /// blocks.
+    pub fn sender(&self) -> impl Fn(JitsiCommand) + Send + Sync + 'static {
+        let commands = self.commands.clone();
+        move |command| {
+            commands.send(command).ok();
+        }
+    }
+
     /// Asks the driver to leave and waits for its thread.
     pub fn leave(mut self) {
         self.send(JitsiCommand::Leave);
