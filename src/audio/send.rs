@@ -1,10 +1,11 @@
 //! The send chain, per 10 ms microphone frame: echo cancellation → noise suppression → noise
 //! gate → Opus encoder. Runs on the audio worker thread, never in a device callback.
 //!
-//! While nothing could be sent (the gate closed and the raw microphone well under its open
-//! threshold, or push-to-talk released), the noise suppressor rests: its output would be thrown
-//! away. The echo canceller rests too once nothing has been played for a second (before that it
-//! keeps learning the room's echo). The last few frames are kept, and run through whichever
+//! While nothing could be sent (the gate closed and the microphone well under its open
+//! threshold once the echo canceller has removed the loudspeakers' echo, or push-to-talk
+//! released), the noise suppressor rests: its output would be thrown away. The echo canceller
+//! rests too once nothing has been played for a second and the raw microphone is that quiet
+//! (before that it keeps learning the room's echo). The last few frames are kept, and run through whichever
 //! filter rested before the frame that wakes it, so a talk spurt starts on up-to-date filters
 //! and never on stale samples.
 
@@ -16,9 +17,9 @@ use crate::audio::meter::rms_dbfs;
 use crate::audio::{AudioError, FRAME_SAMPLES, Meters};
 use crate::config::{AudioSettings, TransmitMode};
 
-/// The filters rest only while the raw microphone is this far under the gate's open threshold
-/// (echo cancellation and noise suppression only lower the level; the margin covers the rare
-/// frame they do not).
+/// The filters rest only while the microphone is this far under the gate's open threshold (raw
+/// for the echo canceller, echo-cancelled for the noise suppressor; the filters only lower the
+/// level, and the margin covers the rare frame they do not).
 const REST_MARGIN_DB: f32 = 6.0;
 /// …and only once the speakers have been silent this many frames (1 s: the room's echo has died
 /// out, and the canceller has nothing to learn from).
@@ -272,19 +273,11 @@ impl SendChain {
         let quiet = self.nothing_to_send(rms_dbfs(mic));
         let aec_rests =
             self.aec.is_some() && quiet && self.far_silent_frames >= REST_AFTER_SILENT_FRAMES;
-        let denoise_rests = self.denoise.is_some() && quiet && self.denoise_learned >= LEARN_FRAMES;
         // Waking: the filter first goes through what it skipped.
         if self.aec_resting && !aec_rests {
             self.catch_up_aec();
         }
-        if self.denoise_resting && !denoise_rests {
-            self.catch_up_denoise();
-        }
-        if !aec_rests && !denoise_rests {
-            self.kept.clear();
-        }
         self.aec_resting = aec_rests;
-        self.denoise_resting = denoise_rests;
         let mut cancelled = false;
         if let Some(aec) = self.aec.as_mut() {
             if aec_rests {
@@ -295,8 +288,22 @@ impl SendChain {
                 cancelled = true;
             }
         }
+        // What the noise suppressor would get is the echo-cancelled frame: the loudspeakers'
+        // echo alone, once removed, leaves nothing to send.
+        let quiet = if cancelled {
+            self.nothing_to_send(rms_dbfs(mic))
+        } else {
+            quiet
+        };
+        let denoise_rests = self.denoise.is_some() && quiet && self.denoise_learned >= LEARN_FRAMES;
+        if self.denoise_resting && !denoise_rests {
+            self.catch_up_denoise();
+        }
+        self.denoise_resting = denoise_rests;
         if aec_rests || denoise_rests {
             self.kept.push(mic, far, cancelled);
+        } else {
+            self.kept.clear();
         }
         if let Some(denoise) = self.denoise.as_mut() {
             if denoise_rests {
@@ -486,6 +493,28 @@ mod tests {
         let (aec, denoise) = rest_changes_nothing_sent(&mic, Some(&far), 300);
         assert_eq!(aec, 0, "the echo canceller must keep learning the echo");
         assert!(denoise >= 190, "{denoise}");
+    }
+
+    #[test]
+    fn a_loud_echo_once_cancelled_lets_the_noise_suppressor_rest() {
+        // Loudspeakers, no headset: the far end comes back at −6 dB, 20 ms late, far over the
+        // gate's threshold; the echo canceller removes it, so nothing is left to denoise until
+        // the user talks over it after 3 s.
+        let far: Vec<f32> = speech("fr")
+            .iter()
+            .take(6 * SECOND)
+            .map(|s| s * 0.5)
+            .collect();
+        let mut mic = room_noise(600);
+        for (i, sample) in mic.iter_mut().enumerate().skip(960) {
+            *sample += far[i - 960] * 0.5;
+        }
+        for (sample, near) in mic[3 * SECOND..].iter_mut().zip(speech("en")) {
+            *sample += near;
+        }
+        let (aec, denoise) = rest_changes_nothing_sent(&mic, Some(&far), 300);
+        assert_eq!(aec, 0, "the echo canceller must keep learning the echo");
+        assert!(denoise >= 100, "{denoise}");
     }
 
     #[test]
