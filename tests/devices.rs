@@ -28,8 +28,13 @@ fn devices_available() -> bool {
 }
 
 fn palabre(args: &[&str]) -> (bool, String, String) {
+    palabre_with(args, &[])
+}
+
+fn palabre_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_palabre"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run palabre");
     (
@@ -86,19 +91,50 @@ fn devices_are_listed() {
 
 #[test]
 fn tone_played_comes_back_from_the_monitor() {
+    // The default devices go through the PulseAudio client library.
+    let Some(stderr) = tone_comes_back(&[]) else {
+        return;
+    };
+    assert!(stderr.contains("microphone: "), "{stderr}");
+    assert!(
+        stderr.contains(" (PulseAudio)"),
+        "not through PulseAudio: {stderr}"
+    );
+}
+
+#[test]
+fn tone_played_comes_back_through_alsa_too() {
+    // cpal's ALSA path: the fallback where no PulseAudio server answers, and devices chosen by
+    // name.
+    let Some(stderr) = tone_comes_back(&[("PALABRE_AUDIO", "alsa")]) else {
+        return;
+    };
+    assert!(stderr.contains("microphone: "), "{stderr}");
+    assert!(
+        !stderr.contains("(PulseAudio)"),
+        "not through ALSA: {stderr}"
+    );
+}
+
+/// Plays the test sound while recording the microphone (the sink's monitor) and checks the tone
+/// came back; returns palabre's standard error (`None`: skipped, no sound server).
+fn tone_comes_back(env: &[(&str, &str)]) -> Option<String> {
     let _sink = SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if !devices_available() {
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let record = dir.path().join("monitor.wav");
-    let (ok, _, stderr) = palabre(&[
-        "test-sound",
-        "--record",
-        record.to_str().expect("utf-8"),
-        "--seconds",
-        "4",
-    ]);
+    let (ok, _, stderr) = palabre_with(
+        &[
+            "test-sound",
+            "--record",
+            record.to_str().expect("utf-8"),
+            "--seconds",
+            "4",
+        ],
+        env,
+    );
     assert!(ok, "{stderr}");
     assert_eq!(
         alloc_violations(&stderr),
@@ -127,6 +163,7 @@ fn tone_played_comes_back_from_the_monitor() {
     assert!((f - 440.0).abs() < 5.0, "frequency {f}");
     // Played at amplitude 0.25: RMS 0.177.
     assert!((rms - 0.177).abs() < 0.03, "rms {rms}");
+    Some(stderr)
 }
 
 #[test]

@@ -163,10 +163,17 @@ pub fn find(direction: Direction, wanted: Option<&str>) -> Result<cpal::Device, 
     })
 }
 
+/// What keeps a device running.
+enum Running {
+    Cpal(#[allow(dead_code, reason = "held for its Drop")] cpal::Stream),
+    #[cfg(target_os = "linux")]
+    Pulse(#[allow(dead_code, reason = "held for its Drop")] crate::audio::pulse::PulseStream),
+}
+
 /// An open device stream. Dropping it closes the device.
 pub struct OpenStream {
     /// Kept alive for as long as the device should run.
-    _stream: cpal::Stream,
+    _stream: Running,
     /// Display name of the device.
     pub name: String,
     /// Device sample rate (Hz).
@@ -227,7 +234,7 @@ fn start_stream(
         .map_err(|e| open_failed(direction, &name, e))?;
     let config = supported.config();
     Ok(OpenStream {
-        _stream: stream,
+        _stream: Running::Cpal(stream),
         name,
         rate_hz: config.sample_rate,
         channels: config.channels,
@@ -324,4 +331,95 @@ where
         on_error,
         Some(OPEN_TIMEOUT),
     )
+}
+
+/// Whether the default devices go through the PulseAudio client library (Linux, unless
+/// `PALABRE_AUDIO=alsa` asks for cpal's ALSA path, to compare the two).
+#[cfg(target_os = "linux")]
+fn pulse_wanted() -> bool {
+    std::env::var("PALABRE_AUDIO").map_or(true, |v| v != "alsa")
+}
+
+/// Opens the chosen microphone (`None`: the default one); mono samples at the device rate arrive
+/// in the returned ring. The default one goes through the PulseAudio server where one answers
+/// (see `pulse`), otherwise through cpal.
+pub fn open_input_choice(
+    wanted: Option<&str>,
+    counters: Arc<RtCounters>,
+) -> Result<(OpenStream, rtrb::Consumer<f32>), AudioError> {
+    #[cfg(target_os = "linux")]
+    if wanted.is_none() && pulse_wanted() {
+        let (producer, consumer) = rtrb::RingBuffer::new(crate::audio::SAMPLE_RATE as usize);
+        let capture = Capture::new(producer, 1, counters.clone());
+        let (error_tx, errors) = error_ring();
+        match crate::audio::pulse::open_input(capture, error_tx, OPEN_TIMEOUT) {
+            Ok(stream) => {
+                let open = pulse_stream(Direction::Input, Running::Pulse(stream), errors);
+                return Ok((open, consumer));
+            }
+            Err(reason) => tracing::debug!("PulseAudio microphone: {reason}; trying ALSA"),
+        }
+    }
+    let device = find(Direction::Input, wanted)?;
+    open_input(&device, counters)
+}
+
+/// Opens the chosen speakers (`None`: the default ones), as [`open_output`] does; the default
+/// ones go through the PulseAudio server where one answers.
+pub fn open_output_choice(
+    wanted: Option<&str>,
+    counters: Arc<RtCounters>,
+    prefill_ms: u32,
+) -> Result<(OpenStream, rtrb::Producer<f32>), AudioError> {
+    #[cfg(target_os = "linux")]
+    if wanted.is_none() && pulse_wanted() {
+        let rate = crate::audio::SAMPLE_RATE as usize;
+        let (mut producer, consumer) = rtrb::RingBuffer::new(rate);
+        for _ in 0..(rate * prefill_ms as usize / 1000) {
+            let _ = producer.push(0.0);
+        }
+        let playback = Playback::new(consumer, 1, counters.clone());
+        let (error_tx, errors) = error_ring();
+        match crate::audio::pulse::open_output(playback, error_tx, OPEN_TIMEOUT) {
+            Ok(stream) => {
+                let open = pulse_stream(Direction::Output, Running::Pulse(stream), errors);
+                return Ok((open, producer));
+            }
+            Err(reason) => tracing::debug!("PulseAudio speakers: {reason}; trying ALSA"),
+        }
+    }
+    let device = find(Direction::Output, wanted)?;
+    open_output(&device, counters, prefill_ms)
+}
+
+#[cfg(target_os = "linux")]
+fn error_ring() -> (
+    crate::audio::pulse::ErrorSink,
+    rtrb::Consumer<cpal::ErrorKind>,
+) {
+    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
+    let sink: crate::audio::pulse::ErrorSink = Box::new(move |kind| {
+        let _ = error_tx.push(kind);
+    });
+    (sink, errors)
+}
+
+/// A PulseAudio stream, named as the default device is in the device list, and the way it goes.
+#[cfg(target_os = "linux")]
+fn pulse_stream(
+    direction: Direction,
+    running: Running,
+    errors: rtrb::Consumer<cpal::ErrorKind>,
+) -> OpenStream {
+    let name = match find(direction, None) {
+        Ok(device) => format!("{} (PulseAudio)", device_name(&device)),
+        Err(_) => "PulseAudio".to_owned(),
+    };
+    OpenStream {
+        _stream: running,
+        name,
+        rate_hz: crate::audio::SAMPLE_RATE,
+        channels: 1,
+        errors,
+    }
 }

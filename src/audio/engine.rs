@@ -363,8 +363,7 @@ impl Engine {
     }
 
     fn try_open_input(&self, choice: Option<String>) -> Result<InputSide, AudioError> {
-        let device = device::find(Direction::Input, choice.as_deref())?;
-        let (stream, ring) = device::open_input(&device, self.counters.clone())?;
+        let (stream, ring) = device::open_input_choice(choice.as_deref(), self.counters.clone())?;
         let to_48k = StreamResampler::new(stream.rate_hz, SAMPLE_RATE)?;
         Ok(InputSide {
             liveness: Liveness::new(Instant::now()),
@@ -376,9 +375,11 @@ impl Engine {
     }
 
     fn try_open_output(&self, choice: Option<String>) -> Result<OutputSide, AudioError> {
-        let device = device::find(Direction::Output, choice.as_deref())?;
-        let (stream, ring) =
-            device::open_output(&device, self.counters.clone(), PLAYBACK_PREFILL_MS)?;
+        let (stream, ring) = device::open_output_choice(
+            choice.as_deref(),
+            self.counters.clone(),
+            PLAYBACK_PREFILL_MS,
+        )?;
         let from_48k = StreamResampler::new(SAMPLE_RATE, stream.rate_hz)?;
         Ok(OutputSide {
             liveness: Liveness::new(Instant::now()),

@@ -11,6 +11,8 @@ pub mod echo;
 pub mod engine;
 pub mod jitter;
 pub mod meter;
+#[cfg(target_os = "linux")]
+pub mod pulse;
 pub mod receive;
 pub mod rt;
 pub mod send;
