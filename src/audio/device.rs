@@ -340,6 +340,13 @@ fn pulse_wanted() -> bool {
     std::env::var("PALABRE_AUDIO").map_or(true, |v| v != "alsa")
 }
 
+/// Whether a choice goes to the PulseAudio server's default device: the system default, and
+/// ALSA's `default` and `pulse` devices, which lead there when a server answers.
+#[cfg(target_os = "linux")]
+fn to_pulse(wanted: Option<&str>) -> bool {
+    matches!(wanted, None | Some("alsa:default" | "alsa:pulse")) && pulse_wanted()
+}
+
 /// Opens the chosen microphone (`None`: the default one); mono samples at the device rate arrive
 /// in the returned ring. The default one goes through the PulseAudio server where one answers
 /// (see `pulse`), otherwise through cpal.
@@ -348,7 +355,7 @@ pub fn open_input_choice(
     counters: Arc<RtCounters>,
 ) -> Result<(OpenStream, rtrb::Consumer<f32>), AudioError> {
     #[cfg(target_os = "linux")]
-    if wanted.is_none() && pulse_wanted() {
+    if to_pulse(wanted) {
         let (producer, consumer) = rtrb::RingBuffer::new(crate::audio::SAMPLE_RATE as usize);
         let capture = Capture::new(producer, 1, counters.clone());
         let (error_tx, errors) = error_ring();
@@ -372,7 +379,7 @@ pub fn open_output_choice(
     prefill_ms: u32,
 ) -> Result<(OpenStream, rtrb::Producer<f32>), AudioError> {
     #[cfg(target_os = "linux")]
-    if wanted.is_none() && pulse_wanted() {
+    if to_pulse(wanted) {
         let rate = crate::audio::SAMPLE_RATE as usize;
         let (mut producer, consumer) = rtrb::RingBuffer::new(rate);
         for _ in 0..(rate * prefill_ms as usize / 1000) {
@@ -421,5 +428,23 @@ fn pulse_stream(
         rate_hz: crate::audio::SAMPLE_RATE,
         channels: 1,
         errors,
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_devices_go_to_the_pulseaudio_server_and_named_ones_to_alsa() {
+        if std::env::var("PALABRE_AUDIO").is_ok_and(|v| v == "alsa") {
+            assert!(!to_pulse(None));
+            return;
+        }
+        assert!(to_pulse(None));
+        assert!(to_pulse(Some("alsa:default")));
+        assert!(to_pulse(Some("alsa:pulse")));
+        assert!(!to_pulse(Some("alsa:hw:1,0")));
+        assert!(!to_pulse(Some("alsa:null")));
     }
 }
