@@ -1,6 +1,6 @@
 //! Sound through the PulseAudio client library, used for the default devices wherever a
 //! PulseAudio server answers (PulseAudio itself, or PipeWire's PulseAudio server); cpal's ALSA
-//! path stays the fallback and serves devices chosen by name.
+//! path stays the fallback and serves the other devices chosen by name.
 //!
 //! Why not ALSA's PulseAudio plug-in, which cpal would use: its capture side reports data ready
 //! as soon as a period's worth of bytes sits in the stream, counting the part of a fragment it
@@ -29,8 +29,8 @@ use crate::audio::rt::{Capture, Playback};
 const BLOCK_FRAMES: usize = SAMPLE_RATE as usize / 100;
 const BLOCK_BYTES: usize = BLOCK_FRAMES * 4;
 /// What the server keeps queued for playback, in blocks (40 ms). Less makes the server run the
-/// sink, and so a monitor source, in small pieces: at 20 ms a call's two streams cost 7–11 % of
-/// a core on the null sink, against 2.3 % at 40 ms.
+/// sink, and so a monitor source, in small pieces: at 20 ms a call's two streams cost 7.6–11.6 %
+/// of a core on the null sink, 3.0 % at 30 ms, 2.25 % at 40 ms (benches/README.md §7).
 const PLAYBACK_BLOCKS: u32 = 4;
 
 /// The stream format: 48 kHz mono float, whatever the device; the server converts.

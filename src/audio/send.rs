@@ -5,9 +5,9 @@
 //! threshold once the echo canceller has removed the loudspeakers' echo, or push-to-talk
 //! released), the noise suppressor rests: its output would be thrown away. The echo canceller
 //! rests too once nothing has been played for a second and the raw microphone is that quiet
-//! (before that it keeps learning the room's echo). The last few frames are kept, and run through whichever
-//! filter rested before the frame that wakes it, so a talk spurt starts on up-to-date filters
-//! and never on stale samples.
+//! (before that it keeps learning the room's echo). The last few frames are kept, and run
+//! through whichever filter rested before the frame that wakes it, so a talk spurt starts on
+//! up-to-date filters and never on stale samples.
 
 use crate::audio::codec::{EncoderConfig, VoiceEncoder, encoder_config};
 use crate::audio::dsp::aec::EchoCanceller;
