@@ -112,6 +112,19 @@ impl Playback {
         }
     }
 
+    /// Samples waiting in the ring.
+    pub fn queued(&self) -> usize {
+        self.ring.slots()
+    }
+
+    /// Counts a period in which the device was served without taking samples (see
+    /// `pulse::OutputLoop`), so the engine does not take it for stalled.
+    pub fn served_idle(&self) {
+        self.counters
+            .playback_callbacks
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The callback body: fills the device buffer, silence where the ring ran dry.
     pub fn process<T>(&mut self, data: &mut [T])
     where
