@@ -212,3 +212,28 @@ fn bad_input_is_explained_in_plain_words() {
     // Nothing was written for runs that failed.
     assert!(!Path::new(out).exists(), "a failed run left {out}");
 }
+
+/// The measure the Jitsi tests use (`common::spectral_by_parts`): the same speech passes even
+/// when its delay moves during the file, other speech does not.
+#[test]
+fn speech_similarity_by_parts_follows_a_moving_delay_and_tells_other_speech_apart() {
+    let en = read_mono_48k(&common::data("speech_en.wav")).expect("speech");
+    let fr = read_mono_48k(&common::data("speech_fr.wav")).expect("speech");
+    // The English speech 300 ms late, then 420 ms late from the middle on (120 ms of silence
+    // inserted, as a jitter buffer growing under a burst).
+    let half = en.len() / 2;
+    let mut moved = vec![0.0f32; 14_400];
+    moved.extend_from_slice(&en[..half]);
+    moved.extend(std::iter::repeat_n(0.0, 5_760));
+    moved.extend_from_slice(&en[half..]);
+    let once = common::align(&en, &moved, 48_000);
+    let parts = common::spectral_by_parts(&en, &moved, once.delay_samples, 2_000, 300);
+    let other = common::spectral_by_parts(&en, &fr, 0, 2_000, 300);
+    eprintln!(
+        "one alignment {:.3}, by parts {parts:.3}, other speech {other:.3}",
+        once.spectral
+    );
+    assert!(parts > 0.95, "{parts}");
+    assert!(parts > once.spectral + 0.05, "{parts} vs {}", once.spectral);
+    assert!(other < 0.7, "{other}");
+}

@@ -89,22 +89,29 @@ fn count(json: &Value, path: &[&str]) -> u64 {
     value.as_u64().unwrap_or(0)
 }
 
-/// The speech of `reference` comes out of `recording`, time-aligned and matching.
+/// The speech of `reference` comes out of `recording`, time-aligned and matching. Each 2 s of
+/// it may also sit up to 300 ms from the overall delay: the receiving jitter buffer grows and shrinks
+/// with the sender's bursts (the aiortc peer is a Python program on a loaded 2-core machine), and
+/// one alignment over the whole file would count that as a mismatch.
 fn assert_speech(recording: &Path, reference: &str, what: &str) -> common::Alignment {
     let reference = wav::read_mono_48k(&common::data(reference)).expect("reference");
     let mut heard = wav::read_mono_48k(recording).expect("recording");
     heard.resize(heard.len().max(reference.len() + RATE), 0.0);
     let alignment = common::align(&reference, &heard, heard.len() - reference.len());
+    let by_parts =
+        common::spectral_by_parts(&reference, &heard, alignment.delay_samples, 2_000, 300);
     eprintln!(
         "{what}: speech found {:.1} ms into the recording, correlation {:.3}, spectral \
-         similarity {:.3}",
+         similarity {:.3} (by parts of 2 s: {by_parts:.3})",
         alignment.delay_samples as f64 * 1000.0 / RATE as f64,
         alignment.correlation,
         alignment.spectral
     );
+    // Either alignment may show the match: one over the whole file when the delay held still,
+    // by parts when it moved (other speech scores about 0.4 by parts).
     assert!(
-        alignment.spectral > 0.8,
-        "{what}: the recording does not match the speech: {alignment:?}"
+        alignment.spectral.max(by_parts) > 0.8,
+        "{what}: the recording does not match the speech: {alignment:?}, by parts {by_parts:.3}"
     );
     alignment
 }

@@ -107,6 +107,59 @@ pub fn spectral_similarity(reference: &[f32], degraded: &[f32]) -> f64 {
     correlation(&x, &y)
 }
 
+/// The spectral similarity of `degraded` to `reference` when each part of `parts_ms` of the
+/// reference may sit up to `slack_ms` (in 10 ms steps) away from `delay_samples`: a receiver's
+/// jitter buffer may move the delay during a call (it grows under bursts, shrinks after), which a
+/// single alignment over the whole file counts as a mismatch. Parts without speech (none of
+/// their frames within 40 dB of the reference's loudest) are left out; the figure is the mean
+/// over the others.
+pub fn spectral_by_parts(
+    reference: &[f32],
+    degraded: &[f32],
+    delay_samples: usize,
+    parts_ms: usize,
+    slack_ms: usize,
+) -> f64 {
+    const HOP_MS: usize = 10;
+    let slack = slack_ms / HOP_MS;
+    let start = delay_samples
+        .saturating_sub(slack * 480)
+        .min(degraded.len());
+    // Frame `i` of the reference lines up with frame `i + lead` of `b` at the global delay.
+    let lead = (delay_samples - start) / 480;
+    let a = log_spectrogram(reference);
+    let b = log_spectrogram(&degraded[start..]);
+    let energy = |frame: &Vec<f64>| frame.iter().cloned().fold(f64::MIN, f64::max);
+    let loudest = a.iter().map(energy).fold(f64::MIN, f64::max);
+    let part = parts_ms / HOP_MS;
+    let mut scores = Vec::new();
+    for first in (0..a.len()).step_by(part.max(1)) {
+        let frames = first..(first + part).min(a.len());
+        let speech: Vec<usize> = frames.filter(|i| energy(&a[*i]) > loudest - 40.0).collect();
+        if speech.is_empty() {
+            continue;
+        }
+        let best = (0..=lead + slack)
+            .filter(|shift| *shift + slack >= lead)
+            .map(|shift| {
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                for i in &speech {
+                    if let Some(fb) = b.get(i + shift) {
+                        x.extend(a[*i].iter().map(|v| *v as f32));
+                        y.extend(fb.iter().map(|v| *v as f32));
+                    }
+                }
+                correlation(&x, &y)
+            })
+            .fold(f64::MIN, f64::max);
+        scores.push(best);
+    }
+    if scores.is_empty() {
+        return 0.0;
+    }
+    scores.iter().sum::<f64>() / scores.len() as f64
+}
+
 /// Pearson correlation over the common length.
 pub fn correlation(x: &[f32], y: &[f32]) -> f64 {
     let len = x.len().min(y.len());
