@@ -474,10 +474,10 @@ mod tests {
         assert!(denoise >= 190, "{denoise}");
     }
 
-    #[test]
-    fn while_the_speakers_play_only_the_noise_suppressor_rests() {
-        // Someone talks through the speakers; their echo comes back faint (−45 dB, 20 ms late)
-        // over the room noise; after 3 s the user talks over them.
+    /// Someone talks through the speakers for 6 s; their echo comes back at `echo_gain`, 20 ms
+    /// late, over the room noise; after 3 s the user talks over them. Returns the frames each
+    /// filter rested, once [`rest_changes_nothing_sent`] has checked the same was sent.
+    fn echo_then_talk(echo_gain: f32) -> (u64, u64) {
         let far: Vec<f32> = speech("fr")
             .iter()
             .take(6 * SECOND)
@@ -485,34 +485,27 @@ mod tests {
             .collect();
         let mut mic = room_noise(600);
         for (i, sample) in mic.iter_mut().enumerate().skip(960) {
-            *sample += far[i - 960] * 0.0056;
+            *sample += far[i - 960] * echo_gain;
         }
         for (sample, near) in mic[3 * SECOND..].iter_mut().zip(speech("en")) {
             *sample += near;
         }
-        let (aec, denoise) = rest_changes_nothing_sent(&mic, Some(&far), 300);
+        rest_changes_nothing_sent(&mic, Some(&far), 300)
+    }
+
+    #[test]
+    fn while_the_speakers_play_only_the_noise_suppressor_rests() {
+        // A faint echo (−45 dB).
+        let (aec, denoise) = echo_then_talk(0.0056);
         assert_eq!(aec, 0, "the echo canceller must keep learning the echo");
         assert!(denoise >= 190, "{denoise}");
     }
 
     #[test]
     fn a_loud_echo_once_cancelled_lets_the_noise_suppressor_rest() {
-        // Loudspeakers, no headset: the far end comes back at −6 dB, 20 ms late, far over the
-        // gate's threshold; the echo canceller removes it, so nothing is left to denoise until
-        // the user talks over it after 3 s.
-        let far: Vec<f32> = speech("fr")
-            .iter()
-            .take(6 * SECOND)
-            .map(|s| s * 0.5)
-            .collect();
-        let mut mic = room_noise(600);
-        for (i, sample) in mic.iter_mut().enumerate().skip(960) {
-            *sample += far[i - 960] * 0.5;
-        }
-        for (sample, near) in mic[3 * SECOND..].iter_mut().zip(speech("en")) {
-            *sample += near;
-        }
-        let (aec, denoise) = rest_changes_nothing_sent(&mic, Some(&far), 300);
+        // Loudspeakers, no headset: the echo at −6 dB, far over the gate's threshold; the echo
+        // canceller removes it, so nothing is left to denoise until the user talks.
+        let (aec, denoise) = echo_then_talk(0.5);
         assert_eq!(aec, 0, "the echo canceller must keep learning the echo");
         assert!(denoise >= 100, "{denoise}");
     }
