@@ -189,8 +189,13 @@ impl OutputLoop {
     /// Moves at most one block with `write` (which answers whether it went through).
     fn step(&mut self, mut write: impl FnMut(&[f32]) -> bool) -> Step {
         if self.resting {
+            // One block a step, as the server would take it, and the silence beyond the kept
+            // blocks dropped.
             let (mut popped, mut woke) = (false, false);
-            while !woke && self.playback.queued() > REST_KEEP_BLOCKS * BLOCK_FRAMES {
+            while !woke
+                && ((!popped && self.playback.queued() >= BLOCK_FRAMES)
+                    || self.playback.queued() > REST_KEEP_BLOCKS * BLOCK_FRAMES)
+            {
                 self.playback.process(&mut self.block[..]);
                 popped = true;
                 woke = !self.block_is_silent();
@@ -358,6 +363,29 @@ mod tests {
             Step::Wrote
         );
         assert_eq!(written, vec![0.5]);
+    }
+
+    #[test]
+    fn a_test_sound_queued_while_resting_wakes_the_stream() {
+        // The set-up screen: nothing queued (the engine only feeds the speakers for a test
+        // sound), so the stream rests on the underruns' silence; then the engine queues its 30 ms
+        // and waits for them to be taken before adding more.
+        let (mut output, mut ring, _) = output_loop();
+        for _ in 0..REST_AFTER_SILENT_BLOCKS {
+            assert_eq!(output.step(|_| true), Step::Wrote);
+        }
+        assert_eq!(output.step(|_| true), Step::Resting);
+        push(&mut ring, 0.25, 3);
+        let mut written = Vec::new();
+        assert_eq!(
+            output.step(|block| {
+                written.push(block[0]);
+                true
+            }),
+            Step::Wrote
+        );
+        assert_eq!(written, vec![0.0, 0.0, 0.0, 0.25]);
+        assert_eq!(output.playback.queued(), 2 * BLOCK_FRAMES);
     }
 
     #[test]
