@@ -293,12 +293,21 @@ mod tests {
     use super::*;
     use crate::audio::rt::RtCounters;
 
-    /// A loop on a ring the test fills, and what it wrote: `Some(first sample)` per block.
+    /// A loop on a ring the test fills, and the counters the engine would watch.
     fn output_loop() -> (OutputLoop, rtrb::Producer<f32>, Arc<RtCounters>) {
         let (producer, consumer) = rtrb::RingBuffer::new(SAMPLE_RATE as usize);
         let counters = Arc::new(RtCounters::default());
         let playback = Playback::new(consumer, 1, counters.clone());
         (OutputLoop::new(playback), producer, counters)
+    }
+
+    /// One step whose writes all go through; each block written adds its first sample to
+    /// `written` (the tests fill blocks with one value).
+    fn step_into(output: &mut OutputLoop, written: &mut Vec<f32>) -> Step {
+        output.step(|block| {
+            written.push(block[0]);
+            true
+        })
     }
 
     fn push(ring: &mut rtrb::Producer<f32>, value: f32, blocks: usize) {
@@ -316,10 +325,7 @@ mod tests {
         push(&mut ring, 0.0, 3);
         for _ in 0..150 {
             push(&mut ring, 0.0, 1);
-            steps.push(output.step(|block| {
-                written.push(block[0]);
-                true
-            }));
+            steps.push(step_into(&mut output, &mut written));
         }
         // One second of silence is played, then nothing more is written.
         assert_eq!(written.len(), REST_AFTER_SILENT_BLOCKS as usize);
@@ -334,34 +340,16 @@ mod tests {
         written.clear();
         push(&mut ring, 0.5, 1);
         for _ in 0..3 {
-            assert_eq!(
-                output.step(|block| {
-                    written.push(block[0]);
-                    true
-                }),
-                Step::Resting
-            );
+            assert_eq!(step_into(&mut output, &mut written), Step::Resting);
             push(&mut ring, 0.5, 1);
         }
-        assert_eq!(
-            output.step(|block| {
-                written.push(block[0]);
-                true
-            }),
-            Step::Wrote
-        );
+        assert_eq!(step_into(&mut output, &mut written), Step::Wrote);
         // Three silent blocks popped while resting were dropped: same delay as before the rest.
         assert_eq!(written, vec![0.0, 0.0, 0.0, 0.5]);
         // Then one block per step, as usual.
         push(&mut ring, 0.5, 1);
         written.clear();
-        assert_eq!(
-            output.step(|block| {
-                written.push(block[0]);
-                true
-            }),
-            Step::Wrote
-        );
+        assert_eq!(step_into(&mut output, &mut written), Step::Wrote);
         assert_eq!(written, vec![0.5]);
     }
 
@@ -377,13 +365,7 @@ mod tests {
         assert_eq!(output.step(|_| true), Step::Resting);
         push(&mut ring, 0.25, 3);
         let mut written = Vec::new();
-        assert_eq!(
-            output.step(|block| {
-                written.push(block[0]);
-                true
-            }),
-            Step::Wrote
-        );
+        assert_eq!(step_into(&mut output, &mut written), Step::Wrote);
         assert_eq!(written, vec![0.0, 0.0, 0.0, 0.25]);
         assert_eq!(output.playback.queued(), 2 * BLOCK_FRAMES);
     }

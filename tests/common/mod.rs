@@ -125,7 +125,8 @@ pub fn spectral_by_parts(
     let start = delay_samples
         .saturating_sub(slack * 480)
         .min(degraded.len());
-    // Frame `i` of the reference lines up with frame `i + lead` of `b` at the global delay.
+    // Frame `i` of the reference lines up with frame `i + lead` of `b` at the global delay;
+    // `lead` is at most `slack`, so shifts from 0 cover `slack` frames earlier.
     let lead = (delay_samples - start) / 480;
     let a = log_spectrogram(reference);
     let b = log_spectrogram(&degraded[start..]);
@@ -140,7 +141,6 @@ pub fn spectral_by_parts(
             continue;
         }
         let best = (0..=lead + slack)
-            .filter(|shift| *shift + slack >= lead)
             .map(|shift| {
                 let (mut x, mut y) = (Vec::new(), Vec::new());
                 for i in &speech {
