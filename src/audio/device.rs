@@ -298,10 +298,7 @@ pub fn open_output(
         .default_output_config()
         .map_err(|e| open_failed(Direction::Output, &name, e))?;
     let config = supported.config();
-    let (mut producer, consumer) = rtrb::RingBuffer::new(config.sample_rate as usize);
-    for _ in 0..(config.sample_rate as usize * prefill_ms as usize / 1000) {
-        let _ = producer.push(0.0);
-    }
+    let (producer, consumer) = playback_ring(config.sample_rate, prefill_ms);
     let playback = Playback::new(consumer, config.channels as usize, counters);
     let open = start_stream(Direction::Output, name, &supported, |format, on_error| {
         Some(match format {
@@ -358,13 +355,10 @@ pub fn open_input_choice(
     if to_pulse(wanted) {
         let (producer, consumer) = rtrb::RingBuffer::new(crate::audio::SAMPLE_RATE as usize);
         let capture = Capture::new(producer, 1, counters.clone());
-        let (error_tx, errors) = error_ring();
-        match crate::audio::pulse::open_input(capture, error_tx, OPEN_TIMEOUT) {
-            Ok(stream) => {
-                let open = pulse_stream(Direction::Input, Running::Pulse(stream), errors);
-                return Ok((open, consumer));
-            }
-            Err(reason) => tracing::debug!("PulseAudio microphone: {reason}; trying ALSA"),
+        if let Some(open) = open_pulse(Direction::Input, |on_error| {
+            crate::audio::pulse::open_input(capture, on_error, OPEN_TIMEOUT)
+        }) {
+            return Ok((open, consumer));
         }
     }
     let device = find(Direction::Input, wanted)?;
@@ -380,55 +374,59 @@ pub fn open_output_choice(
 ) -> Result<(OpenStream, rtrb::Producer<f32>), AudioError> {
     #[cfg(target_os = "linux")]
     if to_pulse(wanted) {
-        let rate = crate::audio::SAMPLE_RATE as usize;
-        let (mut producer, consumer) = rtrb::RingBuffer::new(rate);
-        for _ in 0..(rate * prefill_ms as usize / 1000) {
-            let _ = producer.push(0.0);
-        }
+        let (producer, consumer) = playback_ring(crate::audio::SAMPLE_RATE, prefill_ms);
         let playback = Playback::new(consumer, 1, counters.clone());
-        let (error_tx, errors) = error_ring();
-        match crate::audio::pulse::open_output(playback, error_tx, OPEN_TIMEOUT) {
-            Ok(stream) => {
-                let open = pulse_stream(Direction::Output, Running::Pulse(stream), errors);
-                return Ok((open, producer));
-            }
-            Err(reason) => tracing::debug!("PulseAudio speakers: {reason}; trying ALSA"),
+        if let Some(open) = open_pulse(Direction::Output, |on_error| {
+            crate::audio::pulse::open_output(playback, on_error, OPEN_TIMEOUT)
+        }) {
+            return Ok((open, producer));
         }
     }
     let device = find(Direction::Output, wanted)?;
     open_output(&device, counters, prefill_ms)
 }
 
-#[cfg(target_os = "linux")]
-fn error_ring() -> (
-    crate::audio::pulse::ErrorSink,
-    rtrb::Consumer<cpal::ErrorKind>,
-) {
-    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
-    let sink: crate::audio::pulse::ErrorSink = Box::new(move |kind| {
-        let _ = error_tx.push(kind);
-    });
-    (sink, errors)
+/// One second of playback ring at `rate_hz`, starting with `prefill_ms` of silence.
+fn playback_ring(rate_hz: u32, prefill_ms: u32) -> (rtrb::Producer<f32>, rtrb::Consumer<f32>) {
+    let (mut producer, consumer) = rtrb::RingBuffer::new(rate_hz as usize);
+    for _ in 0..(rate_hz as usize * prefill_ms as usize / 1000) {
+        let _ = producer.push(0.0);
+    }
+    (producer, consumer)
 }
 
-/// A PulseAudio stream, named as the default device is in the device list, and the way it goes.
+/// Opens a PulseAudio stream with `open`, which gets where to report the stream's errors;
+/// `None` (logged) when no server answers. The stream is named as the default device is in the
+/// device list, and the way it goes.
 #[cfg(target_os = "linux")]
-fn pulse_stream(
+fn open_pulse(
     direction: Direction,
-    running: Running,
-    errors: rtrb::Consumer<cpal::ErrorKind>,
-) -> OpenStream {
+    open: impl FnOnce(
+        crate::audio::pulse::ErrorSink,
+    ) -> Result<crate::audio::pulse::PulseStream, String>,
+) -> Option<OpenStream> {
+    let (mut error_tx, errors) = rtrb::RingBuffer::new(16);
+    let on_error: crate::audio::pulse::ErrorSink = Box::new(move |kind| {
+        let _ = error_tx.push(kind);
+    });
+    let stream = match open(on_error) {
+        Ok(stream) => stream,
+        Err(reason) => {
+            tracing::debug!("PulseAudio {}: {reason}; trying ALSA", direction.word());
+            return None;
+        }
+    };
     let name = match find(direction, None) {
         Ok(device) => format!("{} (PulseAudio)", device_name(&device)),
         Err(_) => "PulseAudio".to_owned(),
     };
-    OpenStream {
-        _stream: running,
+    Some(OpenStream {
+        _stream: Running::Pulse(stream),
         name,
         rate_hz: crate::audio::SAMPLE_RATE,
         channels: 1,
         errors,
-    }
+    })
 }
 
 #[cfg(all(test, target_os = "linux"))]
