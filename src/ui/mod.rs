@@ -40,6 +40,16 @@ type ProbeResult = (String, crate::net::probe::Probe);
 /// How often the level meter is redrawn while the window is shown.
 pub const METER_REFRESH: Duration = Duration::from_millis(33);
 
+/// Asks for one new frame of the window, from any thread.
+///
+/// egui's `request_repaint` draws two frames ("to let things settle"). Whatever wakes the
+/// window has already put its news in a channel, which the first frame's `logic` drains, so the
+/// second frame would draw the same picture again: under a software renderer that costs as
+/// much as the first. A request with a delay, however short, draws one frame.
+pub fn repaint_once(ctx: &egui::Context) {
+    ctx.request_repaint_after(Duration::from_millis(1));
+}
+
 /// Smallest window size, in points (logical pixels, so it holds at any scale).
 pub const MIN_WINDOW_SIZE: [f32; 2] = [800.0, 500.0];
 
@@ -93,7 +103,7 @@ pub fn run_with_handoff(
         Box::new(move |cc| {
             if let Some(handoff) = &handoff {
                 let wake = cc.egui_ctx.clone();
-                handoff.set_wake(Box::new(move || wake.request_repaint()));
+                handoff.set_wake(Box::new(move || repaint_once(&wake)));
             }
             let app = PalabreApp::new(
                 &cc.egui_ctx,
@@ -160,7 +170,7 @@ impl PalabreApp {
         let key_display = crate::hotkey::x11_display();
         state.global_keys = key_display.is_some();
         let wake = ctx.clone();
-        let engine = spawn_engine(Box::new(move || wake.request_repaint()));
+        let engine = spawn_engine(Box::new(move || repaint_once(&wake)));
         PalabreApp {
             state,
             i18n,
@@ -262,7 +272,7 @@ impl PalabreApp {
                     Protocol::Jitsi => crate::net::probe::jitsi(&request.host, request.port),
                 };
                 results.send((request.link, probe)).ok();
-                ctx.request_repaint();
+                repaint_once(&ctx);
             });
         if let Err(error) = spawned {
             tracing::warn!(%error, "the availability check could not start");
@@ -307,7 +317,7 @@ impl PalabreApp {
             reconnect: true,
         };
         let ctx = self.ctx.clone();
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_once(&ctx));
         match crate::conference::spawn_mumble(
             options,
             self.state.settings.audio.clone(),
@@ -337,7 +347,7 @@ impl PalabreApp {
             machine_uid: crate::jitsi_call::machine_uid(self.config_dir.as_deref()),
         };
         let ctx = self.ctx.clone();
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_once(&ctx));
         match crate::conference::spawn_jitsi(options, self.engine.commands.clone(), wake) {
             Ok(handle) => self.conference = Some(handle),
             Err(error) => self
@@ -434,7 +444,7 @@ impl PalabreApp {
         }
         self.global_key = None;
         let ctx = self.ctx.clone();
-        let wake = Arc::new(move || ctx.request_repaint());
+        let wake = Arc::new(move || repaint_once(&ctx));
         let watcher = match GlobalKey::watch_on(self.key_display.as_deref(), name, wake) {
             Ok(watcher) => Some(watcher),
             Err(sentence) => {
@@ -486,7 +496,7 @@ impl eframe::App for PalabreApp {
         let ctx = ui.ctx();
         if !self.intents.is_empty() {
             // Apply them right away (next `logic` pass) rather than at the next meter tick.
-            ctx.request_repaint();
+            repaint_once(ctx);
         }
         self.push_to_talk(ctx);
     }
