@@ -182,6 +182,9 @@ pub struct OpenStream {
     pub channels: u16,
     /// Errors the device reported (disconnection…), read by the engine.
     pub errors: rtrb::Consumer<cpal::ErrorKind>,
+    /// A microphone that wakes the thread that opened it for each 10 ms it captures (the
+    /// PulseAudio path); that thread then needs no timer of its own to pace its work.
+    pub wakes_opener: bool,
 }
 
 impl std::fmt::Debug for OpenStream {
@@ -239,6 +242,7 @@ fn start_stream(
         rate_hz: config.sample_rate,
         channels: config.channels,
         errors,
+        wakes_opener: false,
     })
 }
 
@@ -356,7 +360,7 @@ pub fn open_input_choice(
         let (producer, consumer) = rtrb::RingBuffer::new(crate::audio::SAMPLE_RATE as usize);
         let capture = Capture::new(producer, 1, counters.clone());
         if let Some(open) = open_pulse(Direction::Input, |on_error| {
-            crate::audio::pulse::open_input(capture, on_error, OPEN_TIMEOUT)
+            crate::audio::pulse::open_input(capture, std::thread::current(), on_error, OPEN_TIMEOUT)
         }) {
             return Ok((open, consumer));
         }
@@ -426,6 +430,7 @@ fn open_pulse(
         rate_hz: crate::audio::SAMPLE_RATE,
         channels: 1,
         errors,
+        wakes_opener: direction == Direction::Input,
     })
 }
 

@@ -20,8 +20,11 @@ use crate::audio::{AudioError, FRAME_SAMPLES, Meters, SAMPLE_RATE};
 use crate::command::{Command, Event};
 use crate::config::AudioSettings;
 
-/// How often the engine thread wakes up.
+/// How often the engine thread wakes up, unless the microphone wakes it.
 const TICK: Duration = Duration::from_millis(5);
+/// How long the engine thread waits at most when the microphone wakes it for each 10 ms it
+/// captures (through PulseAudio): only a stalled microphone lets it run out.
+const WOKEN_TICK: Duration = Duration::from_millis(30);
 /// Silence queued in the playback ring when it opens, against early underruns.
 const PLAYBACK_PREFILL_MS: u32 = 30;
 /// Above this much queued playback, frames are dropped (input and output clocks drift).
@@ -256,7 +259,11 @@ impl Engine {
             self.process_capture();
             self.pump_output();
             self.wake_window_for_meters();
-            std::thread::sleep(TICK);
+            let woken = self
+                .input
+                .as_ref()
+                .is_some_and(|input| input.stream.wakes_opener);
+            std::thread::park_timeout(if woken { WOKEN_TICK } else { TICK });
         }
     }
 

@@ -8,20 +8,29 @@
 //! another program plays into the same server the fragments stop lining up with the periods,
 //! and cpal's capture thread spins in `poll` (30–50 % of a core measured, benches/README.md §7).
 //!
-//! Each direction is one thread owning a blocking `pa_simple` stream of 48 kHz mono `f32` that
-//! moves 10 ms blocks between the server and the same callback bodies as cpal's
-//! ([`Capture`], [`Playback`]): no allocation, no lock, no log of ours on those threads. The
-//! speakers' thread stops feeding the server after a second of pure silence ([`OutputLoop`]).
+//! Each direction is one thread of ours running PulseAudio's main loop (the plain one, not the
+//! threaded one) for one stream of 48 kHz mono `f32`. Between two iterations of the loop the
+//! thread itself moves 10 ms blocks between the stream and the same callback bodies as cpal's
+//! ([`Capture`], [`Playback`]): no allocation, no lock, no log of ours there, and one thread
+//! woken per transfer (the blocking `pa_simple` API woke two: its main loop's thread, which then
+//! woke the reader or writer). Each time a whole 10 ms block has come from the microphone, the
+//! thread that opened the stream (the engine's worker) is woken, so the worker needs no timer
+//! of its own. The speakers' thread stops feeding the server after a second of pure silence
+//! ([`OutputLoop`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use libpulse_binding::context::{Context, FlagSet as ContextFlags, State as ContextState};
 use libpulse_binding::def::BufferAttr;
+use libpulse_binding::mainloop::standard::{IterateResult, Mainloop};
 use libpulse_binding::sample::{Format, Spec};
-use libpulse_binding::stream::Direction as PaDirection;
-use libpulse_simple_binding::Simple;
+use libpulse_binding::stream::{
+    FlagSet as StreamFlags, PeekResult, SeekMode, State as StreamState, Stream,
+};
+use libpulse_binding::time::MicroSeconds;
 
 use crate::audio::SAMPLE_RATE;
 use crate::audio::rt::{Capture, Playback};
@@ -33,6 +42,8 @@ const BLOCK_BYTES: usize = BLOCK_FRAMES * 4;
 /// sink, and so a monitor source, in small pieces: at 20 ms a call's two streams cost 7.6–11.6 %
 /// of a core on the null sink, 3.0 % at 30 ms, 2.25 % at 40 ms (benches/README.md §7).
 const PLAYBACK_BLOCKS: u32 = 4;
+/// The longest a stream's thread waits for the server before it looks at its stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// The stream format: 48 kHz mono float, whatever the device; the server converts.
 const SPEC: Spec = Spec {
@@ -42,7 +53,7 @@ const SPEC: Spec = Spec {
 };
 
 /// A stream's thread. Dropping it tells the thread to stop; the thread is not waited for (a
-/// server that hangs would hang the caller), and it ends after its current block.
+/// server that hangs would hang the caller), and it ends within [`STOP_CHECK`].
 pub struct PulseStream {
     stop: Arc<AtomicBool>,
 }
@@ -56,9 +67,11 @@ impl Drop for PulseStream {
 /// What a stream thread reports: its errors after it started.
 pub type ErrorSink = Box<dyn FnMut(cpal::ErrorKind) + Send + 'static>;
 
-/// Opens the server's default source; mono 48 kHz samples go through `capture`.
+/// Opens the server's default source; mono 48 kHz samples go through `capture`, and `wake` is
+/// woken each time another 10 ms has come (the server may hand them over in smaller pieces).
 pub fn open_input(
     mut capture: Capture,
+    wake: std::thread::Thread,
     mut on_error: ErrorSink,
     timeout: Duration,
 ) -> Result<PulseStream, String> {
@@ -71,24 +84,50 @@ pub fn open_input(
     };
     start(
         "palabre-pulse-in",
-        PaDirection::Record,
+        Side::Record,
         attr,
         timeout,
-        move |simple, stop| {
-            let mut bytes = [0u8; BLOCK_BYTES];
+        move |link, stop| {
             let mut samples = [0.0f32; BLOCK_FRAMES];
+            // Frames captured since `wake` was last woken.
+            let mut unannounced = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                if simple.read(&mut bytes).is_err() {
+                if !link.wait(STOP_CHECK) {
                     on_error(cpal::ErrorKind::DeviceNotAvailable);
                     return;
                 }
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
-                for (sample, raw) in samples.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *sample = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+                while link.stream.readable_size().is_some_and(|bytes| bytes > 0) {
+                    match link.stream.peek() {
+                        Ok(PeekResult::Data(bytes)) => {
+                            for chunk in bytes.chunks(BLOCK_BYTES) {
+                                let frames = chunk.len() / 4;
+                                for (sample, raw) in samples.iter_mut().zip(chunk.chunks_exact(4)) {
+                                    *sample = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+                                }
+                                capture.process(&samples[..frames]);
+                                unannounced += frames;
+                            }
+                        }
+                        // A gap the server reports after an overrun: nothing to read in it.
+                        Ok(PeekResult::Hole(_)) => {}
+                        Ok(PeekResult::Empty) => break,
+                        Err(_) => {
+                            on_error(cpal::ErrorKind::DeviceNotAvailable);
+                            return;
+                        }
+                    }
+                    if link.stream.discard().is_err() {
+                        on_error(cpal::ErrorKind::DeviceNotAvailable);
+                        return;
+                    }
                 }
-                capture.process(&samples[..]);
+                if unannounced >= BLOCK_FRAMES {
+                    unannounced = 0;
+                    wake.unpark();
+                }
             }
         },
     )
@@ -109,40 +148,70 @@ pub fn open_output(
     };
     start(
         "palabre-pulse-out",
-        PaDirection::Playback,
+        Side::Playback,
         attr,
         timeout,
-        move |simple, stop| {
+        move |link, stop| {
             let mut output = OutputLoop::new(playback);
             let mut bytes = [0u8; BLOCK_BYTES];
-            let mut resting_steps = 0u32;
+            // While resting, the thread takes a block on its own clock, every 10 ms.
+            let mut next_rest_step = Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                // A write blocks until the server has room: that is what paces the thread.
-                let written = output.step(|block| {
-                    for (sample, raw) in block.iter().zip(bytes.chunks_exact_mut(4)) {
-                        raw.copy_from_slice(&sample.to_le_bytes());
+                let wait = if output.resting {
+                    next_rest_step.saturating_duration_since(Instant::now())
+                } else {
+                    STOP_CHECK
+                };
+                if !link.wait(wait) {
+                    on_error(cpal::ErrorKind::DeviceNotAvailable);
+                    return;
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if output.resting {
+                    let now = Instant::now();
+                    if now < next_rest_step {
+                        continue;
                     }
-                    simple.write(&bytes).is_ok()
-                });
-                match written {
-                    Step::Wrote => resting_steps = 0,
-                    Step::Resting => {
-                        // No write tells whether the sink is still there: ask every 100 ms.
-                        resting_steps = resting_steps.wrapping_add(1);
-                        if resting_steps.is_multiple_of(10) && simple.get_latency().is_err() {
-                            on_error(cpal::ErrorKind::DeviceNotAvailable);
-                            return;
-                        }
-                        std::thread::sleep(BLOCK);
+                    // Behind by more than a block (a late wake-up): start counting again from now.
+                    next_rest_step = (next_rest_step + BLOCK).max(now);
+                    if output.step(|block| write_block(&mut link.stream, &mut bytes, block))
+                        == Step::Failed
+                    {
+                        on_error(cpal::ErrorKind::DeviceNotAvailable);
+                        return;
                     }
-                    Step::Failed => {
+                    continue;
+                }
+                // The server asks for what it wants queued: that is what paces the thread.
+                while !output.resting
+                    && link
+                        .stream
+                        .writable_size()
+                        .is_some_and(|room| room >= BLOCK_BYTES)
+                {
+                    if output.step(|block| write_block(&mut link.stream, &mut bytes, block))
+                        == Step::Failed
+                    {
                         on_error(cpal::ErrorKind::DeviceNotAvailable);
                         return;
                     }
                 }
+                if output.resting {
+                    next_rest_step = Instant::now() + BLOCK;
+                }
             }
         },
     )
+}
+
+/// Hands one block to the server (which copies it); answers whether it took it.
+fn write_block(stream: &mut Stream, bytes: &mut [u8; BLOCK_BYTES], block: &[f32]) -> bool {
+    for (sample, raw) in block.iter().zip(bytes.chunks_exact_mut(4)) {
+        raw.copy_from_slice(&sample.to_le_bytes());
+    }
+    stream.write_copy(&bytes[..], 0, SeekMode::Relative).is_ok()
 }
 
 /// One block's duration.
@@ -241,40 +310,124 @@ impl OutputLoop {
     }
 }
 
+/// Which way a stream goes.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Record,
+    Playback,
+}
+
+/// A connection to the server with its one stream, owned by the stream's thread.
+struct Link {
+    mainloop: Mainloop,
+    context: Context,
+    stream: Stream,
+}
+
+impl Link {
+    /// Connects to the default server and opens a stream on its default device (autospawning a
+    /// server as any PulseAudio client may). Blocks until both are ready or have failed.
+    fn open(side: Side, attr: &BufferAttr) -> Result<Link, String> {
+        let mut mainloop = Mainloop::new().ok_or("no PulseAudio main loop")?;
+        let mut context = Context::new(&mainloop, "palabre").ok_or("no PulseAudio context")?;
+        context
+            .connect(None, ContextFlags::NOFLAGS, None)
+            .map_err(text)?;
+        loop {
+            iterate(&mut mainloop)?;
+            match context.get_state() {
+                ContextState::Ready => break,
+                ContextState::Failed | ContextState::Terminated => {
+                    return Err(text(context.errno()));
+                }
+                _ => {}
+            }
+        }
+        let mut stream =
+            Stream::new(&mut context, "voice", &SPEC, None).ok_or("no PulseAudio stream")?;
+        // The latency asked for is what the server gives the device (no timing updates: palabre
+        // does not ask for the stream's latency).
+        let flags = StreamFlags::ADJUST_LATENCY;
+        match side {
+            Side::Record => stream.connect_record(None, Some(attr), flags),
+            Side::Playback => stream.connect_playback(None, Some(attr), flags, None, None),
+        }
+        .map_err(text)?;
+        loop {
+            iterate(&mut mainloop)?;
+            match stream.get_state() {
+                StreamState::Ready => break,
+                StreamState::Failed | StreamState::Terminated => {
+                    return Err(text(context.errno()));
+                }
+                _ => {}
+            }
+        }
+        Ok(Link {
+            mainloop,
+            context,
+            stream,
+        })
+    }
+
+    /// Runs one iteration of the main loop, waiting at most `timeout` for the server; answers
+    /// whether the connection and the stream are still there.
+    fn wait(&mut self, timeout: Duration) -> bool {
+        let micros = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+        let iterated = self.mainloop.prepare(Some(MicroSeconds(micros))).is_ok()
+            && self.mainloop.poll().is_ok()
+            && self.mainloop.dispatch().is_ok();
+        iterated
+            && self.context.get_state() == ContextState::Ready
+            && self.stream.get_state() == StreamState::Ready
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = self.stream.disconnect();
+        self.context.disconnect();
+    }
+}
+
+/// One blocking iteration of the main loop while connecting.
+fn iterate(mainloop: &mut Mainloop) -> Result<(), String> {
+    match mainloop.iterate(true) {
+        IterateResult::Success(_) => Ok(()),
+        IterateResult::Quit(_) => Err("the PulseAudio main loop quit".to_owned()),
+        IterateResult::Err(e) => Err(text(e)),
+    }
+}
+
+/// A PulseAudio error in words.
+fn text(error: libpulse_binding::error::PAErr) -> String {
+    error
+        .to_string()
+        .unwrap_or_else(|| "PulseAudio error".to_owned())
+}
+
 /// Connects on a new thread (a hung server must not hang the caller past `timeout`), then runs
 /// `body` there.
 fn start(
     name: &str,
-    direction: PaDirection,
+    side: Side,
     attr: BufferAttr,
     timeout: Duration,
-    body: impl FnOnce(&Simple, &AtomicBool) + Send + 'static,
+    body: impl FnOnce(&mut Link, &AtomicBool) + Send + 'static,
 ) -> Result<PulseStream, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready) = mpsc::sync_channel(1);
     let thread_stop = stop.clone();
     std::thread::Builder::new()
         .name(name.to_owned())
-        .spawn(move || {
-            let simple = Simple::new(
-                None,
-                "palabre",
-                direction,
-                None,
-                "voice",
-                &SPEC,
-                None,
-                Some(&attr),
-            );
-            match simple {
-                Ok(simple) => {
-                    if ready_tx.send(Ok(())).is_ok() {
-                        body(&simple, &thread_stop);
-                    }
+        .spawn(move || match Link::open(side, &attr) {
+            Ok(mut link) => {
+                if ready_tx.send(Ok(())).is_ok() {
+                    body(&mut link, &thread_stop);
                 }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string().unwrap_or_default()));
-                }
+            }
+            Err(reason) => {
+                let _ = ready_tx.send(Err(reason));
             }
         })
         .map_err(|e| e.to_string())?;
