@@ -8,19 +8,20 @@
 //! another program plays into the same server the fragments stop lining up with the periods,
 //! and cpal's capture thread spins in `poll` (30–50 % of a core measured, benches/README.md §7).
 //!
-//! Each direction is one thread of ours running PulseAudio's main loop (the plain one, not the
-//! threaded one) for one stream of 48 kHz mono `f32`. Between two iterations of the loop the
-//! thread itself moves 10 ms blocks between the stream and the same callback bodies as cpal's
-//! ([`Capture`], [`Playback`]): no allocation, no lock, no log of ours there, and one thread
-//! woken per transfer (the blocking `pa_simple` API woke two: its main loop's thread, which then
-//! woke the reader or writer). Each time a whole 10 ms block has come from the microphone, the
-//! thread that opened the stream (the engine's worker) is woken, so the worker needs no timer
-//! of its own. The speakers' thread stops feeding the server after a second of pure silence
-//! ([`OutputLoop`]).
+//! One thread of ours (`palabre-pulse`) holds one connection to the server and the open
+//! streams (48 kHz mono `f32`, the microphone and the speakers), and runs PulseAudio's plain
+//! main loop. Between two iterations of the loop it moves 10 ms blocks between the streams and
+//! the same callback bodies as cpal's ([`Capture`], [`Playback`]): no allocation, no lock, no
+//! log of ours there. One thread wakes when the server sends or asks for sound, whichever
+//! stream it is for: the blocking `pa_simple` API woke four (a main loop thread and a reader or
+//! writer per stream). Each time a whole 10 ms block has come from the microphone, the thread
+//! that opened it (the engine's worker) is woken, so the worker needs no timer of its own. The
+//! speakers stop being fed after a second of pure silence ([`OutputLoop`]). The thread exists
+//! only while a stream is open.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use libpulse_binding::context::{Context, FlagSet as ContextFlags, State as ContextState};
@@ -42,7 +43,7 @@ const BLOCK_BYTES: usize = BLOCK_FRAMES * 4;
 /// sink, and so a monitor source, in small pieces: at 20 ms a call's two streams cost 7.6–11.6 %
 /// of a core on the null sink, 3.0 % at 30 ms, 2.25 % at 40 ms (benches/README.md §7).
 const PLAYBACK_BLOCKS: u32 = 4;
-/// The longest a stream's thread waits for the server before it looks at its stop flag.
+/// The longest the thread waits for the server before it looks at new and closed streams.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// The stream format: 48 kHz mono float, whatever the device; the server converts.
@@ -52,8 +53,8 @@ const SPEC: Spec = Spec {
     channels: 1,
 };
 
-/// A stream's thread. Dropping it tells the thread to stop; the thread is not waited for (a
-/// server that hangs would hang the caller), and it ends within [`STOP_CHECK`].
+/// An open stream. Dropping it closes it; nothing waits for that (a server that hangs would
+/// hang the caller): the thread closes it within [`STOP_CHECK`].
 pub struct PulseStream {
     stop: Arc<AtomicBool>,
 }
@@ -64,145 +65,41 @@ impl Drop for PulseStream {
     }
 }
 
-/// What a stream thread reports: its errors after it started.
+/// What a stream reports: its errors after it opened.
 pub type ErrorSink = Box<dyn FnMut(cpal::ErrorKind) + Send + 'static>;
 
 /// Opens the server's default source; mono 48 kHz samples go through `capture`, and `wake` is
 /// woken each time another 10 ms has come (the server may hand them over in smaller pieces).
 pub fn open_input(
-    mut capture: Capture,
+    capture: Capture,
     wake: std::thread::Thread,
-    mut on_error: ErrorSink,
+    on_error: ErrorSink,
     timeout: Duration,
 ) -> Result<PulseStream, String> {
-    let attr = BufferAttr {
-        maxlength: u32::MAX,
-        tlength: u32::MAX,
-        prebuf: u32::MAX,
-        minreq: u32::MAX,
-        fragsize: BLOCK_BYTES as u32,
-    };
-    start(
-        "palabre-pulse-in",
-        Side::Record,
-        attr,
-        timeout,
-        move |link, stop| {
-            let mut samples = [0.0f32; BLOCK_FRAMES];
-            // Frames captured since `wake` was last woken.
-            let mut unannounced = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                if !link.wait(STOP_CHECK) {
-                    on_error(cpal::ErrorKind::DeviceNotAvailable);
-                    return;
-                }
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                while link.stream.readable_size().is_some_and(|bytes| bytes > 0) {
-                    match link.stream.peek() {
-                        Ok(PeekResult::Data(bytes)) => {
-                            for chunk in bytes.chunks(BLOCK_BYTES) {
-                                let frames = chunk.len() / 4;
-                                for (sample, raw) in samples.iter_mut().zip(chunk.chunks_exact(4)) {
-                                    *sample = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-                                }
-                                capture.process(&samples[..frames]);
-                                unannounced += frames;
-                            }
-                        }
-                        // A gap the server reports after an overrun: nothing to read in it.
-                        Ok(PeekResult::Hole(_)) => {}
-                        Ok(PeekResult::Empty) => break,
-                        Err(_) => {
-                            on_error(cpal::ErrorKind::DeviceNotAvailable);
-                            return;
-                        }
-                    }
-                    if link.stream.discard().is_err() {
-                        on_error(cpal::ErrorKind::DeviceNotAvailable);
-                        return;
-                    }
-                }
-                if unannounced >= BLOCK_FRAMES {
-                    unannounced = 0;
-                    wake.unpark();
-                }
-            }
+    open(
+        Work::Record {
+            capture,
+            wake,
+            unannounced: 0,
         },
+        on_error,
+        timeout,
     )
 }
 
 /// Opens the server's default sink; it plays what `playback` gives, on every channel.
 pub fn open_output(
     playback: Playback,
-    mut on_error: ErrorSink,
+    on_error: ErrorSink,
     timeout: Duration,
 ) -> Result<PulseStream, String> {
-    let attr = BufferAttr {
-        maxlength: u32::MAX,
-        tlength: PLAYBACK_BLOCKS * BLOCK_BYTES as u32,
-        prebuf: u32::MAX,
-        minreq: BLOCK_BYTES as u32,
-        fragsize: u32::MAX,
-    };
-    start(
-        "palabre-pulse-out",
-        Side::Playback,
-        attr,
-        timeout,
-        move |link, stop| {
-            let mut output = OutputLoop::new(playback);
-            let mut bytes = [0u8; BLOCK_BYTES];
-            // While resting, the thread takes a block on its own clock, every 10 ms.
-            let mut next_rest_step = Instant::now();
-            while !stop.load(Ordering::Relaxed) {
-                let wait = if output.resting {
-                    next_rest_step.saturating_duration_since(Instant::now())
-                } else {
-                    STOP_CHECK
-                };
-                if !link.wait(wait) {
-                    on_error(cpal::ErrorKind::DeviceNotAvailable);
-                    return;
-                }
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                if output.resting {
-                    let now = Instant::now();
-                    if now < next_rest_step {
-                        continue;
-                    }
-                    // Behind by more than a block (a late wake-up): start counting again from now.
-                    next_rest_step = (next_rest_step + BLOCK).max(now);
-                    if output.step(|block| write_block(&mut link.stream, &mut bytes, block))
-                        == Step::Failed
-                    {
-                        on_error(cpal::ErrorKind::DeviceNotAvailable);
-                        return;
-                    }
-                    continue;
-                }
-                // The server asks for what it wants queued: that is what paces the thread.
-                while !output.resting
-                    && link
-                        .stream
-                        .writable_size()
-                        .is_some_and(|room| room >= BLOCK_BYTES)
-                {
-                    if output.step(|block| write_block(&mut link.stream, &mut bytes, block))
-                        == Step::Failed
-                    {
-                        on_error(cpal::ErrorKind::DeviceNotAvailable);
-                        return;
-                    }
-                }
-                if output.resting {
-                    next_rest_step = Instant::now() + BLOCK;
-                }
-            }
+    open(
+        Work::Play {
+            output: Box::new(OutputLoop::new(playback)),
+            next_rest_step: Instant::now(),
         },
+        on_error,
+        timeout,
     )
 }
 
@@ -216,6 +113,8 @@ fn write_block(stream: &mut Stream, bytes: &mut [u8; BLOCK_BYTES], block: &[f32]
 
 /// One block's duration.
 const BLOCK: Duration = Duration::from_millis(10);
+/// While resting, how far behind its clock the speakers' side catches up (blocks taken at once).
+const REST_CATCH_UP: Duration = Duration::from_millis(50);
 /// After this many silent blocks (1 s) the speakers' stream is no longer fed: the server and its
 /// mainloop thread then rest too, as in a quiet channel most of the time.
 const REST_AFTER_SILENT_BLOCKS: u32 = 100;
@@ -310,92 +209,342 @@ impl OutputLoop {
     }
 }
 
-/// Which way a stream goes.
-#[derive(Debug, Clone, Copy)]
-enum Side {
-    Record,
-    Playback,
+/// What the thread does with one stream.
+enum Work {
+    /// The microphone: samples to `capture`; `wake` woken for each 10 ms.
+    Record {
+        capture: Capture,
+        wake: std::thread::Thread,
+        /// Frames captured since `wake` was last woken.
+        unannounced: usize,
+    },
+    /// The speakers; while resting, a block is taken every 10 ms on the thread's own clock.
+    Play {
+        output: Box<OutputLoop>,
+        next_rest_step: Instant,
+    },
 }
 
-/// A connection to the server with its one stream, owned by the stream's thread.
-struct Link {
-    mainloop: Mainloop,
-    context: Context,
+impl Work {
+    /// The stream's buffer sizes.
+    fn attr(&self) -> BufferAttr {
+        match self {
+            Work::Record { .. } => BufferAttr {
+                maxlength: u32::MAX,
+                tlength: u32::MAX,
+                prebuf: u32::MAX,
+                minreq: u32::MAX,
+                fragsize: BLOCK_BYTES as u32,
+            },
+            Work::Play { .. } => BufferAttr {
+                maxlength: u32::MAX,
+                tlength: PLAYBACK_BLOCKS * BLOCK_BYTES as u32,
+                prebuf: u32::MAX,
+                minreq: BLOCK_BYTES as u32,
+                fragsize: u32::MAX,
+            },
+        }
+    }
+
+    /// How long the main loop may wait before this stream needs the thread again.
+    fn patience(&self, now: Instant) -> Duration {
+        match self {
+            Work::Play {
+                output,
+                next_rest_step,
+            } if output.resting => {
+                // A block late: the microphone's stream, when there is one, wakes the thread
+                // every 10 ms anyway, and its wake-ups serve the resting speakers too.
+                (*next_rest_step + BLOCK).saturating_duration_since(now)
+            }
+            _ => STOP_CHECK,
+        }
+    }
+
+    /// Moves what the server sent or asked for; `false` if the stream failed.
+    fn run(&mut self, stream: &mut Stream, bytes: &mut [u8; BLOCK_BYTES]) -> bool {
+        match self {
+            Work::Record {
+                capture,
+                wake,
+                unannounced,
+            } => {
+                let mut samples = [0.0f32; BLOCK_FRAMES];
+                while stream.readable_size().is_some_and(|size| size > 0) {
+                    match stream.peek() {
+                        Ok(PeekResult::Data(data)) => {
+                            for chunk in data.chunks(BLOCK_BYTES) {
+                                let frames = chunk.len() / 4;
+                                for (sample, raw) in samples.iter_mut().zip(chunk.chunks_exact(4)) {
+                                    *sample = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+                                }
+                                capture.process(&samples[..frames]);
+                                *unannounced += frames;
+                            }
+                        }
+                        // A gap the server reports after an overrun: nothing to read in it.
+                        Ok(PeekResult::Hole(_)) => {}
+                        Ok(PeekResult::Empty) => break,
+                        Err(_) => return false,
+                    }
+                    if stream.discard().is_err() {
+                        return false;
+                    }
+                }
+                if *unannounced >= BLOCK_FRAMES {
+                    *unannounced = 0;
+                    wake.unpark();
+                }
+                true
+            }
+            Work::Play {
+                output,
+                next_rest_step,
+            } => {
+                if output.resting {
+                    let now = Instant::now();
+                    // One block per 10 ms gone by, as the server would have taken them; after
+                    // a long stall (a suspended machine), count again from now.
+                    if now.saturating_duration_since(*next_rest_step) > REST_CATCH_UP {
+                        *next_rest_step = now;
+                    }
+                    while output.resting && now >= *next_rest_step {
+                        *next_rest_step += BLOCK;
+                        if output.step(|block| write_block(stream, bytes, block)) == Step::Failed {
+                            return false;
+                        }
+                    }
+                    if output.resting {
+                        return true;
+                    }
+                }
+                // The server asks for what it wants queued: that is what paces the speakers.
+                while !output.resting
+                    && stream
+                        .writable_size()
+                        .is_some_and(|room| room >= BLOCK_BYTES)
+                {
+                    if output.step(|block| write_block(stream, bytes, block)) == Step::Failed {
+                        return false;
+                    }
+                }
+                if output.resting {
+                    *next_rest_step = Instant::now() + BLOCK;
+                }
+                true
+            }
+        }
+    }
+}
+
+/// A stream the thread was asked to open.
+struct Request {
+    work: Work,
+    on_error: ErrorSink,
+    stop: Arc<AtomicBool>,
+    /// Told once the stream is ready, or why it could not open.
+    reply: SyncSender<Result<(), String>>,
+}
+
+/// A stream on the thread.
+struct Open {
     stream: Stream,
+    request: Request,
+    /// Whether the opener has been told it is ready.
+    ready: bool,
 }
 
-impl Link {
-    /// Connects to the default server and opens a stream on its default device (autospawning a
-    /// server as any PulseAudio client may). Blocks until both are ready or have failed.
-    fn open(side: Side, attr: &BufferAttr) -> Result<Link, String> {
-        let mut mainloop = Mainloop::new().ok_or("no PulseAudio main loop")?;
-        let mut context = Context::new(&mainloop, "palabre").ok_or("no PulseAudio context")?;
-        context
-            .connect(None, ContextFlags::NOFLAGS, None)
-            .map_err(text)?;
-        loop {
-            iterate(&mut mainloop)?;
-            match context.get_state() {
-                ContextState::Ready => break,
-                ContextState::Failed | ContextState::Terminated => {
-                    return Err(text(context.errno()));
+/// How to reach the thread while it runs.
+static THREAD: Mutex<Option<Sender<Request>>> = Mutex::new(None);
+
+/// Hands `work` to the thread (starting it if none runs) and waits until its stream is ready.
+fn open(work: Work, on_error: ErrorSink, timeout: Duration) -> Result<PulseStream, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (reply, answer) = mpsc::sync_channel(1);
+    let request = Request {
+        work,
+        on_error,
+        stop: stop.clone(),
+        reply,
+    };
+    {
+        let mut thread = THREAD.lock().unwrap_or_else(PoisonError::into_inner);
+        // A thread that has gone takes no request: the send fails and a new thread starts.
+        let request = match thread.as_ref() {
+            Some(requests) => requests.send(request).err().map(|e| e.0),
+            None => Some(request),
+        };
+        if let Some(request) = request {
+            let (requests, incoming) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("palabre-pulse".to_owned())
+                .spawn(move || serve(request, incoming))
+                .map_err(|e| e.to_string())?;
+            *thread = Some(requests);
+        }
+    }
+    match answer.recv_timeout(timeout) {
+        Ok(Ok(())) => Ok(PulseStream { stop }),
+        Ok(Err(reason)) => Err(reason),
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            Err("the sound server did not answer".to_owned())
+        }
+    }
+}
+
+/// The thread: connects, then serves its streams until none is left or the server goes.
+fn serve(first: Request, incoming: Receiver<Request>) {
+    let mut pending = vec![first];
+    let Some((mut mainloop, mut context)) = connect(&mut pending) else {
+        retire(&incoming, pending, "the sound server could not be reached");
+        return;
+    };
+    let mut streams: Vec<Open> = Vec::with_capacity(2);
+    let mut bytes = [0u8; BLOCK_BYTES];
+    loop {
+        for request in pending.drain(..) {
+            match new_stream(&mut context, &request.work) {
+                Ok(stream) => streams.push(Open {
+                    stream,
+                    request,
+                    ready: false,
+                }),
+                Err(reason) => {
+                    let _ = request.reply.send(Err(reason));
                 }
-                _ => {}
             }
         }
-        let mut stream =
-            Stream::new(&mut context, "voice", &SPEC, None).ok_or("no PulseAudio stream")?;
-        // The latency asked for is what the server gives the device (no timing updates: palabre
-        // does not ask for the stream's latency).
-        let flags = StreamFlags::ADJUST_LATENCY;
-        match side {
-            Side::Record => stream.connect_record(None, Some(attr), flags),
-            Side::Playback => stream.connect_playback(None, Some(attr), flags, None, None),
+        let now = Instant::now();
+        let patience = streams
+            .iter()
+            .map(|open| open.request.work.patience(now))
+            .min()
+            .unwrap_or(STOP_CHECK);
+        let micros = u64::try_from(patience.as_micros()).unwrap_or(u64::MAX);
+        let iterated = mainloop.prepare(Some(MicroSeconds(micros))).is_ok()
+            && mainloop.poll().is_ok()
+            && mainloop.dispatch().is_ok();
+        if !iterated || context.get_state() != ContextState::Ready {
+            // The server went: every stream is lost, and the thread ends.
+            for mut open in streams.drain(..) {
+                report(&mut open, "the sound server went away");
+            }
+            retire(&incoming, pending, "the sound server went away");
+            return;
         }
-        .map_err(text)?;
-        loop {
-            iterate(&mut mainloop)?;
-            match stream.get_state() {
-                StreamState::Ready => break,
+        streams.retain_mut(|open| {
+            if open.request.stop.load(Ordering::Relaxed) {
+                let _ = open.stream.disconnect();
+                return false;
+            }
+            match open.stream.get_state() {
+                StreamState::Ready => {}
                 StreamState::Failed | StreamState::Terminated => {
-                    return Err(text(context.errno()));
+                    report(open, &text(context.errno()));
+                    return false;
                 }
-                _ => {}
+                _ => return true,
+            }
+            if !open.ready {
+                open.ready = true;
+                let _ = open.request.reply.send(Ok(()));
+            }
+            if open.request.work.run(&mut open.stream, &mut bytes) {
+                true
+            } else {
+                report(open, "the stream failed");
+                let _ = open.stream.disconnect();
+                false
+            }
+        });
+        loop {
+            match incoming.try_recv() {
+                Ok(request) => pending.push(request),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
             }
         }
-        Ok(Link {
-            mainloop,
-            context,
-            stream,
-        })
-    }
-
-    /// Runs one iteration of the main loop, waiting at most `timeout` for the server; answers
-    /// whether the connection and the stream are still there.
-    fn wait(&mut self, timeout: Duration) -> bool {
-        let micros = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
-        let iterated = self.mainloop.prepare(Some(MicroSeconds(micros))).is_ok()
-            && self.mainloop.poll().is_ok()
-            && self.mainloop.dispatch().is_ok();
-        iterated
-            && self.context.get_state() == ContextState::Ready
-            && self.stream.get_state() == StreamState::Ready
+        if streams.is_empty() && pending.is_empty() {
+            // Last look, under the lock openers take: a request sent meanwhile is served.
+            let mut thread = THREAD.lock().unwrap_or_else(PoisonError::into_inner);
+            match incoming.try_recv() {
+                Ok(request) => pending.push(request),
+                Err(_) => {
+                    *thread = None;
+                    context.disconnect();
+                    return;
+                }
+            }
+        }
     }
 }
 
-impl Drop for Link {
-    fn drop(&mut self) {
-        let _ = self.stream.disconnect();
-        self.context.disconnect();
+/// Connects to the default server (autospawning one as any PulseAudio client may); on failure
+/// the requests in `pending` are told why.
+fn connect(pending: &mut Vec<Request>) -> Option<(Mainloop, Context)> {
+    let fail = |pending: &mut Vec<Request>, reason: String| {
+        for request in pending.drain(..) {
+            let _ = request.reply.send(Err(reason.clone()));
+        }
+        None
+    };
+    let Some(mut mainloop) = Mainloop::new() else {
+        return fail(pending, "no PulseAudio main loop".to_owned());
+    };
+    let Some(mut context) = Context::new(&mainloop, "palabre") else {
+        return fail(pending, "no PulseAudio context".to_owned());
+    };
+    if let Err(e) = context.connect(None, ContextFlags::NOFLAGS, None) {
+        return fail(pending, text(e));
+    }
+    loop {
+        match mainloop.iterate(true) {
+            IterateResult::Success(_) => {}
+            IterateResult::Quit(_) => return fail(pending, "the main loop quit".to_owned()),
+            IterateResult::Err(e) => return fail(pending, text(e)),
+        }
+        match context.get_state() {
+            ContextState::Ready => return Some((mainloop, context)),
+            ContextState::Failed | ContextState::Terminated => {
+                return fail(pending, text(context.errno()));
+            }
+            _ => {}
+        }
     }
 }
 
-/// One blocking iteration of the main loop while connecting.
-fn iterate(mainloop: &mut Mainloop) -> Result<(), String> {
-    match mainloop.iterate(true) {
-        IterateResult::Success(_) => Ok(()),
-        IterateResult::Quit(_) => Err("the PulseAudio main loop quit".to_owned()),
-        IterateResult::Err(e) => Err(text(e)),
+/// Starts opening a stream for `work` on the server's default device.
+fn new_stream(context: &mut Context, work: &Work) -> Result<Stream, String> {
+    let mut stream = Stream::new(context, "voice", &SPEC, None).ok_or("no PulseAudio stream")?;
+    // The latency asked for is what the server gives the device (no timing updates: palabre
+    // does not ask for the stream's latency).
+    let flags = StreamFlags::ADJUST_LATENCY;
+    let attr = work.attr();
+    match work {
+        Work::Record { .. } => stream.connect_record(None, Some(&attr), flags),
+        Work::Play { .. } => stream.connect_playback(None, Some(&attr), flags, None, None),
+    }
+    .map_err(text)?;
+    Ok(stream)
+}
+
+/// Tells whoever waits on `open` that it failed: the opener if it still waits, else the engine.
+fn report(open: &mut Open, reason: &str) {
+    if open.ready {
+        (open.request.on_error)(cpal::ErrorKind::DeviceNotAvailable);
+    } else {
+        let _ = open.request.reply.send(Err(reason.to_owned()));
+    }
+}
+
+/// The thread ends: it takes no more requests, and those it has are told why.
+fn retire(incoming: &Receiver<Request>, pending: Vec<Request>, reason: &str) {
+    let mut thread = THREAD.lock().unwrap_or_else(PoisonError::into_inner);
+    *thread = None;
+    drop(thread);
+    for request in pending.into_iter().chain(incoming.try_iter()) {
+        let _ = request.reply.send(Err(reason.to_owned()));
     }
 }
 
@@ -404,41 +553,6 @@ fn text(error: libpulse_binding::error::PAErr) -> String {
     error
         .to_string()
         .unwrap_or_else(|| "PulseAudio error".to_owned())
-}
-
-/// Connects on a new thread (a hung server must not hang the caller past `timeout`), then runs
-/// `body` there.
-fn start(
-    name: &str,
-    side: Side,
-    attr: BufferAttr,
-    timeout: Duration,
-    body: impl FnOnce(&mut Link, &AtomicBool) + Send + 'static,
-) -> Result<PulseStream, String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ready_tx, ready) = mpsc::sync_channel(1);
-    let thread_stop = stop.clone();
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || match Link::open(side, &attr) {
-            Ok(mut link) => {
-                if ready_tx.send(Ok(())).is_ok() {
-                    body(&mut link, &thread_stop);
-                }
-            }
-            Err(reason) => {
-                let _ = ready_tx.send(Err(reason));
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    match ready.recv_timeout(timeout) {
-        Ok(Ok(())) => Ok(PulseStream { stop }),
-        Ok(Err(reason)) => Err(reason),
-        Err(_) => {
-            stop.store(true, Ordering::Relaxed);
-            Err("the sound server did not answer".to_owned())
-        }
-    }
 }
 
 #[cfg(test)]
