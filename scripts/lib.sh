@@ -89,7 +89,7 @@ set-default-source palabre_sink.monitor
 PA
   PULSE_RUNTIME_PATH="$PALABRE_PULSE_DIR/run" PULSE_STATE_PATH="$PALABRE_PULSE_DIR/state" \
     pulseaudio --daemonize=no --system=false --exit-idle-time=-1 --disallow-exit --use-pid-file=no \
-    --disable-shm=yes -n -F "$PALABRE_PULSE_DIR/default.pa" \
+    -n -F "$PALABRE_PULSE_DIR/default.pa" \
     --log-target="file:$PALABRE_PULSE_DIR/pulse.log" &
   PALABRE_PULSE_PID=$!
   export PULSE_SERVER="unix:$PALABRE_PULSE_DIR/run/native"
