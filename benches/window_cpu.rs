@@ -20,7 +20,9 @@
 //! from `/proc/PID/stat`; per-thread figures show where it goes. Memory is `VmRSS` at the end and
 //! `VmHWM` (peak).
 //!
-//! Arguments (after `--`): `--window SECONDS`; `--no-official` leaves the official client out.
+//! Arguments (after `--`): `--window SECONDS`; `--no-official` leaves the official client out;
+//! `--like-official` gives palabre's call the official client's defaults in this bench: no echo
+//! cancellation, and push-to-talk with the key never pressed.
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -140,6 +142,7 @@ fn main() {
         seconds = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
     }
     let with_official = !args.iter().any(|a| a == "--no-official");
+    let like_official = args.iter().any(|a| a == "--like-official");
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
@@ -192,7 +195,16 @@ fn main() {
     );
     assert!(peer.wait_joined(Duration::from_secs(15)).is_some(), "peer");
     let link = format!("mumble://bench@127.0.0.1:{}/Test", server.port);
-    let mut call = window(&display, &dir.path().join("call"), Some(&link));
+    let call_dir = dir.path().join("call");
+    if like_official {
+        std::fs::create_dir_all(&call_dir).expect("config directory");
+        std::fs::write(
+            call_dir.join("settings.toml"),
+            "[audio]\necho_cancel = false\ntransmit = \"push-to-talk\"\n",
+        )
+        .expect("settings");
+    }
+    let mut call = window(&display, &call_dir, Some(&link));
     std::thread::sleep(Duration::from_secs(4));
     let clicked = Command::new("xdotool")
         .env("DISPLAY", &display)
@@ -227,6 +239,13 @@ fn main() {
 
     println!("### The window, idle and in a Mumble call ({seconds} s each)");
     println!();
+    if like_official {
+        println!(
+            "palabre's call with the official client's defaults here: no echo cancellation, \
+             push-to-talk never pressed."
+        );
+        println!();
+    }
     println!(
         "| state | CPU % of one core | RSS MB (end) | peak RSS MB | busiest threads (% of a core) |"
     );
