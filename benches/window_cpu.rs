@@ -21,8 +21,8 @@
 //! `VmHWM` (peak).
 //!
 //! Arguments (after `--`): `--window SECONDS`; `--no-official` leaves the official client out;
-//! `--like-official` gives palabre's call the official client's defaults in this bench: no echo
-//! cancellation, and push-to-talk with the key never pressed.
+//! `--like-official` gives palabre's call the official client's settings in this bench: no echo
+//! cancellation (Mumble 1.3.4's default), and push-to-talk with the key never pressed.
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -241,7 +241,7 @@ fn main() {
     println!();
     if like_official {
         println!(
-            "palabre's call with the official client's defaults here: no echo cancellation, \
+            "palabre's call with the official client's settings here: no echo cancellation, \
              push-to-talk never pressed."
         );
         println!();
