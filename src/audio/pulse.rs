@@ -115,8 +115,8 @@ fn write_block(stream: &mut Stream, bytes: &mut [u8; BLOCK_BYTES], block: &[f32]
 const BLOCK: Duration = Duration::from_millis(10);
 /// While resting, how far behind its clock the speakers' side catches up (blocks taken at once).
 const REST_CATCH_UP: Duration = Duration::from_millis(50);
-/// After this many silent blocks (1 s) the speakers' stream is no longer fed: the server and its
-/// mainloop thread then rest too, as in a quiet channel most of the time.
+/// After this many silent blocks (1 s) the speakers' stream is no longer fed: the server then
+/// rests too, as in a quiet channel most of the time.
 const REST_AFTER_SILENT_BLOCKS: u32 = 100;
 /// While resting, the ring is kept at this many blocks (the silence beyond is dropped), as
 /// when the server takes a block every 10 ms, so the delay is the same when sound comes back.
