@@ -350,7 +350,8 @@ fn to_pulse(wanted: Option<&str>) -> bool {
 
 /// Opens the chosen microphone (`None`: the default one); mono samples at the device rate arrive
 /// in the returned ring. The default one goes through the PulseAudio server where one answers
-/// (see `pulse`), otherwise through cpal.
+/// (see `pulse`), and then wakes the calling thread for each 10 ms it captures
+/// ([`OpenStream::wakes_opener`]); otherwise it goes through cpal.
 pub fn open_input_choice(
     wanted: Option<&str>,
     counters: Arc<RtCounters>,

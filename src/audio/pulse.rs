@@ -20,7 +20,7 @@
 //! only while a stream is open.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,7 @@ const REST_KEEP_BLOCKS: usize = 3;
 enum Step {
     /// A block went to the server.
     Wrote,
-    /// Nothing was written: wait a block's time.
+    /// Nothing was written: only silence to play.
     Resting,
     /// The server refused a block.
     Failed,
@@ -397,7 +397,7 @@ fn open(work: Work, on_error: ErrorSink, timeout: Duration) -> Result<PulseStrea
 fn serve(first: Request, incoming: Receiver<Request>) {
     let mut pending = vec![first];
     let Some((mut mainloop, mut context)) = connect(&mut pending) else {
-        retire(&incoming, pending, "the sound server could not be reached");
+        retire(&incoming, "the sound server could not be reached");
         return;
     };
     let mut streams: Vec<Open> = Vec::with_capacity(2);
@@ -430,7 +430,7 @@ fn serve(first: Request, incoming: Receiver<Request>) {
             for mut open in streams.drain(..) {
                 report(&mut open, "the sound server went away");
             }
-            retire(&incoming, pending, "the sound server went away");
+            retire(&incoming, "the sound server went away");
             return;
         }
         streams.retain_mut(|open| {
@@ -458,13 +458,7 @@ fn serve(first: Request, incoming: Receiver<Request>) {
                 false
             }
         });
-        loop {
-            match incoming.try_recv() {
-                Ok(request) => pending.push(request),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return,
-            }
-        }
+        pending.extend(incoming.try_iter());
         if streams.is_empty() && pending.is_empty() {
             // Last look, under the lock openers take: a request sent meanwhile is served.
             let mut thread = THREAD.lock().unwrap_or_else(PoisonError::into_inner);
@@ -538,12 +532,12 @@ fn report(open: &mut Open, reason: &str) {
     }
 }
 
-/// The thread ends: it takes no more requests, and those it has are told why.
-fn retire(incoming: &Receiver<Request>, pending: Vec<Request>, reason: &str) {
+/// The thread ends: it takes no more requests, and those already sent are told why.
+fn retire(incoming: &Receiver<Request>, reason: &str) {
     let mut thread = THREAD.lock().unwrap_or_else(PoisonError::into_inner);
     *thread = None;
     drop(thread);
-    for request in pending.into_iter().chain(incoming.try_iter()) {
+    for request in incoming.try_iter() {
         let _ = request.reply.send(Err(reason.to_owned()));
     }
 }
