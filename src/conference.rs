@@ -103,9 +103,9 @@ const COMMAND_POLL: Duration = Duration::from_millis(50);
 /// Traffic of the call so far.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Traffic {
-    /// Sent over the last second, bit/s (headers included).
+    /// Sent over the last two seconds ([`TRAFFIC_SHOWN_EVERY`]), bit/s (headers included).
     pub up_bps: f64,
-    /// Received over the last second, bit/s (headers included).
+    /// Received over the last two seconds, bit/s (headers included).
     pub down_bps: f64,
     /// Bytes sent and received since joining (control included).
     pub total_bytes: u64,
@@ -151,8 +151,9 @@ pub enum ConferenceEvent {
     },
     /// A chat message arrived (or ours was sent).
     Chat(ChatMessage),
-    /// Traffic, measured once a second while connected; sent when a figure the window shows
-    /// changed ([`Traffic::shown`]), so a silent call does not repaint the window every second.
+    /// Traffic, worked out every two seconds while connected ([`TRAFFIC_SHOWN_EVERY`]); sent
+    /// when a figure the window shows changed ([`Traffic::shown`]), so a silent call does not
+    /// repaint the window for it.
     Traffic(Traffic),
     /// The server's certificate changed since the last connection: the conference ends, and
     /// the user may choose to trust the new certificate and join again. The sentence explains.
@@ -218,8 +219,7 @@ pub fn spawn_mumble(
                 wake,
                 tree: Tree::default(),
                 incoming: None,
-                last_traffic: None,
-                traffic_shown: None,
+                traffic: TrafficLine::default(),
                 started: false,
                 orphaned: false,
             }
@@ -241,10 +241,8 @@ struct MumbleAdapter {
     tree: Tree,
     /// Remote packets, to the engine.
     incoming: Option<Sender<IncomingPacket>>,
-    /// When the last traffic figures came, and the wire bytes sent and received then.
-    last_traffic: Option<(Instant, (u64, u64))>,
-    /// The traffic figures the window shows.
-    traffic_shown: Option<(u64, u64, u64)>,
+    /// The traffic line's figures.
+    traffic: TrafficLine,
     started: bool,
     /// The window dropped its end; a Leave was sent.
     orphaned: bool,
@@ -455,8 +453,7 @@ impl MumbleAdapter {
     }
 
     fn on_traffic(&mut self, stats: TrafficStats) {
-        let traffic = traffic_since(&mut self.last_traffic, wire_bytes(&stats));
-        if shows_new(&mut self.traffic_shown, &traffic) {
+        if let Some(traffic) = self.traffic.report(Instant::now(), wire_bytes(&stats)) {
             self.emit(ConferenceEvent::Traffic(traffic));
         }
     }
@@ -489,8 +486,7 @@ pub fn spawn_jitsi(
                 participants: Vec::new(),
                 ids: std::collections::BTreeMap::new(),
                 incoming: None,
-                last_traffic: None,
-                traffic_shown: None,
+                traffic: TrafficLine::default(),
                 started: false,
                 orphaned: false,
             }
@@ -518,10 +514,8 @@ struct JitsiAdapter {
     /// Ids given to endpoints (kept after they leave, should they come back).
     ids: std::collections::BTreeMap<String, u32>,
     incoming: Option<Sender<IncomingPacket>>,
-    /// When the last traffic figures came, and the wire bytes sent and received then.
-    last_traffic: Option<(Instant, (u64, u64))>,
-    /// The traffic figures the window shows.
-    traffic_shown: Option<(u64, u64, u64)>,
+    /// The traffic line's figures.
+    traffic: TrafficLine,
     started: bool,
     orphaned: bool,
 }
@@ -783,20 +777,50 @@ impl JitsiAdapter {
         let received = traffic.udp_bytes_received
             + traffic.udp_packets_received * jitsi::IP_UDP_OVERHEAD
             + traffic.signalling_bytes_received;
-        let traffic = traffic_since(&mut self.last_traffic, (sent, received));
-        if shows_new(&mut self.traffic_shown, &traffic) {
+        if let Some(traffic) = self.traffic.report(Instant::now(), (sent, received)) {
             self.emit(ConferenceEvent::Traffic(traffic));
         }
     }
 }
 
-/// The traffic event for `(sent, received)` wire bytes so far: rates since the previous
-/// figures (kept in `last`), and the total.
+/// How often the traffic line may change. Its rates are averaged over this long, so speech's
+/// varying bitrate reads steadily, and while someone talks the line repaints the window every
+/// other second rather than every second (the back-ends report about once a second).
+const TRAFFIC_SHOWN_EVERY: Duration = Duration::from_secs(2);
+/// A report this much early still counts as on time (the back-ends' reports come a second
+/// apart, give or take the delivery).
+const TRAFFIC_REPORT_SLACK: Duration = Duration::from_millis(500);
+
+/// The traffic line, from the back-end's reports of the wire bytes so far.
+#[derive(Debug, Default)]
+struct TrafficLine {
+    /// When the figures were last worked out, and the wire bytes sent and received then.
+    last: Option<(Instant, (u64, u64))>,
+    /// The figures the window shows.
+    shown: Option<(u64, u64, u64)>,
+}
+
+impl TrafficLine {
+    /// A report of `(sent, received)` wire bytes so far, at `now`: the event for the window if
+    /// it is time to work the figures out again and the window would show them differently.
+    fn report(&mut self, now: Instant, bytes: (u64, u64)) -> Option<Traffic> {
+        if let Some((at, _)) = self.last
+            && now.saturating_duration_since(at) < TRAFFIC_SHOWN_EVERY - TRAFFIC_REPORT_SLACK
+        {
+            return None;
+        }
+        let traffic = traffic_since(&mut self.last, now, bytes);
+        shows_new(&mut self.shown, &traffic).then_some(traffic)
+    }
+}
+
+/// The traffic event for `(sent, received)` wire bytes so far at `now`: rates since the
+/// previous figures (kept in `last`), and the total.
 fn traffic_since(
     last: &mut Option<(Instant, (u64, u64))>,
+    now: Instant,
     (sent, received): (u64, u64),
 ) -> Traffic {
-    let now = Instant::now();
     let (up_bps, down_bps) = match *last {
         Some((at, (before_sent, before_received))) => {
             let seconds = now.saturating_duration_since(at).as_secs_f64().max(0.001);
@@ -879,5 +903,30 @@ mod tests {
         assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 20_000)));
         assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 160_000)));
         assert_eq!(shown, Some((0, 42, 2)));
+    }
+
+    #[test]
+    fn the_traffic_line_changes_every_two_seconds_with_the_average_over_them() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut line = TrafficLine::default();
+        // Someone talks: 5 kB a second down, reported a second apart, give or take delivery.
+        let first = line
+            .report(at(0), (0, 0))
+            .expect("the first figures show at once");
+        assert_eq!(first.shown(), (0, 0, 0));
+        assert_eq!(line.report(at(1_000), (500, 5_000)), None);
+        let second = line
+            .report(at(1_995), (1_000, 10_500))
+            .expect("two seconds on");
+        assert_eq!(second.shown(), (4, 42, 0));
+        assert_eq!(line.report(at(3_010), (1_500, 16_000)), None);
+        // A second late: the average is still over what passed since the last figures.
+        let third = line
+            .report(at(5_995), (3_000, 26_500))
+            .expect("four seconds on");
+        assert_eq!(third.shown(), (4, 32, 0));
+        // Two seconds on, the same figures: nothing to repaint.
+        assert_eq!(line.report(at(8_000), (4_003, 34_520)), None);
     }
 }
