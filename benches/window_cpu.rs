@@ -23,6 +23,9 @@
 //! Arguments (after `--`): `--window SECONDS`; `--no-official` leaves the official client out;
 //! `--like-official` gives palabre's call the official client's settings in this bench: no echo
 //! cancellation (Mumble 1.3.4's default), and push-to-talk with the key never pressed.
+//! `--headset` gives palabre's call (default settings) a microphone that does not hear its
+//! speakers: the monitor of a second null sink (`pactl`, Debian package pulseaudio-utils), as
+//! a headset would.
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -118,10 +121,22 @@ fn measure(pid: u32, seconds: u64) -> Measure {
     }
 }
 
-fn window(display: &str, config: &std::path::Path, link: Option<&str>) -> Child {
+/// The null sink whose monitor is the microphone with `--headset`.
+const HEADSET_SINK: &str = "palabre_bench_headset";
+
+fn window(
+    display: &str,
+    config: &std::path::Path,
+    link: Option<&str>,
+    microphone: Option<&str>,
+) -> Child {
     let mut command = Command::new(PALABRE);
     if let Some(link) = link {
         command.arg(link);
+    }
+    if let Some(source) = microphone {
+        // libpulse's default source for this client.
+        command.env("PULSE_SOURCE", source);
     }
     command
         .env("DISPLAY", display)
@@ -143,6 +158,7 @@ fn main() {
     }
     let with_official = !args.iter().any(|a| a == "--no-official");
     let like_official = args.iter().any(|a| a == "--like-official");
+    let headset = args.iter().any(|a| a == "--headset");
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
@@ -161,7 +177,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
 
     // 1. Idle.
-    let mut idle = window(&display, &dir.path().join("idle"), None);
+    let mut idle = window(&display, &dir.path().join("idle"), None, None);
     std::thread::sleep(Duration::from_secs(5));
     let idle_figures = measure(idle.id(), seconds);
     idle.kill().ok();
@@ -204,7 +220,28 @@ fn main() {
         )
         .expect("settings");
     }
-    let mut call = window(&display, &call_dir, Some(&link));
+    let headset_module = headset.then(|| {
+        let out = Command::new("pactl")
+            .args([
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={HEADSET_SINK}"),
+            ])
+            .output()
+            .expect("pactl (Debian package pulseaudio-utils)");
+        assert!(
+            out.status.success(),
+            "pactl could not make the headset sink"
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    });
+    let microphone = format!("{HEADSET_SINK}.monitor");
+    let mut call = window(
+        &display,
+        &call_dir,
+        Some(&link),
+        headset.then_some(microphone.as_str()),
+    );
     std::thread::sleep(Duration::from_secs(4));
     let clicked = Command::new("xdotool")
         .env("DISPLAY", &display)
@@ -228,6 +265,12 @@ fn main() {
     let alone_figures = measure(call.id(), seconds);
     call.kill().ok();
     call.wait().ok();
+    if let Some(module) = headset_module {
+        Command::new("pactl")
+            .args(["unload-module", &module])
+            .status()
+            .ok();
+    }
     let joined = peer.users_seen().contains(&"bench".to_owned());
 
     // 3. The official client, in the same call.
@@ -243,6 +286,13 @@ fn main() {
         println!(
             "palabre's call with the official client's settings here: no echo cancellation, \
              push-to-talk never pressed."
+        );
+        println!();
+    }
+    if headset {
+        println!(
+            "palabre's call with a headset: its microphone does not hear its speakers \
+             (default settings)."
         );
         println!();
     }
