@@ -25,7 +25,9 @@
 //! cancellation (Mumble 1.3.4's default), and push-to-talk with the key never pressed.
 //! `--headset` gives palabre's call (default settings) a microphone that does not hear its
 //! speakers: the monitor of a second null sink (`pactl`, Debian package pulseaudio-utils), as
-//! a headset would.
+//! a headset would. `--settle SECONDS` is how long the call runs after Join before it is
+//! measured (6 by default; the echo canceller rests with a headset only after 15 s of the far
+//! end's sound).
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -159,6 +161,12 @@ fn main() {
     let with_official = !args.iter().any(|a| a == "--no-official");
     let like_official = args.iter().any(|a| a == "--like-official");
     let headset = args.iter().any(|a| a == "--headset");
+    let settle = args
+        .iter()
+        .position(|a| a == "--settle")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6u64);
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
@@ -191,7 +199,7 @@ fn main() {
     )))
     .expect("speech");
     let mut long = Vec::new();
-    while long.len() < 48_000 * (seconds as usize + 20) {
+    while long.len() < 48_000 * (seconds + settle) as usize + 48_000 * 20 {
         long.extend_from_slice(&speech);
     }
     let talk = dir.path().join("talk.wav");
@@ -206,7 +214,7 @@ fn main() {
             "--send-wav",
             talk.to_str().expect("utf-8"),
             "--seconds",
-            &(seconds + 15).to_string(),
+            &(seconds + settle + 9).to_string(),
         ],
     );
     assert!(peer.wait_joined(Duration::from_secs(15)).is_some(), "peer");
@@ -258,7 +266,7 @@ fn main() {
         clicked,
         "xdotool (Debian package xdotool) could not click Join"
     );
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(settle));
     let call_figures = measure(call.id(), seconds);
     // The peer stops talking and leaves: the window alone in the channel.
     let peer = peer.wait();
@@ -292,7 +300,7 @@ fn main() {
     if headset {
         println!(
             "palabre's call with a headset: its microphone does not hear its speakers \
-             (default settings)."
+             (default settings); measured from {settle} s after Join."
         );
         println!();
     }
