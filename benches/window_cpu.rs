@@ -153,20 +153,20 @@ fn window(
 }
 
 fn main() {
-    let mut seconds = 30u64;
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--window") {
-        seconds = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
-    }
+    // `--NAME SECONDS`, or `default`.
+    let seconds_after = |name: &str, default: u64| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let seconds = seconds_after("--window", 30);
+    let settle = seconds_after("--settle", 6);
     let with_official = !args.iter().any(|a| a == "--no-official");
     let like_official = args.iter().any(|a| a == "--like-official");
     let headset = args.iter().any(|a| a == "--headset");
-    let settle = args
-        .iter()
-        .position(|a| a == "--settle")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6u64);
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
