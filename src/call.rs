@@ -160,7 +160,7 @@ pub fn run(
     options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
     options.session.frame_ms = encoder.frame_ms;
     let server = format!("{}:{}", options.host, options.port);
-    let handle = mumble::spawn(options, None).map_err(CallError::Thread)?;
+    let handle = mumble::spawn(options, None, None).map_err(CallError::Thread)?;
 
     let meters = Meters::default();
     let mut summary = CallSummary {
@@ -691,7 +691,7 @@ pub fn run_live(
         transport: "tcp".to_owned(),
         ..CallSummary::default()
     };
-    let handle = mumble::spawn(options, None).map_err(CallError::Thread)?;
+    let handle = mumble::spawn(options, None, None).map_err(CallError::Thread)?;
     let (outgoing_tx, outgoing_rx) = mpsc::channel::<OutgoingPacket>();
     let (incoming_tx, incoming_rx) = mpsc::channel::<IncomingPacket>();
     let mut link = Some(CallLink::new(

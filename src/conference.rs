@@ -207,7 +207,20 @@ pub fn spawn_mumble(
     }
     let (command_tx, command_rx) = mpsc::channel();
     let (event_tx, event_rx) = mpsc::channel();
-    let handle = mumble::spawn(options, None)?;
+    // The others' voice goes from the driver's thread straight to the engine's queue (which
+    // the engine reads at its own pace): this thread is not woken for each packet.
+    let (incoming_tx, incoming_rx) = mpsc::channel();
+    let voice: mumble::VoiceSink = Box::new(move |voice: mumble::ReceivedVoice| {
+        incoming_tx
+            .send(IncomingPacket {
+                speaker: voice.session,
+                ts_samples: voice.sequence * FRAME_SAMPLES as u64,
+                opus: voice.opus,
+                level: None,
+            })
+            .ok();
+    });
+    let handle = mumble::spawn(options, None, Some(voice))?;
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
@@ -218,7 +231,7 @@ pub fn spawn_mumble(
                 events: event_tx,
                 wake,
                 tree: Tree::default(),
-                incoming: None,
+                incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
                 started: false,
                 orphaned: false,
@@ -239,8 +252,8 @@ struct MumbleAdapter {
     events: Sender<ConferenceEvent>,
     wake: Arc<dyn Fn() + Send + Sync>,
     tree: Tree,
-    /// Remote packets, to the engine.
-    incoming: Option<Sender<IncomingPacket>>,
+    /// The others' voice as the driver queues it, handed to the engine when the call starts.
+    incoming: Option<Receiver<IncomingPacket>>,
     /// The traffic line's figures.
     traffic: TrafficLine,
     started: bool,
@@ -377,10 +390,10 @@ impl MumbleAdapter {
     fn on_session(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::Connected { welcome_text, .. } => {
-                if !self.started {
+                if !self.started
+                    && let Some(incoming_rx) = self.incoming.take()
+                {
                     self.started = true;
-                    let (incoming_tx, incoming_rx) = mpsc::channel();
-                    self.incoming = Some(incoming_tx);
                     let send = self.handle.sender();
                     let outgoing = move |packet: OutgoingPacket| {
                         send(MumbleCommand::Audio {
@@ -396,23 +409,6 @@ impl MumbleAdapter {
                 self.emit(ConferenceEvent::Stage(Stage::Connected));
                 if !welcome_text.is_empty() {
                     self.emit(ConferenceEvent::Notice(welcome_text));
-                }
-            }
-            SessionEvent::Voice {
-                session,
-                sequence,
-                opus,
-                ..
-            } => {
-                if let Some(incoming) = &self.incoming {
-                    incoming
-                        .send(IncomingPacket {
-                            speaker: session,
-                            ts_samples: sequence * FRAME_SAMPLES as u64,
-                            opus,
-                            level: None,
-                        })
-                        .ok();
                 }
             }
             SessionEvent::Text {

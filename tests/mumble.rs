@@ -602,3 +602,98 @@ fn the_availability_check_asks_the_server_query() {
         down => panic!("{down:?}"),
     }
 }
+
+/// The driver as the window uses it (not through the binary): with a voice sink, the other
+/// users' voice goes to the sink on the driver's thread, in order, and none of it comes out as
+/// events, which would wake the window's conference thread for every packet.
+#[test]
+fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
+    use palabre::net::mumble::{self, MumbleEvent, MumbleOptions, ReceivedVoice};
+    use palabre::proto::mumble::session::SessionEvent;
+    use std::sync::mpsc;
+
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().channel("Test").start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tone = dir.path().join("tone.wav");
+    let samples: Vec<f32> = (0..RATE * 3)
+        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / RATE as f32).sin())
+        .collect();
+    wav::write_mono_48k(&tone, &samples).expect("tone");
+    let mut py = server.peer(
+        "py",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "sink",
+            "--send-wav",
+            tone.to_str().expect("utf-8"),
+            "--send-delay",
+            "1",
+            "--seconds",
+            "8",
+        ],
+    );
+    assert!(
+        py.wait_joined(Duration::from_secs(15)).is_some(),
+        "py never joined"
+    );
+    let mut session = palabre::call::session_config("sink");
+    session.channel_path = vec!["Test".to_owned()];
+    let options = MumbleOptions {
+        host: "127.0.0.1".to_owned(),
+        port: server.port,
+        session,
+        identity: None,
+        config_dir: None,
+        accept_new_certificate: false,
+        reconnect: false,
+    };
+    let (voice_tx, voice_rx) = mpsc::channel::<ReceivedVoice>();
+    let sink: mumble::VoiceSink = Box::new(move |voice| {
+        voice_tx.send(voice).ok();
+    });
+    let handle = mumble::spawn(options, None, Some(sink)).expect("driver thread");
+    let mut py_session = None;
+    let mut received: Vec<ReceivedVoice> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // The tone lasts 3 s: wait for 2 s of it (20 ms packets).
+    while received.len() < 100 && Instant::now() < deadline {
+        while let Ok(event) = handle.events.try_recv() {
+            match event {
+                MumbleEvent::Session(SessionEvent::Voice { .. }) => {
+                    panic!("a voice packet came out as an event")
+                }
+                MumbleEvent::Tree(tree) => {
+                    if let Some(user) = tree.users.iter().find(|user| user.name == "py") {
+                        py_session = Some(user.session);
+                    }
+                }
+                MumbleEvent::Finished { reason, .. } => panic!("the driver ended: {reason:?}"),
+                _ => {}
+            }
+        }
+        received.extend(voice_rx.try_iter());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        received.len() >= 100,
+        "only {} voice packets reached the sink",
+        received.len()
+    );
+    let py_session = py_session.expect("py in the tree");
+    assert!(received.iter().all(|voice| voice.session == py_session));
+    assert!(received.iter().all(|voice| !voice.opus.is_empty()));
+    assert!(
+        received
+            .windows(2)
+            .all(|pair| pair[1].sequence > pair[0].sequence),
+        "voice out of order"
+    );
+    handle.leave();
+    let py = py.wait();
+    assert!(py.success(), "{}", py.describe());
+}

@@ -5,7 +5,9 @@
 //! The caller (the headless call, later the window's engine) talks to it through a
 //! [`MumbleHandle`]: commands in (voice packets, text, moves, mute), events out on a plain
 //! `std::sync::mpsc` channel so the caller needs no async runtime. A `wake` callback is called
-//! after events are queued (the window uses it to request a repaint).
+//! after events are queued (the window uses it to request a repaint). A caller that plays the
+//! other users' voice may give a [`VoiceSink`] instead: the driver then hands each voice packet
+//! to it on its own thread, and no event (and no wake-up of the caller's thread) is spent on it.
 //!
 //! Reconnection: once a connection has reached the server, losing it (server gone, network
 //! down, pings unanswered) starts a new attempt after 1, 2, 4, 8, then every 15 s, into the
@@ -62,6 +64,21 @@ pub struct MumbleOptions {
     /// Reconnect after a lost connection.
     pub reconnect: bool,
 }
+
+/// One voice packet from another user, as a [`VoiceSink`] gets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedVoice {
+    /// Sender session.
+    pub session: u32,
+    /// Index of the first 10 ms frame.
+    pub sequence: u64,
+    /// One Opus packet.
+    pub opus: Vec<u8>,
+}
+
+/// Takes the other users' voice on the driver's thread, in place of
+/// [`SessionEvent::Voice`] events; called for each packet, it must not block.
+pub type VoiceSink = Box<dyn FnMut(ReceivedVoice) + Send>;
 
 /// What the caller asks of the connection.
 #[derive(Debug, Clone)]
@@ -169,10 +186,12 @@ impl Drop for MumbleHandle {
     }
 }
 
-/// Starts the driver on its own thread. `wake` is called after events were queued.
+/// Starts the driver on its own thread. `wake` is called after events were queued; with a
+/// `voice` sink, voice packets go to it rather than out as events.
 pub fn spawn(
     options: MumbleOptions,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    voice: Option<VoiceSink>,
 ) -> std::io::Result<MumbleHandle> {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = std_mpsc::channel();
@@ -187,6 +206,7 @@ pub fn spawn(
                 commands: command_rx,
                 events: event_tx,
                 wake,
+                voice,
                 traffic_before: TrafficStats::default(),
             };
             runtime.block_on(driver.run());
@@ -203,6 +223,8 @@ struct Driver {
     commands: mpsc::UnboundedReceiver<MumbleCommand>,
     events: std_mpsc::Sender<MumbleEvent>,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Where voice packets go, if not out as events.
+    voice: Option<VoiceSink>,
     /// Traffic of the connections already closed.
     traffic_before: TrafficStats,
 }
@@ -467,6 +489,25 @@ impl Driver {
             }
             let mut closed = None;
             while let Some(event) = session.poll_event() {
+                let event = match (event, self.voice.as_mut()) {
+                    (
+                        SessionEvent::Voice {
+                            session: from,
+                            sequence,
+                            opus,
+                            ..
+                        },
+                        Some(voice),
+                    ) => {
+                        voice(ReceivedVoice {
+                            session: from,
+                            sequence,
+                            opus,
+                        });
+                        continue;
+                    }
+                    (event, _) => event,
+                };
                 match &event {
                     SessionEvent::Connected { .. } => {
                         was_connected = true;
