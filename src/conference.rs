@@ -8,8 +8,8 @@
 //! Two adapters: Mumble ([`spawn_mumble`]) and Jitsi Meet ([`spawn_jitsi`]).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::audio::FRAME_SAMPLES;
@@ -95,10 +95,34 @@ pub enum Stage {
     },
 }
 
-/// How long an adapter waits for the driver's next event before it looks at the window's
-/// commands (which are a person's clicks: 50 ms is not felt, and an idle call wakes 20 times a
-/// second rather than 200).
-const COMMAND_POLL: Duration = Duration::from_millis(50);
+/// The longest an adapter's thread sleeps without being woken: only a safety net (a driver
+/// thread that died without a word), since the driver and the window wake it ([`Waker`]).
+const ADAPTER_NAP: Duration = Duration::from_secs(1);
+
+/// Wakes an adapter's thread: its driver calls it after queuing events, the window's
+/// [`ConferenceHandle`] after each command. The thread sleeps in between, with no timer.
+#[derive(Clone, Default)]
+struct Waker(Arc<OnceLock<std::thread::Thread>>);
+
+impl Waker {
+    /// Called by the adapter's thread before it first looks at its queues: a wake-up before
+    /// that finds the events in the queues anyway.
+    fn register(&self) {
+        let _ = self.0.set(std::thread::current());
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = self.0.get() {
+            thread.unpark();
+        }
+    }
+
+    /// The driver's `wake`.
+    fn for_driver(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let waker = self.clone();
+        Arc::new(move || waker.wake())
+    }
+}
 
 /// Traffic of the call so far.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -182,13 +206,48 @@ pub enum ConferenceCommand {
     Leave,
 }
 
-/// The window's end of a running conference.
-#[derive(Debug)]
+/// The window's end of a running conference. Dropping it without a [`ConferenceCommand::Leave`]
+/// leaves anyway.
 pub struct ConferenceHandle {
     /// Commands to the back-end.
-    pub commands: Sender<ConferenceCommand>,
+    commands: Sender<ConferenceCommand>,
     /// Events from the back-end.
     pub events: Receiver<ConferenceEvent>,
+    waker: Waker,
+}
+
+impl ConferenceHandle {
+    fn new(
+        commands: Sender<ConferenceCommand>,
+        events: Receiver<ConferenceEvent>,
+        waker: Waker,
+    ) -> Self {
+        Self {
+            commands,
+            events,
+            waker,
+        }
+    }
+
+    /// Hands a command to the back-end.
+    pub fn send(&self, command: ConferenceCommand) {
+        self.commands.send(command).ok();
+        self.waker.wake();
+    }
+}
+
+impl Drop for ConferenceHandle {
+    fn drop(&mut self) {
+        // The adapter must find the queue closed when it wakes: close it first.
+        drop(std::mem::replace(&mut self.commands, mpsc::channel().0));
+        self.waker.wake();
+    }
+}
+
+impl std::fmt::Debug for ConferenceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConferenceHandle").finish_non_exhaustive()
+    }
 }
 
 /// Joins a Mumble server. The audio runs in the engine (`engine` receives
@@ -220,7 +279,9 @@ pub fn spawn_mumble(
             })
             .ok();
     });
-    let handle = mumble::spawn(options, None, Some(voice))?;
+    let waker = Waker::default();
+    let handle = mumble::spawn(options, Some(waker.for_driver()), Some(voice))?;
+    let adapter_waker = waker.clone();
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
@@ -236,12 +297,9 @@ pub fn spawn_mumble(
                 started: false,
                 orphaned: false,
             }
-            .run(command_rx);
+            .run(command_rx, adapter_waker);
         })?;
-    Ok(ConferenceHandle {
-        commands: command_tx,
-        events: event_rx,
-    })
+    Ok(ConferenceHandle::new(command_tx, event_rx, waker))
 }
 
 struct MumbleAdapter {
@@ -267,42 +325,53 @@ impl MumbleAdapter {
         (self.wake)();
     }
 
-    fn run(mut self, commands: Receiver<ConferenceCommand>) {
+    fn run(mut self, commands: Receiver<ConferenceCommand>, waker: Waker) {
+        // Our voice goes straight from the engine to the driver and the others' from the driver
+        // to the engine: this thread sleeps until the driver has news or the window a command.
+        waker.register();
         loop {
-            // Our voice goes straight from the engine to the driver; this thread waits for the
-            // driver's events and looks at the window's commands between them.
-            match self.handle.events.recv_timeout(COMMAND_POLL) {
-                Ok(event) => {
-                    if self.on_event(event) {
-                        break;
-                    }
-                    while let Ok(event) = self.handle.events.try_recv() {
+            let mut over = false;
+            loop {
+                match self.handle.events.try_recv() {
+                    Ok(event) => {
                         if self.on_event(event) {
-                            self.engine.send(Command::StopCall).ok();
-                            return;
+                            over = true;
+                            break;
                         }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        over = true;
+                        break;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
             }
-            loop {
-                match commands.try_recv() {
-                    Ok(command) => self.on_command(command),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    // The window is gone without saying goodbye: leave for it (once), and the
-                    // driver's `Finished` ends this thread.
-                    Err(mpsc::TryRecvError::Disconnected) => {
-                        if !self.orphaned {
-                            self.orphaned = true;
-                            self.handle.send(MumbleCommand::Leave);
-                        }
-                        break;
+            if over {
+                break;
+            }
+            self.take_commands(&commands);
+            std::thread::park_timeout(ADAPTER_NAP);
+        }
+        self.engine.send(Command::StopCall).ok();
+    }
+
+    /// Carries out the window's commands.
+    fn take_commands(&mut self, commands: &Receiver<ConferenceCommand>) {
+        loop {
+            match commands.try_recv() {
+                Ok(command) => self.on_command(command),
+                Err(TryRecvError::Empty) => return,
+                // The window is gone without saying goodbye: leave for it (once), and the
+                // driver's `Finished` ends this thread.
+                Err(TryRecvError::Disconnected) => {
+                    if !self.orphaned {
+                        self.orphaned = true;
+                        self.handle.send(MumbleCommand::Leave);
                     }
+                    return;
                 }
             }
         }
-        self.engine.send(Command::StopCall).ok();
     }
 
     fn on_command(&mut self, command: ConferenceCommand) {
@@ -467,7 +536,9 @@ pub fn spawn_jitsi(
     let (event_tx, event_rx) = mpsc::channel();
     let own_name = options.display_name.clone();
     let muted = options.audio_muted;
-    let handle = jitsi::spawn(options, None)?;
+    let waker = Waker::default();
+    let handle = jitsi::spawn(options, Some(waker.for_driver()))?;
+    let adapter_waker = waker.clone();
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
@@ -486,12 +557,9 @@ pub fn spawn_jitsi(
                 started: false,
                 orphaned: false,
             }
-            .run(command_rx);
+            .run(command_rx, adapter_waker);
         })?;
-    Ok(ConferenceHandle {
-        commands: command_tx,
-        events: event_rx,
-    })
+    Ok(ConferenceHandle::new(command_tx, event_rx, waker))
 }
 
 /// The id of the user in a Jitsi roster (participants get 1, 2, …).
@@ -527,42 +595,49 @@ impl JitsiAdapter {
         *self.ids.entry(endpoint.to_owned()).or_insert(next)
     }
 
-    fn run(mut self, commands: Receiver<ConferenceCommand>) {
+    fn run(mut self, commands: Receiver<ConferenceCommand>, waker: Waker) {
+        waker.register();
         loop {
-            match self.handle.events.recv_timeout(COMMAND_POLL) {
-                Ok(event) => {
-                    if self.on_event(event) {
-                        break;
-                    }
-                    let mut over = false;
-                    while let Ok(event) = self.handle.events.try_recv() {
+            let mut over = false;
+            loop {
+                match self.handle.events.try_recv() {
+                    Ok(event) => {
                         if self.on_event(event) {
                             over = true;
                             break;
                         }
                     }
-                    if over {
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        over = true;
                         break;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
             }
-            loop {
-                match commands.try_recv() {
-                    Ok(command) => self.on_command(command),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => {
-                        if !self.orphaned {
-                            self.orphaned = true;
-                            self.handle.send(JitsiCommand::Leave);
-                        }
-                        break;
+            if over {
+                break;
+            }
+            self.take_commands(&commands);
+            std::thread::park_timeout(ADAPTER_NAP);
+        }
+        self.engine.send(Command::StopCall).ok();
+    }
+
+    /// Carries out the window's commands.
+    fn take_commands(&mut self, commands: &Receiver<ConferenceCommand>) {
+        loop {
+            match commands.try_recv() {
+                Ok(command) => self.on_command(command),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    if !self.orphaned {
+                        self.orphaned = true;
+                        self.handle.send(JitsiCommand::Leave);
                     }
+                    return;
                 }
             }
         }
-        self.engine.send(Command::StopCall).ok();
     }
 
     fn on_command(&mut self, command: ConferenceCommand) {

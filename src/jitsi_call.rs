@@ -523,7 +523,7 @@ pub fn run_live(
                     }
                 };
                 if let Some(command) = command {
-                    handle.commands.send(command).ok();
+                    handle.send(command);
                 }
             }
         }

@@ -697,3 +697,110 @@ fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
     let py = py.wait();
     assert!(py.success(), "{}", py.describe());
 }
+
+/// The window's side of a Mumble call (the conference adapter, not through the binary): its
+/// thread sleeps until the driver or the window wakes it, so a command must still go out, and a
+/// window that drops its handle without leaving must still leave the server and stop the call.
+#[test]
+fn the_conference_carries_commands_and_leaves_when_dropped() {
+    use palabre::command::Command;
+    use palabre::conference::{self, ConferenceCommand, ConferenceEvent, Stage};
+    use palabre::net::mumble::MumbleOptions;
+    use std::sync::{Arc, mpsc};
+
+    if !available() {
+        return;
+    }
+    let server = Murmur::builder().channel("Test").start();
+    let mut py = server.peer(
+        "py",
+        &[
+            "--channel",
+            "Test",
+            "--wait-for",
+            "conf",
+            "--expect-text",
+            "by command",
+            "--seconds",
+            "12",
+        ],
+    );
+    assert!(
+        py.wait_joined(Duration::from_secs(15)).is_some(),
+        "py never joined"
+    );
+    let mut session = palabre::call::session_config("conf");
+    session.channel_path = vec!["Test".to_owned()];
+    let options = MumbleOptions {
+        host: "127.0.0.1".to_owned(),
+        port: server.port,
+        session,
+        identity: None,
+        config_dir: None,
+        accept_new_certificate: false,
+        reconnect: false,
+    };
+    let (engine_tx, engine_rx) = mpsc::channel();
+    let handle = conference::spawn_mumble(
+        options,
+        palabre::config::AudioSettings::default(),
+        engine_tx,
+        Arc::new(|| {}),
+    )
+    .expect("conference thread");
+    let wait_for = |what: &str, matches: &dyn Fn(&ConferenceEvent) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(event) = handle.events.recv_timeout(Duration::from_millis(100))
+                && matches(&event)
+            {
+                return;
+            }
+        }
+        panic!("no {what}");
+    };
+    wait_for("connection", &|event| {
+        matches!(event, ConferenceEvent::Stage(Stage::Connected))
+    });
+    assert!(
+        matches!(
+            engine_rx.recv_timeout(Duration::from_secs(5)),
+            Ok(Command::StartCall(_))
+        ),
+        "the engine was not asked to start the call"
+    );
+    wait_for("us in Test", &|event| match event {
+        ConferenceEvent::Roster {
+            participants,
+            rooms,
+        } => {
+            let test = rooms.iter().find(|room| room.name == "Test").map(|r| r.id);
+            participants
+                .iter()
+                .any(|p| p.you && p.room.is_some() && p.room == test)
+        }
+        _ => false,
+    });
+    handle.send(ConferenceCommand::Chat {
+        to: None,
+        text: "by command".to_owned(),
+    });
+    wait_for(
+        "echo of our message",
+        &|event| matches!(event, ConferenceEvent::Chat(message) if message.own && message.text == "by command"),
+    );
+    // Give the message time to reach py before the window "goes away".
+    std::thread::sleep(Duration::from_millis(500));
+    drop(handle);
+    let stopped = Instant::now() + Duration::from_secs(10);
+    loop {
+        match engine_rx.recv_timeout(stopped.saturating_duration_since(Instant::now())) {
+            Ok(Command::StopCall) => break,
+            Ok(_) => {}
+            Err(e) => panic!("the call was not stopped after the window went: {e}"),
+        }
+    }
+    let py = py.wait();
+    assert!(py.success(), "{}", py.describe());
+    assert_eq!(py.received_text(), ["by command"], "{}", py.describe());
+}

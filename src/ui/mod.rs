@@ -283,7 +283,7 @@ impl PalabreApp {
     fn join(&mut self, request: JoinRequest) {
         // A previous conference, if any, is left first.
         if let Some(previous) = self.conference.take() {
-            previous.commands.send(ConferenceCommand::Leave).ok();
+            previous.send(ConferenceCommand::Leave);
         }
         let link = match &request.link {
             JoinLink::Mumble(link) => link.clone(),
@@ -375,7 +375,7 @@ impl PalabreApp {
             }
             if let Some(conference) = &self.conference {
                 for command in effects.conference {
-                    conference.commands.send(command).ok();
+                    conference.send(command);
                 }
             }
             if effects.save {
@@ -506,7 +506,7 @@ impl eframe::App for PalabreApp {
             self.save();
         }
         if let Some(conference) = self.conference.take() {
-            conference.commands.send(ConferenceCommand::Leave).ok();
+            conference.send(ConferenceCommand::Leave);
             // Give the server a moment to hear that we left.
             std::thread::sleep(Duration::from_millis(200));
         }
