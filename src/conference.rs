@@ -8,7 +8,7 @@
 //! Two adapters: Mumble ([`spawn_mumble`]) and Jitsi Meet ([`spawn_jitsi`]).
 
 use std::collections::BTreeSet;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -98,6 +98,11 @@ pub enum Stage {
 /// The longest an adapter's thread sleeps without being woken: only a safety net (a driver
 /// thread that died without a word), since the driver and the window wake it ([`Waker`]).
 const ADAPTER_NAP: Duration = Duration::from_secs(1);
+
+/// How many of the others' voice packets may wait for the engine: 20 s of one speaker's 20 ms
+/// packets. The engine takes them every 10 ms while its devices run; while it cannot (no
+/// microphone, a device being reopened) the newest are dropped rather than piling up.
+const INCOMING_QUEUE: usize = 1000;
 
 /// Wakes an adapter's thread: its driver calls it after queuing events, the window's
 /// [`ConferenceHandle`] after each command. The thread sleeps in between, with no timer.
@@ -266,19 +271,7 @@ pub fn spawn_mumble(
     }
     let (command_tx, command_rx) = mpsc::channel();
     let (event_tx, event_rx) = mpsc::channel();
-    // The others' voice goes from the driver's thread straight to the engine's queue (which
-    // the engine reads at its own pace): this thread is not woken for each packet.
-    let (incoming_tx, incoming_rx) = mpsc::channel();
-    let voice: mumble::VoiceSink = Box::new(move |voice: mumble::ReceivedVoice| {
-        incoming_tx
-            .send(IncomingPacket {
-                speaker: voice.session,
-                ts_samples: voice.sequence * FRAME_SAMPLES as u64,
-                opus: voice.opus,
-                level: None,
-            })
-            .ok();
-    });
+    let (voice, incoming_rx) = voice_to_engine();
     let waker = Waker::default();
     let handle = mumble::spawn(options, Some(waker.for_driver()), Some(voice))?;
     let adapter_waker = waker.clone();
@@ -300,6 +293,24 @@ pub fn spawn_mumble(
             .run(command_rx, adapter_waker);
         })?;
     Ok(ConferenceHandle::new(command_tx, event_rx, waker))
+}
+
+/// The others' Mumble voice, from the driver's thread straight to the engine's queue (which the
+/// engine reads at its own pace): the adapter's thread is not woken for each packet. At most
+/// [`INCOMING_QUEUE`] packets wait.
+fn voice_to_engine() -> (mumble::VoiceSink, Receiver<IncomingPacket>) {
+    let (incoming_tx, incoming_rx) = mpsc::sync_channel(INCOMING_QUEUE);
+    let voice: mumble::VoiceSink = Box::new(move |voice: mumble::ReceivedVoice| {
+        incoming_tx
+            .try_send(IncomingPacket {
+                speaker: voice.session,
+                ts_samples: voice.sequence * FRAME_SAMPLES as u64,
+                opus: voice.opus,
+                level: None,
+            })
+            .ok();
+    });
+    (voice, incoming_rx)
 }
 
 struct MumbleAdapter {
@@ -577,7 +588,7 @@ struct JitsiAdapter {
     participants: Vec<(u32, JitsiParticipant)>,
     /// Ids given to endpoints (kept after they leave, should they come back).
     ids: std::collections::BTreeMap<String, u32>,
-    incoming: Option<Sender<IncomingPacket>>,
+    incoming: Option<SyncSender<IncomingPacket>>,
     /// The traffic line's figures.
     traffic: TrafficLine,
     started: bool,
@@ -734,7 +745,7 @@ impl JitsiAdapter {
                 };
                 if let Some(incoming) = &self.incoming {
                     incoming
-                        .send(IncomingPacket {
+                        .try_send(IncomingPacket {
                             speaker,
                             ts_samples,
                             opus,
@@ -780,7 +791,7 @@ impl JitsiAdapter {
             JitsiConferenceEvent::Joined { .. } => {
                 if !self.started {
                     self.started = true;
-                    let (incoming_tx, incoming_rx) = mpsc::channel();
+                    let (incoming_tx, incoming_rx) = mpsc::sync_channel(INCOMING_QUEUE);
                     self.incoming = Some(incoming_tx);
                     let send = self.handle.sender();
                     let outgoing = move |packet: OutgoingPacket| {
@@ -955,6 +966,32 @@ fn roster(tree: &Tree) -> ConferenceEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn voice_waiting_for_a_stalled_engine_is_bounded() {
+        let (mut voice, incoming) = voice_to_engine();
+        for sequence in 0..(INCOMING_QUEUE as u64 + 500) {
+            voice(mumble::ReceivedVoice {
+                session: 7,
+                sequence,
+                opus: vec![0xf8; 60],
+            });
+        }
+        let waiting: Vec<IncomingPacket> = incoming.try_iter().collect();
+        assert_eq!(waiting.len(), INCOMING_QUEUE);
+        assert_eq!(waiting[0].speaker, 7);
+        assert_eq!(waiting[1].ts_samples, FRAME_SAMPLES as u64);
+        // Once the engine has taken them, the next packets go through again.
+        voice(mumble::ReceivedVoice {
+            session: 7,
+            sequence: 5000,
+            opus: vec![0xf8; 60],
+        });
+        assert_eq!(
+            incoming.try_recv().map(|packet| packet.ts_samples),
+            Ok(5000 * FRAME_SAMPLES as u64)
+        );
+    }
 
     #[test]
     fn traffic_is_reported_when_what_the_window_shows_changes() {
