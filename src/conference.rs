@@ -211,6 +211,56 @@ pub enum ConferenceCommand {
     Leave,
 }
 
+/// What the two adapters (Mumble, Jitsi Meet) give [`run_adapter`].
+trait Adapter {
+    /// The driver's events.
+    type Event;
+    fn driver_events(&self) -> &Receiver<Self::Event>;
+    /// Handles one driver event; `true` when the conference is over.
+    fn on_event(&mut self, event: Self::Event) -> bool;
+    fn on_command(&mut self, command: ConferenceCommand);
+    /// Asks the driver to leave (its last event then ends the conference).
+    fn leave(&mut self);
+    fn engine(&self) -> &Sender<Command>;
+}
+
+/// An adapter's thread: the driver's events, then the window's commands, then sleep until the
+/// driver or the window wakes it. Voice never passes here on Mumble (it goes between the engine
+/// and the driver), so a quiet call does not wake it at all.
+fn run_adapter<A: Adapter>(mut adapter: A, commands: Receiver<ConferenceCommand>, waker: Waker) {
+    waker.register();
+    let mut orphaned = false;
+    'serve: loop {
+        loop {
+            let event = match adapter.driver_events().try_recv() {
+                Ok(event) => event,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => break 'serve,
+            };
+            if adapter.on_event(event) {
+                break 'serve;
+            }
+        }
+        loop {
+            match commands.try_recv() {
+                Ok(command) => adapter.on_command(command),
+                Err(TryRecvError::Empty) => break,
+                // The window is gone without saying goodbye: leave for it (once), and the
+                // driver's last event ends this thread.
+                Err(TryRecvError::Disconnected) => {
+                    if !orphaned {
+                        orphaned = true;
+                        adapter.leave();
+                    }
+                    break;
+                }
+            }
+        }
+        std::thread::park_timeout(ADAPTER_NAP);
+    }
+    adapter.engine().send(Command::StopCall).ok();
+}
+
 /// The window's end of a running conference. Dropping it without a [`ConferenceCommand::Leave`]
 /// leaves anyway.
 pub struct ConferenceHandle {
@@ -278,7 +328,7 @@ pub fn spawn_mumble(
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
-            MumbleAdapter {
+            let adapter = MumbleAdapter {
                 handle,
                 audio,
                 engine,
@@ -288,9 +338,8 @@ pub fn spawn_mumble(
                 incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
                 started: false,
-                orphaned: false,
-            }
-            .run(command_rx, adapter_waker);
+            };
+            run_adapter(adapter, command_rx, adapter_waker);
         })?;
     Ok(ConferenceHandle::new(command_tx, event_rx, waker))
 }
@@ -326,8 +375,30 @@ struct MumbleAdapter {
     /// The traffic line's figures.
     traffic: TrafficLine,
     started: bool,
-    /// The window dropped its end; a Leave was sent.
-    orphaned: bool,
+}
+
+impl Adapter for MumbleAdapter {
+    type Event = MumbleEvent;
+
+    fn driver_events(&self) -> &Receiver<MumbleEvent> {
+        &self.handle.events
+    }
+
+    fn on_event(&mut self, event: MumbleEvent) -> bool {
+        self.on_driver_event(event)
+    }
+
+    fn on_command(&mut self, command: ConferenceCommand) {
+        self.on_window_command(command);
+    }
+
+    fn leave(&mut self) {
+        self.handle.send(MumbleCommand::Leave);
+    }
+
+    fn engine(&self) -> &Sender<Command> {
+        &self.engine
+    }
 }
 
 impl MumbleAdapter {
@@ -336,56 +407,7 @@ impl MumbleAdapter {
         (self.wake)();
     }
 
-    fn run(mut self, commands: Receiver<ConferenceCommand>, waker: Waker) {
-        // Our voice goes straight from the engine to the driver and the others' from the driver
-        // to the engine: this thread sleeps until the driver has news or the window a command.
-        waker.register();
-        loop {
-            let mut over = false;
-            loop {
-                match self.handle.events.try_recv() {
-                    Ok(event) => {
-                        if self.on_event(event) {
-                            over = true;
-                            break;
-                        }
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        over = true;
-                        break;
-                    }
-                }
-            }
-            if over {
-                break;
-            }
-            self.take_commands(&commands);
-            std::thread::park_timeout(ADAPTER_NAP);
-        }
-        self.engine.send(Command::StopCall).ok();
-    }
-
-    /// Carries out the window's commands.
-    fn take_commands(&mut self, commands: &Receiver<ConferenceCommand>) {
-        loop {
-            match commands.try_recv() {
-                Ok(command) => self.on_command(command),
-                Err(TryRecvError::Empty) => return,
-                // The window is gone without saying goodbye: leave for it (once), and the
-                // driver's `Finished` ends this thread.
-                Err(TryRecvError::Disconnected) => {
-                    if !self.orphaned {
-                        self.orphaned = true;
-                        self.handle.send(MumbleCommand::Leave);
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    fn on_command(&mut self, command: ConferenceCommand) {
+    fn on_window_command(&mut self, command: ConferenceCommand) {
         let own_channel = self.own_channel();
         let mumble = match command {
             ConferenceCommand::Mute(mute) => MumbleCommand::SelfMute(mute),
@@ -427,7 +449,7 @@ impl MumbleAdapter {
     }
 
     /// Handles one driver event; `true` when the conference is over.
-    fn on_event(&mut self, event: MumbleEvent) -> bool {
+    fn on_driver_event(&mut self, event: MumbleEvent) -> bool {
         match event {
             MumbleEvent::Stage(sentence) => {
                 if !self.started {
@@ -553,7 +575,7 @@ pub fn spawn_jitsi(
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
-            JitsiAdapter {
+            let adapter = JitsiAdapter {
                 handle,
                 engine,
                 events: event_tx,
@@ -566,9 +588,8 @@ pub fn spawn_jitsi(
                 incoming: None,
                 traffic: TrafficLine::default(),
                 started: false,
-                orphaned: false,
-            }
-            .run(command_rx, adapter_waker);
+            };
+            run_adapter(adapter, command_rx, adapter_waker);
         })?;
     Ok(ConferenceHandle::new(command_tx, event_rx, waker))
 }
@@ -592,7 +613,30 @@ struct JitsiAdapter {
     /// The traffic line's figures.
     traffic: TrafficLine,
     started: bool,
-    orphaned: bool,
+}
+
+impl Adapter for JitsiAdapter {
+    type Event = JitsiEvent;
+
+    fn driver_events(&self) -> &Receiver<JitsiEvent> {
+        &self.handle.events
+    }
+
+    fn on_event(&mut self, event: JitsiEvent) -> bool {
+        self.on_driver_event(event)
+    }
+
+    fn on_command(&mut self, command: ConferenceCommand) {
+        self.on_window_command(command);
+    }
+
+    fn leave(&mut self) {
+        self.handle.send(JitsiCommand::Leave);
+    }
+
+    fn engine(&self) -> &Sender<Command> {
+        &self.engine
+    }
 }
 
 impl JitsiAdapter {
@@ -606,52 +650,7 @@ impl JitsiAdapter {
         *self.ids.entry(endpoint.to_owned()).or_insert(next)
     }
 
-    fn run(mut self, commands: Receiver<ConferenceCommand>, waker: Waker) {
-        waker.register();
-        loop {
-            let mut over = false;
-            loop {
-                match self.handle.events.try_recv() {
-                    Ok(event) => {
-                        if self.on_event(event) {
-                            over = true;
-                            break;
-                        }
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        over = true;
-                        break;
-                    }
-                }
-            }
-            if over {
-                break;
-            }
-            self.take_commands(&commands);
-            std::thread::park_timeout(ADAPTER_NAP);
-        }
-        self.engine.send(Command::StopCall).ok();
-    }
-
-    /// Carries out the window's commands.
-    fn take_commands(&mut self, commands: &Receiver<ConferenceCommand>) {
-        loop {
-            match commands.try_recv() {
-                Ok(command) => self.on_command(command),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    if !self.orphaned {
-                        self.orphaned = true;
-                        self.handle.send(JitsiCommand::Leave);
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    fn on_command(&mut self, command: ConferenceCommand) {
+    fn on_window_command(&mut self, command: ConferenceCommand) {
         match command {
             ConferenceCommand::Mute(mute) => {
                 self.muted = mute;
@@ -722,7 +721,7 @@ impl JitsiAdapter {
     }
 
     /// Handles one driver event; `true` when the conference is over.
-    fn on_event(&mut self, event: JitsiEvent) -> bool {
+    fn on_driver_event(&mut self, event: JitsiEvent) -> bool {
         match event {
             JitsiEvent::Stage(sentence) => {
                 if self.started {

@@ -603,12 +603,28 @@ fn the_availability_check_asks_the_server_query() {
     }
 }
 
+/// Options for a driver of our own as `name`, into the server's channel "Test", remembering no
+/// certificate.
+fn driver_options(server: &Murmur, name: &str) -> palabre::net::mumble::MumbleOptions {
+    let mut session = palabre::call::session_config(name);
+    session.channel_path = vec!["Test".to_owned()];
+    palabre::net::mumble::MumbleOptions {
+        host: "127.0.0.1".to_owned(),
+        port: server.port,
+        session,
+        identity: None,
+        config_dir: None,
+        accept_new_certificate: false,
+        reconnect: false,
+    }
+}
+
 /// The driver as the window uses it (not through the binary): with a voice sink, the other
 /// users' voice goes to the sink on the driver's thread, in order, and none of it comes out as
 /// events, which would wake the window's conference thread for every packet.
 #[test]
 fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
-    use palabre::net::mumble::{self, MumbleEvent, MumbleOptions, ReceivedVoice};
+    use palabre::net::mumble::{self, MumbleEvent, ReceivedVoice};
     use palabre::proto::mumble::session::SessionEvent;
     use std::sync::mpsc;
 
@@ -641,17 +657,7 @@ fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
         py.wait_joined(Duration::from_secs(15)).is_some(),
         "py never joined"
     );
-    let mut session = palabre::call::session_config("sink");
-    session.channel_path = vec!["Test".to_owned()];
-    let options = MumbleOptions {
-        host: "127.0.0.1".to_owned(),
-        port: server.port,
-        session,
-        identity: None,
-        config_dir: None,
-        accept_new_certificate: false,
-        reconnect: false,
-    };
+    let options = driver_options(&server, "sink");
     let (voice_tx, voice_rx) = mpsc::channel::<ReceivedVoice>();
     let sink: mumble::VoiceSink = Box::new(move |voice| {
         voice_tx.send(voice).ok();
@@ -705,7 +711,6 @@ fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
 fn the_conference_carries_commands_and_leaves_when_dropped() {
     use palabre::command::Command;
     use palabre::conference::{self, ConferenceCommand, ConferenceEvent, Stage};
-    use palabre::net::mumble::MumbleOptions;
     use std::sync::{Arc, mpsc};
 
     if !available() {
@@ -729,17 +734,7 @@ fn the_conference_carries_commands_and_leaves_when_dropped() {
         py.wait_joined(Duration::from_secs(15)).is_some(),
         "py never joined"
     );
-    let mut session = palabre::call::session_config("conf");
-    session.channel_path = vec!["Test".to_owned()];
-    let options = MumbleOptions {
-        host: "127.0.0.1".to_owned(),
-        port: server.port,
-        session,
-        identity: None,
-        config_dir: None,
-        accept_new_certificate: false,
-        reconnect: false,
-    };
+    let options = driver_options(&server, "conf");
     let (engine_tx, engine_rx) = mpsc::channel();
     let handle = conference::spawn_mumble(
         options,
