@@ -337,7 +337,6 @@ pub fn spawn_mumble(
                 tree: Tree::default(),
                 incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
-                started: false,
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -370,11 +369,11 @@ struct MumbleAdapter {
     events: Sender<ConferenceEvent>,
     wake: Arc<dyn Fn() + Send + Sync>,
     tree: Tree,
-    /// The others' voice as the driver queues it, handed to the engine when the call starts.
+    /// The others' voice as the driver queues it, handed to the engine when the call starts
+    /// (so `None` once it has started).
     incoming: Option<Receiver<IncomingPacket>>,
     /// The traffic line's figures.
     traffic: TrafficLine,
-    started: bool,
 }
 
 impl Adapter for MumbleAdapter {
@@ -452,7 +451,8 @@ impl MumbleAdapter {
     fn on_driver_event(&mut self, event: MumbleEvent) -> bool {
         match event {
             MumbleEvent::Stage(sentence) => {
-                if !self.started {
+                // Before the call starts: after that, reconnecting has its own stage.
+                if self.incoming.is_some() {
                     self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
                 }
             }
@@ -492,10 +492,7 @@ impl MumbleAdapter {
     fn on_session(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::Connected { welcome_text, .. } => {
-                if !self.started
-                    && let Some(incoming_rx) = self.incoming.take()
-                {
-                    self.started = true;
+                if let Some(incoming_rx) = self.incoming.take() {
                     let send = self.handle.sender();
                     let outgoing = move |packet: OutgoingPacket| {
                         send(MumbleCommand::Audio {
