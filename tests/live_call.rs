@@ -34,10 +34,7 @@ fn a_live_call_plays_the_others_and_sends_the_microphone() {
     let server = Murmur::builder().channel("Test").start();
     let dir = tempfile::tempdir().expect("tempdir");
     let tone = dir.path().join("tone.wav");
-    let samples: Vec<f32> = (0..48_000 * 3)
-        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 48_000.0).sin())
-        .collect();
-    palabre::audio::wav::write_mono_48k(&tone, &samples).expect("tone");
+    common::write_tone(&tone, 440.0, 3);
     let record = dir.path().join("py.wav");
     let mut py = server.peer(
         "py",

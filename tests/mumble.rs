@@ -634,10 +634,7 @@ fn the_driver_hands_voice_to_its_sink_and_not_to_the_events() {
     let server = Murmur::builder().channel("Test").start();
     let dir = tempfile::tempdir().expect("tempdir");
     let tone = dir.path().join("tone.wav");
-    let samples: Vec<f32> = (0..RATE * 3)
-        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / RATE as f32).sin())
-        .collect();
-    wav::write_mono_48k(&tone, &samples).expect("tone");
+    common::write_tone(&tone, 440.0, 3);
     let mut py = server.peer(
         "py",
         &[

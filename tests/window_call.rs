@@ -2,6 +2,7 @@
 //! the PulseAudio null sink, Mumble driver) driven through AccessKit by egui_kittest, against a
 //! real murmurd with a pymumble peer. Needs `scripts/test` (sound server, murmurd, peer venv).
 
+mod common;
 #[path = "common/murmur.rs"]
 mod murmur;
 #[path = "common/xvfb.rs"]
@@ -96,10 +97,7 @@ fn the_window_joins_a_mumble_channel_and_talks() {
     let server = Murmur::builder().channel("Test").start();
     let dir = tempfile::tempdir().expect("tempdir");
     let tone = dir.path().join("tone.wav");
-    let samples: Vec<f32> = (0..48_000 * 4)
-        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 330.0 * i as f32 / 48_000.0).sin())
-        .collect();
-    palabre::audio::wav::write_mono_48k(&tone, &samples).expect("tone");
+    common::write_tone(&tone, 330.0, 4);
     let mut py = server.peer(
         "py",
         &[

@@ -6,6 +6,15 @@ use std::path::PathBuf;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
+/// Writes `seconds` of a sine at `hz`, amplitude 0.3, as a 48 kHz mono WAV: a peer's voice that
+/// any level meter or speaking indicator notices.
+pub fn write_tone(path: &std::path::Path, hz: f32, seconds: usize) {
+    let samples: Vec<f32> = (0..48_000 * seconds)
+        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * hz * i as f32 / 48_000.0).sin())
+        .collect();
+    palabre::audio::wav::write_mono_48k(path, &samples).expect("tone");
+}
+
 /// Path of a file under `tests/data`.
 pub fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
