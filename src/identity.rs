@@ -388,14 +388,14 @@ impl Identity {
     /// Checks that the key is usable by rustls and belongs to the certificate.
     fn validate(&self) -> Result<(), InvalidIdentity> {
         let (chain, key) = self.rustls_client_auth();
-        let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+        let signing_key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
             .map_err(|e| InvalidIdentity::UnsupportedKey(e.to_string()))?;
         match rustls::sign::CertifiedKey::new(chain, signing_key).keys_match() {
             Ok(()) => Ok(()),
             Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
                 Err(InvalidIdentity::KeyMismatch)
             }
-            // Every key type of the ring provider knows its public key, so this is not reached;
+            // Every key type of the provider knows its public key, so this is not reached;
             // if it were, the server would be the judge.
             Err(rustls::Error::InconsistentKeys(_)) => Ok(()),
             Err(e) => Err(InvalidIdentity::BadCertificate(e.to_string())),

@@ -100,7 +100,7 @@ pub fn jitsi_with_roots(host: &str, port: Option<u16>, roots: Arc<RootCertStore>
         Ok(address) => address,
         Err(sentence) => return Probe::Down(sentence),
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::net::tls_provider();
     let config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {
@@ -215,7 +215,7 @@ mod tests {
         let cert = params.self_signed(&key).expect("cert");
         let cert_der = cert.der().clone();
         let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = crate::net::tls_provider();
         let server_config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")

@@ -12,7 +12,7 @@
 //!    checking with the server's admin): it may be someone intercepting the connection.
 //!
 //! Whatever the path, the server must prove it holds the certificate's private key (the TLS
-//! handshake signatures are checked with the ring provider's algorithms).
+//! handshake signatures are checked with the provider's algorithms).
 //!
 //! [`mumble_client_config`] builds the rustls configuration and a [`TrustProbe`] that tells,
 //! after the handshake, which of these paths was taken ([`Trust`]). The driver then records the
@@ -407,7 +407,7 @@ fn client_config_with_roots(
     accept_new_certificate: bool,
     roots: Arc<RootCertStore>,
 ) -> Result<(Arc<ClientConfig>, TrustProbe), TlsSetupError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::net::tls_provider();
     let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone()).build()?;
     let probe = TrustProbe {
         server: server_key(host, port),
@@ -522,16 +522,10 @@ impl ServerCertVerifier for TofuVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustls::crypto::CryptoProvider;
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
     use rustls::{DistinguishedName, ServerConfig};
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-    /// The ring provider, as the client uses.
-    fn ring_provider() -> Arc<CryptoProvider> {
-        Arc::new(rustls::crypto::ring::default_provider())
-    }
 
     /// A server certificate and its key.
     struct ServerCert {
@@ -639,7 +633,7 @@ mod tests {
     }
 
     fn server_config(cert: &ServerCert, versions: Versions) -> Arc<ServerConfig> {
-        let provider = ring_provider();
+        let provider = crate::net::tls_provider();
         let algorithms = provider.signature_verification_algorithms;
         let builder = ServerConfig::builder_with_provider(provider);
         let builder = match versions {

@@ -163,7 +163,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 /// The DER certificate the TLS server on 127.0.0.1:`port` presents (a TLS handshake, then the
 /// connection is dropped).
 pub fn served_cert_der(port: u16) -> Vec<u8> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = palabre::net::tls_provider();
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .expect("TLS versions")

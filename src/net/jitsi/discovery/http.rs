@@ -1,4 +1,4 @@
-//! The one HTTP GET of discovery: `config.js`, with ureq over rustls (ring provider).
+//! The one HTTP GET of discovery: `config.js`, with ureq over rustls (aws-lc-rs).
 //!
 //! ureq's own TLS layer trusts either the WebPKI roots or a list of certificates, not both;
 //! palabre wants both (the WebPKI roots plus a private authority from `--ca-file`), so the TLS
@@ -88,7 +88,7 @@ pub(super) fn fetch_within(
     String::from_utf8(body).map_err(|_| DiscoveryError::NotUtf8 { host })
 }
 
-/// The rustls client configuration: ring, the WebPKI roots and the certificates of `extra_ca`.
+/// The rustls client configuration: aws-lc-rs, the WebPKI roots and the certificates of `extra_ca`.
 pub(crate) fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, DiscoveryError> {
     let mut roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = extra_ca {
@@ -118,7 +118,7 @@ pub(crate) fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, Discov
             });
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::net::tls_provider();
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| DiscoveryError::Tls {

@@ -698,7 +698,7 @@ fn test_pki() -> TestPki {
         .signed_by(&server_key, &ca)
         .expect("certificate");
     let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::net::tls_provider();
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
