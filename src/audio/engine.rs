@@ -22,8 +22,8 @@ use crate::config::AudioSettings;
 
 /// How often the engine thread wakes up, unless the microphone wakes it.
 const TICK: Duration = Duration::from_millis(5);
-/// How long the engine thread waits at most when the microphone wakes it for each 10 ms it
-/// captures (through PulseAudio): only a stalled microphone lets it run out.
+/// How long the engine thread waits at most when the microphone wakes it for each fragment (20 ms)
+/// it captures (through PulseAudio): only a stalled microphone lets it run out.
 const WOKEN_TICK: Duration = Duration::from_millis(30);
 /// Silence queued in the playback ring when it opens, against early underruns.
 const PLAYBACK_PREFILL_MS: u32 = 30;

@@ -14,10 +14,17 @@
 //! the same callback bodies as cpal's ([`Capture`], [`Playback`]): no allocation, no lock, no
 //! log of ours there. One thread wakes when the server sends or asks for sound, whichever
 //! stream it is for: the blocking `pa_simple` API woke four (a main loop thread and a reader or
-//! writer per stream). Each time a whole 10 ms block has come from the microphone, the thread
-//! that opened it (the engine's worker) is woken, so the worker needs no timer of its own. The
-//! speakers stop being fed after a second of pure silence ([`OutputLoop`]). The thread exists
-//! only while a stream is open.
+//! writer per stream). Each time a whole fragment (20 ms) has come from the microphone, the
+//! thread that opened it (the engine's worker) is woken, so the worker needs no timer of its
+//! own. The speakers stop being fed after a second of pure silence ([`OutputLoop`]). The thread
+//! exists only while a stream is open.
+//!
+//! The microphone comes in 20 ms fragments and 60 ms are queued for the speakers (as Mumble's
+//! own client queues by default). Each is twice the 10 ms block: the server runs a device at
+//! the smallest latency its clients ask for and wakes them as often, so larger sizes halve the
+//! wake-ups, for about a third less of a call's CPU (benches/README.md §7), at the cost of 20 ms
+//! more between the far end's voice and the ear. The microphone's larger fragment delays
+//! nothing sent: a packet holds 20 ms or more and leaves once its last sample has come.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -39,10 +46,14 @@ use crate::audio::rt::{Capture, Playback};
 /// Frames moved per read or write (10 ms).
 const BLOCK_FRAMES: usize = SAMPLE_RATE as usize / 100;
 const BLOCK_BYTES: usize = BLOCK_FRAMES * 4;
-/// What the server keeps queued for playback, in blocks (40 ms). Less makes the server run the
-/// sink, and so a monitor source, in small pieces: at 20 ms a call's two streams cost 7.6–11.6 %
-/// of a core on the null sink, 3.0 % at 30 ms, 2.25 % at 40 ms (benches/README.md §7).
-const PLAYBACK_BLOCKS: u32 = 4;
+/// The microphone's fragment, in blocks (20 ms): what the server hands over at once.
+const CAPTURE_BLOCKS: u32 = 2;
+/// What the server keeps queued for playback, in blocks (60 ms), of which a third (20 ms) is
+/// the device's own buffer (the server gives a stream that adjusts its latency
+/// `(queue − 2 × request) / 2`, the request being one block). Less makes the server run the
+/// sink, and so a monitor source, in smaller pieces: at 20 ms queued a call's two streams cost
+/// 7.6–11.6 % of a core on the null sink, 3.0 % at 30 ms, 2.25 % at 40 ms (benches/README.md §7).
+const PLAYBACK_BLOCKS: u32 = 6;
 /// The longest the thread waits for the server before it looks at new and closed streams.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
@@ -69,7 +80,7 @@ impl Drop for PulseStream {
 pub type ErrorSink = Box<dyn FnMut(cpal::ErrorKind) + Send + 'static>;
 
 /// Opens the server's default source; mono 48 kHz samples go through `capture`, and `wake` is
-/// woken each time another 10 ms has come (the server may hand them over in smaller pieces).
+/// woken each time another fragment (20 ms) has come (the server may hand it over in pieces).
 pub fn open_input(
     capture: Capture,
     wake: std::thread::Thread,
@@ -113,6 +124,8 @@ fn write_block(stream: &mut Stream, bytes: &mut [u8; BLOCK_BYTES], block: &[f32]
 
 /// One block's duration.
 const BLOCK: Duration = Duration::from_millis(10);
+/// The microphone's fragment's duration.
+const FRAGMENT: Duration = Duration::from_millis(10 * CAPTURE_BLOCKS as u64);
 /// While resting, how far behind its clock the speakers' side catches up (blocks taken at once).
 const REST_CATCH_UP: Duration = Duration::from_millis(50);
 /// After this many silent blocks (1 s) the speakers' stream is no longer fed: the server then
@@ -211,7 +224,7 @@ impl OutputLoop {
 
 /// What the thread does with one stream.
 enum Work {
-    /// The microphone: samples to `capture`; `wake` woken for each 10 ms.
+    /// The microphone: samples to `capture`; `wake` woken for each fragment.
     Record {
         capture: Capture,
         wake: std::thread::Thread,
@@ -234,7 +247,7 @@ impl Work {
                 tlength: u32::MAX,
                 prebuf: u32::MAX,
                 minreq: u32::MAX,
-                fragsize: BLOCK_BYTES as u32,
+                fragsize: CAPTURE_BLOCKS * BLOCK_BYTES as u32,
             },
             Work::Play { .. } => BufferAttr {
                 maxlength: u32::MAX,
@@ -253,9 +266,9 @@ impl Work {
                 output,
                 next_rest_step,
             } if output.resting => {
-                // A block late: the microphone's stream, when there is one, wakes the thread
-                // every 10 ms anyway, and its wake-ups serve the resting speakers too.
-                (*next_rest_step + BLOCK).saturating_duration_since(now)
+                // A fragment late: the microphone's stream, when there is one, wakes the thread
+                // for each fragment anyway, and its wake-ups serve the resting speakers too.
+                (*next_rest_step + FRAGMENT).saturating_duration_since(now)
             }
             _ => STOP_CHECK,
         }
@@ -291,7 +304,7 @@ impl Work {
                         return false;
                     }
                 }
-                if *unannounced >= BLOCK_FRAMES {
+                if *unannounced >= CAPTURE_BLOCKS as usize * BLOCK_FRAMES {
                     *unannounced = 0;
                     wake.unpark();
                 }
@@ -571,6 +584,13 @@ mod tests {
         })
     }
 
+    /// What a waking stream writes: the server's queue of silence but one block, then `sound`.
+    fn refill_then(sound: f32) -> Vec<f32> {
+        let mut blocks = vec![0.0; PLAYBACK_BLOCKS as usize - 1];
+        blocks.push(sound);
+        blocks
+    }
+
     fn push(ring: &mut rtrb::Producer<f32>, value: f32, blocks: usize) {
         for _ in 0..blocks * BLOCK_FRAMES {
             ring.push(value).expect("room");
@@ -606,7 +626,7 @@ mod tests {
         }
         assert_eq!(step_into(&mut output, &mut written), Step::Wrote);
         // Three silent blocks popped while resting were dropped: same delay as before the rest.
-        assert_eq!(written, vec![0.0, 0.0, 0.0, 0.5]);
+        assert_eq!(written, refill_then(0.5));
         // Then one block per step, as usual.
         push(&mut ring, 0.5, 1);
         written.clear();
@@ -627,7 +647,7 @@ mod tests {
         push(&mut ring, 0.25, 3);
         let mut written = Vec::new();
         assert_eq!(step_into(&mut output, &mut written), Step::Wrote);
-        assert_eq!(written, vec![0.0, 0.0, 0.0, 0.25]);
+        assert_eq!(written, refill_then(0.25));
         assert_eq!(output.playback.queued(), 2 * BLOCK_FRAMES);
     }
 
