@@ -35,6 +35,9 @@ binary:
                          opened and processed, as for any push-to-talk user
   ui/updatecheck=false, ui/plugincheck=false, ui/usage=false: no version check, no plugin
                          update check, no usage report (no network access but the server)
+  audio/echo=true        only with --echo: the client cancels the echo of its speakers (off by
+                         default; with PulseAudio it records the output's monitor as the far
+                         end, a third stream)
   tts/enable=false       log events are not read aloud through speech-dispatcher (a separate
                          daemon, autospawned where it is installed); not part of a call
   Everything else keeps the default a user has after clicking through the wizard.
@@ -103,6 +106,8 @@ def parse_args():
                    help="mumble://USER@HOST:PORT/CHANNEL (a user name is needed)")
     p.add_argument("--home", required=True,
                    help="directory for the client's fresh home, configuration and log")
+    p.add_argument("--echo", action="store_true",
+                   help="turn the client's echo cancellation on (audio/echo=true)")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="seconds to get into the channel (default 30)")
     return p.parse_args()
@@ -182,11 +187,14 @@ usage=false
 """
 
 
-def write_config(config_home):
+def write_config(config_home, echo):
     directory = os.path.join(config_home, "Mumble")
     os.makedirs(directory, exist_ok=True)
+    conf = MUMBLE_CONF
+    if echo:
+        conf = conf.replace("transmit=2\n", "transmit=2\necho=true\n")
     with open(os.path.join(directory, "Mumble.conf"), "w", encoding="utf-8") as f:
-        f.write(MUMBLE_CONF)
+        f.write(conf)
 
 
 def write_database(data_home, host, port, digest):
@@ -363,7 +371,7 @@ def main():
 
         digest = server_cert_sha1(host, port, min(args.timeout, 10.0))
         make_identity(user, dirs["home"], dirs["work"])
-        write_config(dirs["config"])
+        write_config(dirs["config"], args.echo)
         write_database(dirs["data"], host, port, digest)
 
         bus, bus_address = start_bus(dirs["runtime"], dirs["work"])

@@ -27,7 +27,8 @@
 //! speakers: the monitor of a second null sink (`pactl`, Debian package pulseaudio-utils), as
 //! a headset would. `--settle SECONDS` is how long the call runs after Join before it is
 //! measured (6 by default; the echo canceller rests with a headset only after 15 s of the far
-//! end's sound).
+//! end's sound). `--official-echo` turns the official client's echo cancellation on (off by
+//! default in Mumble 1.3.4), to compare the two clients both cancelling the echo.
 
 #[path = "../tests/common/murmur.rs"]
 mod murmur;
@@ -167,6 +168,7 @@ fn main() {
     let with_official = !args.iter().any(|a| a == "--no-official");
     let like_official = args.iter().any(|a| a == "--like-official");
     let headset = args.iter().any(|a| a == "--headset");
+    let official_echo = args.iter().any(|a| a == "--official-echo");
     if std::env::var("PULSE_SERVER").is_err() {
         eprintln!("window_cpu: skipped, no PULSE_SERVER (scripts/bench starts the null sink)");
         return;
@@ -283,7 +285,7 @@ fn main() {
 
     // 3. The official client, in the same call.
     let official = with_official
-        .then(|| official_client(&display, &server, &talk, seconds, dir.path()))
+        .then(|| official_client(&display, &server, &talk, seconds, official_echo, dir.path()))
         .flatten();
     xvfb.kill().ok();
     xvfb.wait().ok();
@@ -295,6 +297,10 @@ fn main() {
             "palabre's call with the official client's settings here: no echo cancellation, \
              push-to-talk never pressed."
         );
+        println!();
+    }
+    if official_echo {
+        println!("The official client cancels echo (audio/echo=true; off by default).");
         println!();
     }
     if headset {
@@ -356,6 +362,7 @@ fn official_client(
     server: &Murmur,
     talk: &std::path::Path,
     seconds: u64,
+    echo: bool,
     dir: &std::path::Path,
 ) -> Option<(String, Measure, Measure)> {
     let version = Command::new("dpkg-query")
@@ -392,6 +399,7 @@ fn official_client(
         ))
         .args(["--display", display, "--link", &link, "--home"])
         .arg(&home)
+        .args(echo.then_some("--echo"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
