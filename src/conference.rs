@@ -100,7 +100,7 @@ pub enum Stage {
 const ADAPTER_NAP: Duration = Duration::from_secs(1);
 
 /// How many of the others' voice packets may wait for the engine: 20 s of one speaker's 20 ms
-/// packets. The engine takes them every 10 ms while its devices run; while it cannot (no
+/// packets. The engine takes them every 20 ms or sooner while its devices run; while it cannot (no
 /// microphone, a device being reopened) the newest are dropped rather than piling up.
 const INCOMING_QUEUE: usize = 1000;
 
@@ -584,7 +584,6 @@ pub fn spawn_jitsi(
                 ids: std::collections::BTreeMap::new(),
                 incoming: None,
                 traffic: TrafficLine::default(),
-                started: false,
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -606,10 +605,10 @@ struct JitsiAdapter {
     participants: Vec<(u32, JitsiParticipant)>,
     /// Ids given to endpoints (kept after they leave, should they come back).
     ids: std::collections::BTreeMap<String, u32>,
+    /// Where the others' voice goes once the call has started (so `None` until then).
     incoming: Option<SyncSender<IncomingPacket>>,
     /// The traffic line's figures.
     traffic: TrafficLine,
-    started: bool,
 }
 
 impl Adapter for JitsiAdapter {
@@ -721,7 +720,7 @@ impl JitsiAdapter {
     fn on_driver_event(&mut self, event: JitsiEvent) -> bool {
         match event {
             JitsiEvent::Stage(sentence) => {
-                if self.started {
+                if self.incoming.is_some() {
                     self.emit(ConferenceEvent::Notice(sentence));
                 } else {
                     self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
@@ -785,8 +784,7 @@ impl JitsiAdapter {
                 Stage::Connecting(waiting.sentence().to_owned()),
             )),
             JitsiConferenceEvent::Joined { .. } => {
-                if !self.started {
-                    self.started = true;
+                if self.incoming.is_none() {
                     let (incoming_tx, incoming_rx) = mpsc::sync_channel(INCOMING_QUEUE);
                     self.incoming = Some(incoming_tx);
                     let send = self.handle.sender();
