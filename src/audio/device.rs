@@ -182,8 +182,8 @@ pub struct OpenStream {
     pub channels: u16,
     /// Errors the device reported (disconnection…), read by the engine.
     pub errors: rtrb::Consumer<cpal::ErrorKind>,
-    /// A microphone that wakes the thread that opened it for each 10 ms it captures (the
-    /// PulseAudio path); that thread then needs no timer of its own to pace its work.
+    /// A microphone that wakes the thread that opened it for each fragment (20 ms) it captures
+    /// (the PulseAudio path); that thread then needs no timer of its own to pace its work.
     pub wakes_opener: bool,
 }
 
@@ -350,7 +350,7 @@ fn to_pulse(wanted: Option<&str>) -> bool {
 
 /// Opens the chosen microphone (`None`: the default one); mono samples at the device rate arrive
 /// in the returned ring. The default one goes through the PulseAudio server where one answers
-/// (see `pulse`), and then wakes the calling thread for each 10 ms it captures
+/// (see `pulse`), and then wakes the calling thread for each fragment (20 ms) it captures
 /// ([`OpenStream::wakes_opener`]); otherwise it goes through cpal.
 pub fn open_input_choice(
     wanted: Option<&str>,
