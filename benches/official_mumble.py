@@ -36,8 +36,8 @@ binary:
   ui/updatecheck=false, ui/plugincheck=false, ui/usage=false: no version check, no plugin
                          update check, no usage report (no network access but the server)
   audio/echo=true        only with --echo: the client cancels the echo of its speakers (off by
-                         default; with PulseAudio it records the output's monitor as the far
-                         end, a third stream)
+                         default; its PulseAudio code then records the output's monitor as the
+                         far end, a third stream: read in the sources, not checked on the binary)
   tts/enable=false       log events are not read aloud through speech-dispatcher (a separate
                          daemon, autospawned where it is installed); not part of a call
   Everything else keeps the default a user has after clicking through the wizard.
