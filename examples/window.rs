@@ -6,9 +6,13 @@
 //! gate marker and the "speaking" light move; the echo test answers with a made-up summary.
 //! This is not a test: nothing is checked.
 //!
-//! `PALABRE_EXAMPLE_SCREEN=call` (or `home`, `audio-setup`, `settings`, `before-join`, `jitsi`, `chat`, `ended`) shows that screen instead,
-//! on a made-up conference (a room tree, someone speaking, chat, traffic) drawn by the same view
+//! `PALABRE_EXAMPLE_SCREEN=call` (or one of the other [`SCREENS`]) shows that screen instead, on
+//! a made-up conference (a room tree, someone speaking, chat, traffic) drawn by the same view
 //! without glue, engine or network: buttons change the state, nothing is sent.
+//!
+//! `PALABRE_EXAMPLE_SHOT=FILE.png` with a screen takes a picture of the window once it has
+//! settled, writes it as PNG and closes: `scripts/screenshots` renders every screen in both
+//! languages that way under Xvfb.
 
 use std::sync::Arc;
 use std::sync::mpsc::{TryRecvError, channel};
@@ -142,7 +146,15 @@ fn main() -> anyhow::Result<()> {
     if let Ok(screen) = std::env::var("PALABRE_EXAMPLE_SCREEN")
         && !screen.is_empty()
     {
-        return show_screen(&screen, settings);
+        anyhow::ensure!(
+            SCREENS.contains(&screen.as_str()),
+            "no screen called {screen:?}; the screens are {}",
+            SCREENS.join(", ")
+        );
+        let shot = std::env::var_os("PALABRE_EXAMPLE_SHOT")
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from);
+        return show_screen(&screen, settings, shot);
     }
     let i18n = palabre::i18n::I18n::new(language);
     let warning = warning.map(|w| i18n.config_warning(&w));
@@ -162,6 +174,19 @@ fn person(id: u32, name: &str, room: u32) -> Participant {
     }
 }
 
+/// The screens `PALABRE_EXAMPLE_SCREEN` can show.
+const SCREENS: [&str; 9] = [
+    "home",
+    "before-join",
+    "jitsi",
+    "audio-setup",
+    "echo-test",
+    "settings",
+    "call",
+    "chat",
+    "ended",
+];
+
 /// The state for `screen`, reached through the same intents and events as in the app.
 fn example_state(screen: &str, settings: Settings) -> WindowState {
     let mut state = WindowState::new(settings, None, true);
@@ -176,8 +201,12 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
         state.settings.recent_rooms = vec!["https://meet.example.org/Standup".into()];
         return state;
     }
-    if screen == "audio-setup" {
+    if screen == "audio-setup" || screen == "echo-test" {
         state.handle(Intent::OpenAudioSetup);
+        if screen == "echo-test" {
+            state.handle(Intent::ToggleEchoTest);
+            state.apply(Event::EchoTestStarted);
+        }
         return state;
     }
     if screen == "settings" {
@@ -271,13 +300,61 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
     state
 }
 
-/// Shows one screen of a made-up conference: intents change the state, nothing is sent.
-fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
+/// Where a picture of the window is going, when one was asked for.
+struct Shot {
+    path: std::path::PathBuf,
+    /// Frames drawn so far: the picture is asked for once the layout has settled.
+    frames: u32,
+    asked: bool,
+    /// What writing it gave, reported once the window has closed.
+    result: Arc<std::sync::Mutex<Option<anyhow::Result<()>>>>,
+}
+
+impl Shot {
+    /// Frames to draw before the picture: egui sizes some widgets from the frame before.
+    const SETTLE_FRAMES: u32 = 5;
+
+    fn step(&mut self, ctx: &egui::Context) {
+        if self.result.lock().expect("not poisoned").is_some() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        self.frames += 1;
+        if !self.asked && self.frames >= Self::SETTLE_FRAMES {
+            self.asked = true;
+            let (path, result, waker) = (self.path.clone(), self.result.clone(), ctx.clone());
+            ctx.request_screenshot(move |image| {
+                *result.lock().expect("not poisoned") = Some(write_png(&path, &image));
+                waker.request_repaint();
+            });
+        }
+        ctx.request_repaint();
+    }
+}
+
+fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> anyhow::Result<()> {
+    let [width, height] = image.size;
+    let bytes: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+    let picture = image::RgbaImage::from_raw(width as u32, height as u32, bytes)
+        .ok_or_else(|| anyhow::anyhow!("the picture's pixels do not match its size"))?;
+    picture
+        .save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| anyhow::anyhow!("{} could not be written: {e}", path.display()))
+}
+
+/// Shows one screen of a made-up conference: intents change the state, nothing is sent. With
+/// `shot`, writes a picture of it there and closes.
+fn show_screen(
+    screen: &str,
+    settings: Settings,
+    shot: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     struct Example {
         state: WindowState,
         i18n: I18n,
         drafts: Drafts,
         intents: Vec<Intent>,
+        shot: Option<Shot>,
     }
     impl eframe::App for Example {
         fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
@@ -285,6 +362,9 @@ fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
                 self.state.handle(intent);
             }
             view::apply_appearance(ctx, &self.state.settings);
+            if let Some(shot) = &mut self.shot {
+                shot.step(ctx);
+            }
         }
 
         fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -309,6 +389,14 @@ fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
     }
     let i18n = I18n::new(settings.language);
     let state = example_state(screen, settings);
+    let result = Arc::new(std::sync::Mutex::new(None));
+    let shot = shot.map(|path| Shot {
+        path,
+        frames: 0,
+        asked: false,
+        result: result.clone(),
+    });
+    let wanted = shot.is_some();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(i18n.tr("app-title"))
@@ -326,8 +414,17 @@ fn show_screen(screen: &str, settings: Settings) -> anyhow::Result<()> {
                 i18n,
                 drafts: Drafts::default(),
                 intents: Vec::new(),
+                shot,
             }))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
+    let taken = result.lock().expect("not poisoned").take();
+    match taken {
+        Some(written) => written,
+        None if wanted => Err(anyhow::anyhow!(
+            "the window closed before its picture was taken"
+        )),
+        None => Ok(()),
+    }
 }
