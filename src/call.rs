@@ -456,7 +456,7 @@ fn on_event(
     now: Instant,
 ) -> Option<(CloseReason, TrafficStats)> {
     match event {
-        MumbleEvent::Stage(stage) => say(&stage),
+        MumbleEvent::Stage(stage) => say(&stage.to_string()),
         MumbleEvent::Certificate(sentence) => say(&sentence),
         MumbleEvent::Reconnecting {
             attempt,

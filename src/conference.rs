@@ -16,12 +16,14 @@ use crate::audio::FRAME_SAMPLES;
 use crate::audio::call::{CallLink, IncomingPacket, OutgoingPacket};
 use crate::command::Command;
 use crate::config::AudioSettings;
+use crate::i18n::Phrase;
 use crate::net::jitsi::driver::{
     self as jitsi, JitsiCommand, JitsiEvent, JitsiOptions, JitsiTraffic,
 };
 use crate::net::mumble::{self, MumbleCommand, MumbleEvent, MumbleOptions, Tree};
 use crate::proto::jitsi::conference::{
-    ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant, STARTED_MUTED,
+    ConferenceEnd, ConferenceEvent as JitsiConferenceEvent, Participant as JitsiParticipant,
+    Waiting,
 };
 use crate::proto::mumble::session::{
     CloseReason, IP_UDP_OVERHEAD, SessionEvent, TextTarget, TrafficStats,
@@ -73,8 +75,8 @@ pub struct ChatMessage {
 /// Where the connection stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
-    /// Connecting; the sentence says which step.
-    Connecting(String),
+    /// Connecting; the phrase says which step (empty before the first).
+    Connecting(Phrase),
     /// In the conference.
     Connected,
     /// The connection was lost; trying again.
@@ -84,12 +86,12 @@ pub enum Stage {
         /// Seconds before it.
         seconds: u64,
         /// Why the connection was lost.
-        reason: String,
+        reason: Phrase,
     },
     /// Over.
     Ended {
-        /// Why, as a sentence.
-        reason: String,
+        /// Why (empty when nobody said).
+        reason: Phrase,
         /// It ended because of a failure (not because the user left).
         failed: bool,
     },
@@ -170,7 +172,7 @@ pub enum ConferenceEvent {
     Stage(Stage),
     /// Something to tell the user once (a refusal, the welcome text, the server's bandwidth
     /// cap, a certificate accepted for the first time…).
-    Notice(String),
+    Notice(Phrase),
     /// Everyone, and the rooms, after a change.
     Roster {
         /// Participants, the user included.
@@ -456,7 +458,9 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
                 }
             }
-            MumbleEvent::Certificate(sentence) => self.emit(ConferenceEvent::Notice(sentence)),
+            MumbleEvent::Certificate(sentence) => {
+                self.emit(ConferenceEvent::Notice(Phrase::Text(sentence)))
+            }
             MumbleEvent::Tree(tree) => {
                 self.tree = tree;
                 self.emit(roster(&self.tree));
@@ -470,7 +474,7 @@ impl MumbleAdapter {
                 self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
                     attempt,
                     seconds: delay.as_secs(),
-                    reason,
+                    reason: Phrase::Text(reason),
                 }));
             }
             MumbleEvent::Finished { reason, .. } => {
@@ -478,10 +482,11 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::CertificateChanged(sentence.clone()));
                 }
                 let failed = !matches!(reason, CloseReason::Left);
-                self.emit(ConferenceEvent::Stage(Stage::Ended {
-                    reason: reason.sentence(),
-                    failed,
-                }));
+                let reason = match reason {
+                    CloseReason::Left => Phrase::tr("mumble-left"),
+                    other => Phrase::Text(other.sentence()),
+                };
+                self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;
             }
             MumbleEvent::Session(event) => self.on_session(event),
@@ -507,7 +512,7 @@ impl MumbleAdapter {
                 }
                 self.emit(ConferenceEvent::Stage(Stage::Connected));
                 if !welcome_text.is_empty() {
-                    self.emit(ConferenceEvent::Notice(welcome_text));
+                    self.emit(ConferenceEvent::Notice(Phrase::Text(welcome_text)));
                 }
             }
             SessionEvent::Text {
@@ -529,7 +534,7 @@ impl MumbleAdapter {
                 self.engine
                     .send(Command::SetAudioSettings(self.audio.clone()))
                     .ok();
-                if let Some(notice) = event.notice() {
+                if let Some(notice) = session_notice(&event) {
                     self.emit(ConferenceEvent::Notice(notice));
                 }
             }
@@ -539,7 +544,7 @@ impl MumbleAdapter {
             | SessionEvent::TransportChanged { udp: false }
             | SessionEvent::Registered(_)
             | SessionEvent::CodecWarning => {
-                if let Some(notice) = event.notice() {
+                if let Some(notice) = session_notice(&event) {
                     self.emit(ConferenceEvent::Notice(notice));
                 }
             }
@@ -552,6 +557,53 @@ impl MumbleAdapter {
             self.emit(ConferenceEvent::Traffic(traffic));
         }
     }
+}
+
+/// What the window says of a Mumble session's event, for those worth a notice (the terminal
+/// says the same in English through [`SessionEvent::notice`]).
+fn session_notice(event: &SessionEvent) -> Option<Phrase> {
+    Some(match event {
+        SessionEvent::TransportChanged { udp: true } => Phrase::tr("mumble-voice-udp"),
+        SessionEvent::TransportChanged { udp: false } => Phrase::tr("mumble-voice-tcp"),
+        SessionEvent::BandwidthLimited {
+            cap,
+            bitrate,
+            frame_ms,
+        } => Phrase::tr_args(
+            "mumble-bandwidth-limited",
+            vec![
+                ("cap", (cap / 1000).into()),
+                ("bitrate", (bitrate / 1000).into()),
+                ("frame", (*frame_ms).into()),
+            ],
+        ),
+        SessionEvent::Denied(sentence) => Phrase::Text(sentence.clone()),
+        SessionEvent::ChannelNotFound(path) => Phrase::tr_args(
+            "mumble-channel-not-found",
+            vec![("channel", path.as_str().into())],
+        ),
+        SessionEvent::Registered(_) => Phrase::tr("mumble-registered"),
+        SessionEvent::CodecWarning => Phrase::tr("mumble-codec-warning"),
+        _ => return None,
+    })
+}
+
+/// Why a Jitsi Meet conference ended, for the endings palabre itself puts into words (the others
+/// carry the sentence of the connection or of the server).
+fn conference_end(end: &ConferenceEnd) -> Option<Phrase> {
+    Some(Phrase::tr(match end {
+        ConferenceEnd::Left => "jitsi-left",
+        ConferenceEnd::PasswordRequired { wrong: false } => "jitsi-password-required",
+        ConferenceEnd::PasswordRequired { wrong: true } => "jitsi-password-wrong",
+        ConferenceEnd::DisplayNameRequired => "jitsi-name-required",
+        ConferenceEnd::MembersOnly => "jitsi-members-only",
+        ConferenceEnd::RoomFull => "jitsi-room-full",
+        ConferenceEnd::AuthenticationRequired => "jitsi-login-required",
+        ConferenceEnd::LobbyRefused => "jitsi-lobby-refused",
+        ConferenceEnd::Kicked => "jitsi-kicked",
+        ConferenceEnd::RoomDestroyed => "jitsi-room-destroyed",
+        ConferenceEnd::Connection(_) | ConferenceEnd::Refused(_) => return None,
+    }))
 }
 
 /// Joins a Jitsi Meet room. As with Mumble, the audio runs in the engine: it gets
@@ -760,16 +812,17 @@ impl JitsiAdapter {
                 self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
                     attempt,
                     seconds,
-                    reason,
+                    reason: Phrase::Text(reason),
                 }));
                 self.emit_roster();
             }
             JitsiEvent::Traffic(traffic) => self.on_traffic(traffic),
             JitsiEvent::Finished { end, reason, .. } => {
-                let failed = !matches!(
-                    end,
-                    Some(crate::proto::jitsi::conference::ConferenceEnd::Left)
-                );
+                let failed = !matches!(end, Some(ConferenceEnd::Left));
+                let reason = end
+                    .as_ref()
+                    .and_then(conference_end)
+                    .unwrap_or(Phrase::Text(reason));
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;
             }
@@ -780,9 +833,14 @@ impl JitsiAdapter {
 
     fn on_conference(&mut self, event: JitsiConferenceEvent) {
         match event {
-            JitsiConferenceEvent::Waiting(waiting) => self.emit(ConferenceEvent::Stage(
-                Stage::Connecting(waiting.sentence().to_owned()),
-            )),
+            JitsiConferenceEvent::Waiting(waiting) => {
+                let phrase = Phrase::tr(match waiting {
+                    Waiting::FocusNotReady => "jitsi-waiting-focus",
+                    Waiting::ForHost => "jitsi-waiting-host",
+                    Waiting::InLobby => "jitsi-waiting-lobby",
+                });
+                self.emit(ConferenceEvent::Stage(Stage::Connecting(phrase)))
+            }
             JitsiConferenceEvent::Joined { .. } => {
                 if self.incoming.is_none() {
                     let (incoming_tx, incoming_rx) = mpsc::sync_channel(INCOMING_QUEUE);
@@ -829,19 +887,19 @@ impl JitsiAdapter {
             })),
             JitsiConferenceEvent::MutedByModerator => {
                 self.muted = true;
-                self.emit(ConferenceEvent::Notice(
-                    "A moderator muted your microphone.".to_owned(),
-                ));
+                self.emit(ConferenceEvent::Notice(Phrase::tr(
+                    "jitsi-muted-by-moderator",
+                )));
                 self.emit_roster();
             }
             JitsiConferenceEvent::StartedMuted => {
                 self.muted = true;
-                self.emit(ConferenceEvent::Notice(STARTED_MUTED.to_owned()));
+                self.emit(ConferenceEvent::Notice(Phrase::tr("jitsi-started-muted")));
                 self.emit_roster();
             }
             JitsiConferenceEvent::JingleAnswered {
                 result: Err(why), ..
-            } => self.emit(ConferenceEvent::Notice(why)),
+            } => self.emit(ConferenceEvent::Notice(Phrase::Text(why))),
             _ => {}
         }
     }
@@ -960,6 +1018,83 @@ fn roster(tree: &Tree) -> ConferenceEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Language;
+    use crate::i18n::I18n;
+
+    /// Every phrase the adapters choose by variant exists in both languages, and the English is
+    /// the terminal's sentence for the same event.
+    #[test]
+    fn the_phrases_chosen_by_variant_are_translated() {
+        let (en, fr) = (I18n::new(Language::En), I18n::new(Language::Fr));
+        let mut phrases: Vec<(Phrase, Option<String>)> = Vec::new();
+        let ends = [
+            ConferenceEnd::Left,
+            ConferenceEnd::PasswordRequired { wrong: false },
+            ConferenceEnd::PasswordRequired { wrong: true },
+            ConferenceEnd::DisplayNameRequired,
+            ConferenceEnd::MembersOnly,
+            ConferenceEnd::RoomFull,
+            ConferenceEnd::AuthenticationRequired,
+            ConferenceEnd::LobbyRefused,
+            ConferenceEnd::Kicked,
+            ConferenceEnd::RoomDestroyed,
+        ];
+        for end in ends {
+            let phrase = conference_end(&end).expect("put into words");
+            phrases.push((phrase, Some(end.sentence())));
+        }
+        assert_eq!(
+            conference_end(&ConferenceEnd::Refused("Their words.".into())),
+            None
+        );
+        let events = [
+            SessionEvent::TransportChanged { udp: true },
+            SessionEvent::TransportChanged { udp: false },
+            SessionEvent::BandwidthLimited {
+                cap: 40_000,
+                bitrate: 32_000,
+                frame_ms: 40,
+            },
+            SessionEvent::ChannelNotFound("Root/Nowhere".into()),
+            SessionEvent::Registered(7),
+            SessionEvent::CodecWarning,
+        ];
+        for event in events {
+            let phrase = session_notice(&event).expect("a notice");
+            phrases.push((phrase, event.notice()));
+        }
+        for waiting in [
+            "jitsi-waiting-focus",
+            "jitsi-waiting-host",
+            "jitsi-waiting-lobby",
+        ] {
+            phrases.push((Phrase::tr(waiting), None));
+        }
+        phrases.push((
+            Phrase::tr("jitsi-waiting-lobby"),
+            Some(Waiting::InLobby.sentence().to_owned()),
+        ));
+        phrases.push((
+            Phrase::tr("jitsi-started-muted"),
+            Some(crate::proto::jitsi::conference::STARTED_MUTED.to_owned()),
+        ));
+        phrases.push((
+            Phrase::tr("mumble-left"),
+            Some(CloseReason::Left.sentence()),
+        ));
+        for (phrase, terminal) in phrases {
+            let Phrase::Message(id, _) = &phrase else {
+                panic!("{phrase:?} is not a message");
+            };
+            let (english, french) = (en.say(&phrase), fr.say(&phrase));
+            assert_ne!(english, *id, "{id} is missing in English");
+            assert_ne!(french, *id, "{id} is missing in French");
+            assert_ne!(english, french, "{id} is not translated");
+            if let Some(terminal) = terminal {
+                assert_eq!(english, terminal, "{id}");
+            }
+        }
+    }
 
     #[test]
     fn voice_waiting_for_a_stalled_engine_is_bounded() {

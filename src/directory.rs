@@ -26,6 +26,11 @@ pub struct Instance {
     pub host: String,
     /// Who runs it.
     pub organisation: String,
+    /// What the organisation is.
+    pub kind: OrganisationKind,
+    /// Where it is, when it is local.
+    #[serde(default)]
+    pub town: Option<String>,
     /// ISO 3166 country code.
     pub country: String,
     /// Jitsi Meet or Mumble.
@@ -34,6 +39,57 @@ pub struct Instance {
     pub login: bool,
     /// Someone checked that the service answers (when the file was written).
     pub confirmed: bool,
+}
+
+/// What an organisation of the directory is, put into words by the window (the
+/// `organisation-kind` message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrganisationKind {
+    /// A non-profit association.
+    Association,
+    /// An Internet service provider run as an association.
+    AssociativeIsp,
+    /// A cooperative.
+    Cooperative,
+    /// A national research and education network.
+    ResearchNetwork,
+    /// An association for free software.
+    FreeSoftwareAssociation,
+    /// A community network.
+    CommunityNetwork,
+    /// The instance run by Jitsi's own developers.
+    OfficialInstance,
+    /// A hacklab or collective.
+    HacklabCollective,
+}
+
+impl OrganisationKind {
+    /// Every kind, for tests.
+    pub const ALL: [Self; 8] = [
+        Self::Association,
+        Self::AssociativeIsp,
+        Self::Cooperative,
+        Self::ResearchNetwork,
+        Self::FreeSoftwareAssociation,
+        Self::CommunityNetwork,
+        Self::OfficialInstance,
+        Self::HacklabCollective,
+    ];
+
+    /// The selector of the `organisation-kind` message.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Association => "association",
+            Self::AssociativeIsp => "associative-isp",
+            Self::Cooperative => "cooperative",
+            Self::ResearchNetwork => "research-network",
+            Self::FreeSoftwareAssociation => "free-software-association",
+            Self::CommunityNetwork => "community-network",
+            Self::OfficialInstance => "official-instance",
+            Self::HacklabCollective => "hacklab-collective",
+        }
+    }
 }
 
 impl Instance {
@@ -46,12 +102,16 @@ impl Instance {
         }
     }
 
-    /// Whether every word of `query` appears (ignoring case) in the name, host, organisation
-    /// or country.
-    pub fn matches(&self, query: &str) -> bool {
+    /// Whether every word of `query` appears (ignoring case) in the name, host, organisation,
+    /// town, country, or `kind_words` (what the organisation is, in the window's language).
+    pub fn matches(&self, query: &str, kind_words: &str) -> bool {
         let haystack = format!(
-            "{} {} {} {}",
-            self.name, self.host, self.organisation, self.country
+            "{} {} {} {} {} {kind_words}",
+            self.name,
+            self.host,
+            self.organisation,
+            self.town.as_deref().unwrap_or_default(),
+            self.country
         )
         .to_lowercase();
         query
@@ -77,16 +137,18 @@ pub fn builtin() -> Vec<Instance> {
 }
 
 /// What the picker shows: the instances matching `query` and `protocol` (`None`: both), in
-/// directory order.
+/// directory order. `kind_words` puts an organisation's kind into the window's words, so a
+/// search finds it in either language.
 pub fn search<'a>(
     instances: &'a [Instance],
     query: &str,
     protocol: Option<Protocol>,
+    kind_words: impl Fn(OrganisationKind) -> String,
 ) -> Vec<&'a Instance> {
     instances
         .iter()
         .filter(|instance| protocol.is_none_or(|p| instance.protocol == p))
-        .filter(|instance| instance.matches(query))
+        .filter(|instance| instance.matches(query, &kind_words(instance.kind)))
         .collect()
 }
 
@@ -124,13 +186,41 @@ mod tests {
     #[test]
     fn search_by_words_and_protocol() {
         let instances = builtin();
-        let lyon = search(&instances, "lyon", None);
+        let words = |kind: OrganisationKind| kind.key().replace('-', " ");
+        let lyon = search(&instances, "lyon", None, words);
         assert_eq!(lyon.len(), 1);
         assert_eq!(lyon[0].host, "jitsi.hadoly.fr");
-        assert!(search(&instances, "FR association", Some(Protocol::Jitsi)).len() >= 3);
-        let mumble = search(&instances, "", Some(Protocol::Mumble));
+        assert!(search(&instances, "FR association", Some(Protocol::Jitsi), words).len() >= 3);
+        let mumble = search(&instances, "", Some(Protocol::Mumble), words);
         assert!(mumble.iter().all(|i| i.protocol == Protocol::Mumble));
-        assert!(search(&instances, "no such host anywhere", None).is_empty());
-        assert_eq!(search(&instances, "", None).len(), instances.len());
+        assert!(search(&instances, "no such host anywhere", None, words).is_empty());
+        assert_eq!(search(&instances, "", None, words).len(), instances.len());
+        // The kind is found in the window's words.
+        let french = |kind: OrganisationKind| match kind {
+            OrganisationKind::ResearchNetwork => "réseau de recherche".to_owned(),
+            other => other.key().to_owned(),
+        };
+        assert_eq!(
+            search(&instances, "réseau recherche", None, french).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_words_in_both_languages() {
+        use crate::i18n::{EN_FTL, FR_FTL};
+        for (language, source) in [("en", EN_FTL), ("fr", FR_FTL)] {
+            let start = source
+                .find("\norganisation-kind =")
+                .unwrap_or_else(|| panic!("{language}: no organisation-kind message"));
+            let message = &source[start..];
+            let message = &message[..message.find("\n}").expect("the message ends")];
+            for kind in OrganisationKind::ALL {
+                assert!(
+                    message.contains(&format!("[{}]", kind.key())),
+                    "{language}: {kind:?} has no words of its own"
+                );
+            }
+        }
     }
 }

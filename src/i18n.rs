@@ -7,7 +7,9 @@
 //! `tests/i18n.rs` checks that both files have the same keys, that every message formats, and
 //! that every key used in `src/` exists.
 //!
-//! Only the window is translated; the command line speaks English.
+//! Only the window is translated; the command line speaks English. Parts that know no language
+//! (drivers, adapters) say what they have to say as a [`Phrase`]: a message id and its
+//! variables, put into words where it is shown.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -42,6 +44,109 @@ pub fn resolve_language(language: Language) -> Language {
     match language {
         Language::System => language_for_locale(sys_locale::get_locale().as_deref()),
         concrete => concrete,
+    }
+}
+
+/// Something palabre tells the user, from a part that knows no language (a network driver, a
+/// conference adapter): a message of the Fluent files with its variables, put into words where
+/// it is shown ([`I18n::say`]: the window in the user's language; `Display`, the command line,
+/// in English); or text that came as it is (a server's welcome text, a reason it gave).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phrase {
+    /// The message with this id, and its variables.
+    Message(&'static str, Vec<(&'static str, Arg)>),
+    /// Text as it came, shown unchanged.
+    Text(String),
+}
+
+/// A variable of a [`Phrase`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Text as it is: a name, a host, a reason in a server's words.
+    Text(String),
+    /// A count (plural forms depend on it).
+    Count(u64),
+    /// A phrase of its own, put into words in the same language.
+    Phrase(Box<Phrase>),
+}
+
+impl Phrase {
+    /// The message `id`, which has no variables.
+    pub fn tr(id: &'static str) -> Self {
+        Self::Message(id, Vec::new())
+    }
+
+    /// The message `id` with its variables.
+    pub fn tr_args(id: &'static str, args: Vec<(&'static str, Arg)>) -> Self {
+        Self::Message(id, args)
+    }
+
+    /// Whether there is nothing to say (empty text).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Text(text) if text.is_empty())
+    }
+}
+
+impl Default for Phrase {
+    fn default() -> Self {
+        Self::Text(String::new())
+    }
+}
+
+impl From<String> for Phrase {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for Phrase {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<u64> for Arg {
+    fn from(count: u64) -> Self {
+        Self::Count(count)
+    }
+}
+
+impl From<u32> for Arg {
+    fn from(count: u32) -> Self {
+        Self::Count(u64::from(count))
+    }
+}
+
+impl From<Phrase> for Arg {
+    fn from(phrase: Phrase) -> Self {
+        Self::Phrase(Box::new(phrase))
+    }
+}
+
+thread_local! {
+    /// The command line's language, loaded once per thread that prints phrases.
+    static ENGLISH: I18n = I18n::new(Language::En);
+}
+
+/// In English: the command line, logs.
+impl std::fmt::Display for Phrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Message(..) => f.write_str(&ENGLISH.with(|english| english.say(self))),
+        }
     }
 }
 
@@ -102,6 +207,27 @@ impl I18n {
             fluent_args.set(*name, value.clone());
         }
         self.format(key, Some(&fluent_args))
+    }
+
+    /// `phrase` in this language.
+    pub fn say(&self, phrase: &Phrase) -> String {
+        match phrase {
+            Phrase::Text(text) => text.clone(),
+            Phrase::Message(id, args) => {
+                let values: Vec<(&str, FluentValue<'_>)> = args
+                    .iter()
+                    .map(|(name, arg)| {
+                        let value = match arg {
+                            Arg::Text(text) => FluentValue::from(text.as_str()),
+                            Arg::Count(count) => FluentValue::from(*count),
+                            Arg::Phrase(inner) => FluentValue::from(self.say(inner)),
+                        };
+                        (*name, value)
+                    })
+                    .collect();
+                self.tr_args(id, &values)
+            }
+        }
     }
 
     /// `value` with `decimals` digits after the separator, written the way the language writes
@@ -259,6 +385,42 @@ fn bundle(locale: LanguageIdentifier, source: &'static str) -> FluentBundle<Flue
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrases_are_said_in_the_window_s_language_and_printed_in_english() {
+        let phrase = Phrase::tr_args(
+            "connection-not-started",
+            vec![(
+                "reason",
+                Phrase::tr_args(
+                    "mumble-connecting",
+                    vec![("server", "mumble.example.org:64738".into())],
+                )
+                .into(),
+            )],
+        );
+        assert_eq!(
+            I18n::new(Language::Fr).say(&phrase),
+            "La connexion n’a pas pu démarrer : Connexion à mumble.example.org:64738….",
+        );
+        assert_eq!(
+            phrase.to_string(),
+            "The connection could not be started: Connecting to mumble.example.org:64738…."
+        );
+        let counted = Phrase::tr_args(
+            "mumble-bandwidth-limited",
+            vec![
+                ("cap", 40u32.into()),
+                ("bitrate", 32u32.into()),
+                ("frame", 40u32.into()),
+            ],
+        );
+        assert!(counted.to_string().contains("only 40 kbit/s"));
+        let text = Phrase::from("Welcome, be kind.");
+        assert_eq!(I18n::new(Language::Fr).say(&text), "Welcome, be kind.");
+        assert_eq!(text.to_string(), "Welcome, be kind.");
+        assert!(Phrase::default().is_empty() && !text.is_empty());
+    }
 
     #[test]
     fn locale_names_map_to_languages() {

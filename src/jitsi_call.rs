@@ -319,7 +319,7 @@ fn on_event(
     now: Instant,
 ) {
     match event {
-        JitsiEvent::Stage(stage) => say(&stage),
+        JitsiEvent::Stage(stage) => say(&stage.to_string()),
         JitsiEvent::Traffic(traffic) => summary.traffic = traffic,
         JitsiEvent::MediaConnected(up) => {
             *media_up = up;
@@ -528,7 +528,7 @@ pub fn run_live(
             }
         }
         match handle.events.recv_timeout(Duration::from_millis(100)) {
-            Ok(Event::Stage(Stage::Connecting(sentence))) => say(&sentence),
+            Ok(Event::Stage(Stage::Connecting(step))) => say(&step.to_string()),
             Ok(Event::Stage(Stage::Connected)) => {
                 summary.joined = true;
                 say(
@@ -536,13 +536,15 @@ pub fn run_live(
                 );
             }
             Ok(Event::Stage(Stage::Ended { reason, failed })) => {
+                let reason = reason.to_string();
                 say(&reason);
                 summary.left = !failed;
                 summary.reason = reason;
                 break;
             }
-            Ok(Event::Stage(Stage::Reconnecting { reason, .. })) => say(&reason),
-            Ok(Event::Notice(sentence)) | Ok(Event::CertificateChanged(sentence)) => say(&sentence),
+            Ok(Event::Stage(Stage::Reconnecting { reason, .. })) => say(&reason.to_string()),
+            Ok(Event::Notice(notice)) => say(&notice.to_string()),
+            Ok(Event::CertificateChanged(sentence)) => say(&sentence),
             Ok(Event::Chat(message)) if !message.own => {
                 say(&format!("{}: {}", message.from, message.text));
             }

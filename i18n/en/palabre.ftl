@@ -141,6 +141,19 @@ protocol-jitsi = Jitsi Meet
 protocol-mumble = Mumble
 directory-none = No server matches this search.
 instance-details = { $host } · { $organisation } · { $country } · { $protocol }
+organisation-kind = { $kind ->
+    [association] association
+    [associative-isp] associative ISP
+    [cooperative] cooperative
+    [research-network] research network
+    [free-software-association] free-software association
+    [community-network] community network
+    [official-instance] the official instance
+    [hacklab-collective] hacklab collective
+   *[other] { $kind }
+}
+organisation-described = { $organisation } ({ $kind })
+organisation-described-town = { $organisation } ({ $kind }, { $town })
 instance-login = login required
 instance-unconfirmed = not checked recently
 instance-unconfirmed-hint = Nobody checked lately that this server still answers.
@@ -240,3 +253,50 @@ theme-dark = Dark
 text-size-label = Text size
 text-size-percent = { $percent }%
 text-size-hint = Everything in the window grows with the text.
+
+## What the connection and the conference say (drivers and adapters, as phrases)
+
+identity-failed = Your certificate could not be loaded or created ({ $reason }); joining without one.
+connection-not-started = The connection could not be started: { $reason }.
+mumble-connecting = Connecting to { $server }…
+mumble-logging-in = Logging in to { $server } as { $name }…
+mumble-connected = Connected.
+mumble-left = You left the server.
+mumble-voice-udp = Voice goes over UDP.
+mumble-voice-tcp = Voice goes through the TCP connection (UDP does not get through).
+mumble-bandwidth-limited = The server allows only { $cap } kbit/s per user: audio adjusted to { $bitrate } kbit/s in { $frame } ms packets.
+mumble-channel-not-found = There is no channel { $channel } on this server; you stay where you are.
+mumble-registered = Your name is now registered on this server.
+mumble-codec-warning = The server asks for an older codec than Opus; palabre keeps Opus, so very old clients may not hear you.
+jitsi-not-encrypted = Warning: { $link } is not encrypted (http://): use it only for a local test server.
+jitsi-looking-up = Looking up the settings of { $host }…
+jitsi-connecting = Connecting to { $host }…
+jitsi-asking-for-meeting = Connected; asking for the meeting…
+jitsi-waiting-focus = The meeting is being prepared…
+jitsi-waiting-host = Waiting for the host to start the meeting…
+jitsi-waiting-lobby = This meeting has a lobby: waiting for a moderator to let you in…
+jitsi-waiting-for-offer = In the meeting; waiting for the conference's media offer…
+jitsi-unreadable-media-message = The conference sent a media message palabre cannot read: { $reason }
+jitsi-connecting-audio = Connecting the audio…
+jitsi-offer-refused = The media offer could not be accepted: { $reason }
+jitsi-media-session-ended = The conference ended the media session ({ $reason }); waiting for a new one…
+jitsi-audio-connected = Audio connected.
+jitsi-audio-interrupted = The audio connection is interrupted…
+jitsi-audio-back = The audio connection is back.
+jitsi-audio-lost-restart = The audio connection is lost; asking the meeting for a new one…
+jitsi-audio-lost-no-restart = The audio connection is lost, and this meeting cannot start a new one.
+jitsi-bridge-fallback = The bridge channel did not open; trying the bridge's WebSocket…
+jitsi-bridge-socket-open = The bridge channel is open (WebSocket).
+jitsi-no-bridge-channel = This bridge offers no usable bridge channel: no speaker events.
+jitsi-muted-by-moderator = A moderator muted your microphone.
+jitsi-started-muted = The meeting starts newcomers muted: your microphone is off until you unmute it.
+jitsi-left = You left the meeting.
+jitsi-password-required = This meeting is protected by a password.
+jitsi-password-wrong = The meeting password is wrong.
+jitsi-name-required = This meeting asks for your name before you can knock: choose a display name.
+jitsi-members-only = Only invited members may join this meeting.
+jitsi-room-full = The meeting is full.
+jitsi-login-required = This meeting needs a login: guests may not join it.
+jitsi-lobby-refused = A moderator did not let you into the meeting.
+jitsi-kicked = A moderator removed you from the meeting.
+jitsi-room-destroyed = The meeting was ended for everyone.

@@ -141,6 +141,19 @@ protocol-jitsi = Jitsi Meet
 protocol-mumble = Mumble
 directory-none = Aucun serveur ne correspond à cette recherche.
 instance-details = { $host } · { $organisation } · { $country } · { $protocol }
+organisation-kind = { $kind ->
+    [association] association
+    [associative-isp] FAI associatif
+    [cooperative] coopérative
+    [research-network] réseau de recherche
+    [free-software-association] association du logiciel libre
+    [community-network] réseau communautaire
+    [official-instance] l’instance officielle
+    [hacklab-collective] collectif hacklab
+   *[other] { $kind }
+}
+organisation-described = { $organisation } ({ $kind })
+organisation-described-town = { $organisation } ({ $kind }, { $town })
 instance-login = compte requis
 instance-unconfirmed = non vérifié récemment
 instance-unconfirmed-hint = Personne n’a vérifié récemment que ce serveur répond encore.
@@ -240,3 +253,50 @@ theme-dark = Sombres
 text-size-label = Taille du texte
 text-size-percent = { $percent } %
 text-size-hint = Tout le contenu de la fenêtre grandit avec le texte.
+
+## Ce que disent la connexion et la conférence (pilotes et adaptateurs, en phrases)
+
+identity-failed = Votre certificat n’a pas pu être chargé ni créé ({ $reason }) ; connexion sans certificat.
+connection-not-started = La connexion n’a pas pu démarrer : { $reason }.
+mumble-connecting = Connexion à { $server }…
+mumble-logging-in = Identification sur { $server } en tant que { $name }…
+mumble-connected = Connecté.
+mumble-left = Vous avez quitté le serveur.
+mumble-voice-udp = La voix passe par UDP.
+mumble-voice-tcp = La voix passe par la connexion TCP (UDP ne passe pas).
+mumble-bandwidth-limited = Le serveur n’autorise que { $cap } kbit/s par personne : son réglé à { $bitrate } kbit/s en paquets de { $frame } ms.
+mumble-channel-not-found = Il n’y a pas de salon { $channel } sur ce serveur ; vous restez où vous êtes.
+mumble-registered = Votre nom est maintenant enregistré sur ce serveur.
+mumble-codec-warning = Le serveur demande un codec plus ancien qu’Opus ; palabre garde Opus, donc de très vieux clients risquent de ne pas vous entendre.
+jitsi-not-encrypted = Attention : { $link } n’est pas chiffré (http://) : ne l’utilisez que pour un serveur de test local.
+jitsi-looking-up = Lecture des réglages de { $host }…
+jitsi-connecting = Connexion à { $host }…
+jitsi-asking-for-meeting = Connecté ; demande de la réunion…
+jitsi-waiting-focus = La réunion est en préparation…
+jitsi-waiting-host = En attente de l’organisateur pour commencer la réunion…
+jitsi-waiting-lobby = Cette réunion a une salle d’attente : en attente qu’un modérateur vous fasse entrer…
+jitsi-waiting-for-offer = Dans la réunion ; en attente de l’offre média de la conférence…
+jitsi-unreadable-media-message = La conférence a envoyé un message média que palabre ne sait pas lire : { $reason }
+jitsi-connecting-audio = Connexion du son…
+jitsi-offer-refused = L’offre média n’a pas pu être acceptée : { $reason }
+jitsi-media-session-ended = La conférence a arrêté la session média ({ $reason }) ; en attente d’une nouvelle…
+jitsi-audio-connected = Son connecté.
+jitsi-audio-interrupted = La connexion du son est interrompue…
+jitsi-audio-back = La connexion du son est revenue.
+jitsi-audio-lost-restart = La connexion du son est perdue ; demande d’une nouvelle à la réunion…
+jitsi-audio-lost-no-restart = La connexion du son est perdue, et cette réunion ne peut pas en ouvrir une nouvelle.
+jitsi-bridge-fallback = Le canal du pont ne s’est pas ouvert ; essai par le WebSocket du pont…
+jitsi-bridge-socket-open = Le canal du pont est ouvert (WebSocket).
+jitsi-no-bridge-channel = Ce pont n’offre aucun canal utilisable : pas d’indication de qui parle.
+jitsi-muted-by-moderator = Un modérateur a coupé votre micro.
+jitsi-started-muted = Dans cette réunion, les nouveaux arrivants commencent micro coupé : votre micro reste coupé jusqu’à ce que vous le réactiviez.
+jitsi-left = Vous avez quitté la réunion.
+jitsi-password-required = Cette réunion est protégée par un mot de passe.
+jitsi-password-wrong = Le mot de passe de la réunion est incorrect.
+jitsi-name-required = Cette réunion demande votre nom avant que vous puissiez frapper : choisissez un nom.
+jitsi-members-only = Seuls les membres invités peuvent rejoindre cette réunion.
+jitsi-room-full = La réunion est complète.
+jitsi-login-required = Cette réunion demande une connexion : les invités ne peuvent pas la rejoindre.
+jitsi-lobby-refused = Un modérateur ne vous a pas laissé entrer dans la réunion.
+jitsi-kicked = Un modérateur vous a retiré de la réunion.
+jitsi-room-destroyed = La réunion a été terminée pour tout le monde.

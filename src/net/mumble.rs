@@ -25,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+use crate::i18n::Phrase;
 use crate::identity::Identity;
 use crate::net::probe::Probe;
 use crate::net::trust::{self, KnownServers, Trust};
@@ -120,8 +121,8 @@ pub struct Tree {
 /// What the driver reports.
 #[derive(Debug, Clone)]
 pub enum MumbleEvent {
-    /// A step of connecting, as a sentence for the user.
-    Stage(String),
+    /// A step of connecting, for the user.
+    Stage(Phrase),
     /// How the server's certificate was judged.
     Certificate(String),
     /// Something the session reported.
@@ -310,7 +311,10 @@ impl Driver {
             reason: CloseReason::Lost(sentence),
             was_connected: false,
         };
-        self.emit(MumbleEvent::Stage(format!("Connecting to {server}…")));
+        self.emit(MumbleEvent::Stage(Phrase::tr_args(
+            "mumble-connecting",
+            vec![("server", server.as_str().into())],
+        )));
 
         // Addresses, then TCP.
         let addresses: Vec<SocketAddr> =
@@ -445,9 +449,12 @@ impl Driver {
         };
         let mut config = self.options.session.clone();
         config.udp = udp.is_some();
-        self.emit(MumbleEvent::Stage(format!(
-            "Logging in to {server} as {}…",
-            config.username
+        self.emit(MumbleEvent::Stage(Phrase::tr_args(
+            "mumble-logging-in",
+            vec![
+                ("server", server.as_str().into()),
+                ("name", config.username.as_str().into()),
+            ],
         )));
         self.run_session(Session::new(config), tls, udp).await
     }
@@ -511,7 +518,7 @@ impl Driver {
                 match &event {
                     SessionEvent::Connected { .. } => {
                         was_connected = true;
-                        self.emit(MumbleEvent::Stage("Connected.".to_owned()));
+                        self.emit(MumbleEvent::Stage(Phrase::tr("mumble-connected")));
                     }
                     SessionEvent::TreeChanged => {
                         self.emit(MumbleEvent::Tree(tree_of(&session)));

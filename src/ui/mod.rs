@@ -27,7 +27,7 @@ use crate::conference::{ConferenceCommand, ConferenceEvent, ConferenceHandle, St
 use crate::config::Settings;
 use crate::directory::Protocol;
 use crate::hotkey::GlobalKey;
-use crate::i18n::I18n;
+use crate::i18n::{I18n, Phrase};
 use crate::identity::Identity;
 use crate::net::mumble::MumbleOptions;
 use crate::ui::state::{EchoPhase, JoinLink, JoinRequest, ProbeRequest, Screen};
@@ -298,7 +298,10 @@ impl PalabreApp {
                 Err(error) => {
                     // Joining without a certificate still works; the user is told why.
                     self.state
-                        .apply_conference(ConferenceEvent::Notice(error.to_string()));
+                        .apply_conference(ConferenceEvent::Notice(Phrase::tr_args(
+                            "identity-failed",
+                            vec![("reason", error.to_string().into())],
+                        )));
                     None
                 }
             },
@@ -328,7 +331,10 @@ impl PalabreApp {
             Err(error) => self
                 .state
                 .apply_conference(ConferenceEvent::Stage(Stage::Ended {
-                    reason: format!("The connection could not be started: {error}."),
+                    reason: Phrase::tr_args(
+                        "connection-not-started",
+                        vec![("reason", error.to_string().into())],
+                    ),
                     failed: true,
                 })),
         }
@@ -353,7 +359,10 @@ impl PalabreApp {
             Err(error) => self
                 .state
                 .apply_conference(ConferenceEvent::Stage(Stage::Ended {
-                    reason: format!("The connection could not be started: {error}."),
+                    reason: Phrase::tr_args(
+                        "connection-not-started",
+                        vec![("reason", error.to_string().into())],
+                    ),
                     failed: true,
                 })),
         }

@@ -19,6 +19,7 @@ use crate::config::{
     AudioSettings, Language, MUTE_KEYS, PUSH_TO_TALK_KEYS, Settings, TEXT_SIZES_PERCENT, Theme,
 };
 use crate::directory::{self, Instance};
+use crate::i18n::Phrase;
 use crate::link::{self, JitsiLink, Link, LinkError, MumbleLink};
 
 /// How many chat messages a call keeps (the oldest go first).
@@ -153,7 +154,7 @@ pub struct CallState {
     /// Traffic, as last reported.
     pub traffic: Traffic,
     /// The last [`MAX_NOTICES`] things the conference said, oldest first, until dismissed.
-    pub notices: Vec<String>,
+    pub notices: Vec<Phrase>,
     /// Our microphone is muted (from our participant).
     pub muted: bool,
     /// We hear nothing (from our participant).
@@ -175,7 +176,7 @@ impl Default for CallState {
     fn default() -> Self {
         Self {
             title: (String::new(), String::new()),
-            stage: Stage::Connecting(String::new()),
+            stage: Stage::Connecting(Phrase::default()),
             participants: Vec::new(),
             rooms: Vec::new(),
             chat: Vec::new(),
@@ -564,7 +565,7 @@ impl WindowState {
     pub fn conference_gone(&mut self) {
         if !self.call.ended() {
             self.call.stage = Stage::Ended {
-                reason: String::new(),
+                reason: Phrase::default(),
                 failed: true,
             };
             self.call.speaking.clear();
@@ -1237,11 +1238,11 @@ mod tests {
         assert_eq!(state.call.traffic, traffic);
 
         for i in 0..MAX_NOTICES + 2 {
-            state.apply_conference(ConferenceEvent::Notice(format!("notice {i}")));
+            state.apply_conference(ConferenceEvent::Notice(format!("notice {i}").into()));
         }
         assert_eq!(state.call.notices.len(), MAX_NOTICES);
         state.handle(Intent::DismissNotice(0));
-        assert_eq!(state.call.notices[0], "notice 3");
+        assert_eq!(state.call.notices[0], Phrase::from("notice 3"));
 
         state.apply_conference(ConferenceEvent::Stage(Stage::Reconnecting {
             attempt: 2,
@@ -1362,7 +1363,7 @@ mod tests {
         assert_eq!(
             state.call.stage,
             Stage::Ended {
-                reason: String::new(),
+                reason: Phrase::default(),
                 failed: true
             }
         );

@@ -399,7 +399,9 @@ fn directory_ui(
             .labelled_by(label.id);
     });
     ui.add_space(4.0);
-    let found = directory::search(&state.directory, &drafts.search, drafts.protocol);
+    let found = directory::search(&state.directory, &drafts.search, drafts.protocol, |kind| {
+        organisation_kind(i18n, kind)
+    });
     if found.is_empty() {
         ui.weak(i18n.tr("directory-none"));
     }
@@ -444,7 +446,7 @@ fn instance_ui(
                 ("host", FluentValue::from(instance.host.as_str())),
                 (
                     "organisation",
-                    FluentValue::from(instance.organisation.as_str()),
+                    FluentValue::from(organisation(i18n, instance)),
                 ),
                 ("country", FluentValue::from(instance.country.as_str())),
                 ("protocol", FluentValue::from(protocol)),
@@ -680,6 +682,35 @@ fn jitsi_room_ui(
     });
 }
 
+/// What an organisation of the directory is, in the window's words.
+fn organisation_kind(i18n: &I18n, kind: directory::OrganisationKind) -> String {
+    i18n.tr_args(
+        "organisation-kind",
+        &[("kind", FluentValue::from(kind.key()))],
+    )
+}
+
+/// Who runs an instance: its name, what it is and, when local, where.
+fn organisation(i18n: &I18n, instance: &Instance) -> String {
+    let mut args = vec![
+        (
+            "organisation",
+            FluentValue::from(instance.organisation.as_str()),
+        ),
+        (
+            "kind",
+            FluentValue::from(organisation_kind(i18n, instance.kind)),
+        ),
+    ];
+    match &instance.town {
+        Some(town) => {
+            args.push(("town", FluentValue::from(town.as_str())));
+            i18n.tr_args("organisation-described-town", &args)
+        }
+        None => i18n.tr_args("organisation-described", &args),
+    }
+}
+
 /// The call: header, controls, participants, chat, notices; or its ending.
 fn call_ui(
     ui: &mut Ui,
@@ -694,7 +725,7 @@ fn call_ui(
         Stage::Connecting(step) if step.is_empty() => i18n.tr("stage-connecting"),
         Stage::Connecting(step) => i18n.tr_args(
             "stage-connecting-step",
-            &[("step", FluentValue::from(step.as_str()))],
+            &[("step", FluentValue::from(i18n.say(step)))],
         ),
         Stage::Connected if call.leaving => i18n.tr("stage-leaving"),
         Stage::Connected => i18n.tr("stage-connected"),
@@ -707,13 +738,13 @@ fn call_ui(
             &[
                 ("seconds", FluentValue::from(*seconds)),
                 ("attempt", FluentValue::from(*attempt)),
-                ("reason", FluentValue::from(reason.as_str())),
+                ("reason", FluentValue::from(i18n.say(reason))),
             ],
         ),
         Stage::Ended { reason, .. } if reason.is_empty() => i18n.tr("stage-ended-unexpectedly"),
         Stage::Ended { reason, .. } => i18n.tr_args(
             "stage-ended",
-            &[("reason", FluentValue::from(reason.as_str()))],
+            &[("reason", FluentValue::from(i18n.say(reason)))],
         ),
     };
     let (up_kbps, down_kbps, tenths_mb) = call.traffic.shown();
@@ -739,7 +770,7 @@ fn call_ui(
                 ui,
                 ui.visuals().hyperlink_color,
                 &i18n.tr("notice-heading"),
-                notice,
+                &i18n.say(notice),
                 Some(&i18n.tr("dismiss")),
             ) {
                 intents.push(Intent::DismissNotice(index));

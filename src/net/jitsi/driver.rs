@@ -39,6 +39,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use url::Url;
 
 use super::discovery::{self, InstanceConfig};
+use crate::i18n::Phrase;
 use crate::link::JitsiLink;
 use crate::proto::jitsi::colibri::{self, BridgeMessage};
 use crate::proto::jitsi::conference::{
@@ -151,8 +152,8 @@ pub struct JitsiTraffic {
 /// What the driver reports.
 #[derive(Debug, Clone)]
 pub enum JitsiEvent {
-    /// A step, as a sentence for the user.
-    Stage(String),
+    /// A step, for the user.
+    Stage(Phrase),
     /// Something in the conference.
     Conference(ConferenceEvent),
     /// One Opus packet from a speaker (`speaker` is the source's SSRC).
@@ -348,18 +349,22 @@ impl Driver {
         }
     }
 
-    fn stage(&self, sentence: impl Into<String>) {
-        self.emit(JitsiEvent::Stage(sentence.into()));
+    fn stage(&self, phrase: impl Into<Phrase>) {
+        self.emit(JitsiEvent::Stage(phrase.into()));
     }
 
     async fn run(&mut self) -> (Option<ConferenceEnd>, String) {
         let link = self.options.link.clone();
         if !link.secure {
-            self.stage(format!(
-                "Warning: {link} is not encrypted (http://): use it only for a local test server."
+            self.stage(Phrase::tr_args(
+                "jitsi-not-encrypted",
+                vec![("link", link.to_string().into())],
             ));
         }
-        self.stage(format!("Looking up the settings of {}…", link.host));
+        self.stage(Phrase::tr_args(
+            "jitsi-looking-up",
+            vec![("host", link.host.as_str().into())],
+        ));
         let extra_ca = self.options.ca_file.clone();
         let lookup = {
             let link = link.clone();
@@ -395,9 +400,9 @@ impl Driver {
         // Rejoins after a lost connection, while the attempts last.
         let mut attempt = 0u32;
         loop {
-            self.stage(format!(
-                "Connecting to {}…",
-                websocket.host_str().unwrap_or("the server")
+            self.stage(Phrase::tr_args(
+                "jitsi-connecting",
+                vec![("host", websocket.host_str().unwrap_or(&link.host).into())],
             ));
             let connected = tokio::time::timeout(
                 CONNECT_TIMEOUT,
@@ -632,7 +637,7 @@ impl Driver {
                     }
                     if media.bridge_fallback_at.is_some_and(|at| at <= now) {
                         media.bridge_fallback_at = None;
-                        self.stage("The bridge channel did not open; trying the bridge's WebSocket…");
+                        self.stage(Phrase::tr("jitsi-bridge-fallback"));
                         self.open_bridge_socket(media);
                     }
                     if now >= next_stats {
@@ -652,10 +657,8 @@ impl Driver {
         now: Instant,
     ) {
         match &event {
-            ConferenceEvent::Connected { .. } => self.stage("Connected; asking for the meeting…"),
-            ConferenceEvent::Joined { .. } => {
-                self.stage("In the meeting; waiting for the conference's media offer…")
-            }
+            ConferenceEvent::Connected { .. } => self.stage(Phrase::tr("jitsi-asking-for-meeting")),
+            ConferenceEvent::Joined { .. } => self.stage(Phrase::tr("jitsi-waiting-for-offer")),
             ConferenceEvent::Jingle(element) => {
                 self.on_jingle(conference, media, element, now);
                 return;
@@ -691,8 +694,9 @@ impl Driver {
         let jingle = match jingle::parse(element) {
             Ok(jingle) => jingle,
             Err(error) => {
-                self.stage(format!(
-                    "The conference sent a media message palabre cannot read: {error}"
+                self.stage(Phrase::tr_args(
+                    "jitsi-unreadable-media-message",
+                    vec![("reason", error.to_string().into())],
                 ));
                 return;
             }
@@ -714,9 +718,12 @@ impl Driver {
                     conference.apply_start_muted(policy.audio);
                 }
                 match self.accept(conference, media, &jingle, now) {
-                    Ok(()) => self.stage("Connecting the audio…"),
+                    Ok(()) => self.stage(Phrase::tr("jitsi-connecting-audio")),
                     Err(sentence) => {
-                        self.stage(format!("The media offer could not be accepted: {sentence}"));
+                        self.stage(Phrase::tr_args(
+                            "jitsi-offer-refused",
+                            vec![("reason", sentence.as_str().into())],
+                        ));
                         let terminate = jingle::session_terminate(
                             &jingle.sid,
                             "failed-application",
@@ -747,8 +754,9 @@ impl Driver {
                     .as_ref()
                     .map(|r| r.text.clone().unwrap_or_else(|| r.condition.clone()))
                     .unwrap_or_default();
-                self.stage(format!(
-                    "The conference ended the media session ({why}); waiting for a new one…"
+                self.stage(Phrase::tr_args(
+                    "jitsi-media-session-ended",
+                    vec![("reason", why.into())],
                 ));
                 self.emit(JitsiEvent::MediaConnected(false));
             }
@@ -860,13 +868,11 @@ impl Driver {
         };
         let terminate = match session.bridge_session() {
             Some(bridge_session) => {
-                self.stage("The audio connection is lost; asking the meeting for a new one…");
+                self.stage(Phrase::tr("jitsi-audio-lost-restart"));
                 jingle::session_terminate_restart(session.sid(), bridge_session)
             }
             None => {
-                self.stage(
-                    "The audio connection is lost, and this meeting cannot start a new one.",
-                );
+                self.stage(Phrase::tr("jitsi-audio-lost-no-restart"));
                 jingle::session_terminate(session.sid(), "connectivity-error", Some("ICE FAILED"))
             }
         };
@@ -902,7 +908,7 @@ impl Driver {
         }
         let Some(url) = media.bridge_url.clone() else {
             if media.session.is_some() {
-                self.stage("This bridge offers no usable bridge channel: no speaker events.");
+                self.stage(Phrase::tr("jitsi-no-bridge-channel"));
             }
             return;
         };
@@ -938,7 +944,7 @@ impl Driver {
                 if let Some(socket) = &mut media.bridge_socket {
                     socket.open = true;
                 }
-                self.stage("The bridge channel is open (WebSocket).");
+                self.stage(Phrase::tr("jitsi-bridge-socket-open"));
                 self.send_bridge(media, &colibri::audio_only_constraints());
             }
             Some(BridgeSocketEvent::Text(text)) => {
@@ -1005,7 +1011,7 @@ impl Driver {
                 }
                 MediaOutput::Event(event) => match event {
                     MediaEvent::Connected => {
-                        self.stage("Audio connected.");
+                        self.stage(Phrase::tr("jitsi-audio-connected"));
                         media.lost_since = None;
                         self.emit(JitsiEvent::MediaConnected(true));
                         if media.bridge_socket.is_none() && media.bridge_url.is_some() {
@@ -1013,11 +1019,11 @@ impl Driver {
                         }
                     }
                     MediaEvent::Disconnected => {
-                        self.stage("The audio connection is interrupted…");
+                        self.stage(Phrase::tr("jitsi-audio-interrupted"));
                         media.lost_since.get_or_insert(Instant::now());
                     }
                     MediaEvent::Reconnected => {
-                        self.stage("The audio connection is back.");
+                        self.stage(Phrase::tr("jitsi-audio-back"));
                         media.lost_since = None;
                     }
                     MediaEvent::Audio {
