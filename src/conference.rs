@@ -307,29 +307,49 @@ impl std::fmt::Debug for ConferenceHandle {
     }
 }
 
+/// Work to do on the conference's thread before connecting, which the window's thread must not
+/// do itself (files, key generation): it completes the driver's options, and returns a notice
+/// for the user when something went wrong but the call can go on.
+pub type Prepare<O> = Box<dyn FnOnce(&mut O) -> Option<Phrase> + Send>;
+
+/// Nothing to prepare.
+pub fn nothing_to_prepare<O>() -> Prepare<O> {
+    Box::new(|_| None)
+}
+
 /// Joins a Mumble server. The audio runs in the engine (`engine` receives
 /// [`Command::StartCall`] once connected and [`Command::StopCall`] at the end); `wake` is
-/// called after each event for the window (never for voice packets).
+/// called after each event for the window (never for voice packets). `prepare` runs first, on
+/// the conference's thread (the window gets its handle at once).
 pub fn spawn_mumble(
     options: MumbleOptions,
+    prepare: Prepare<MumbleOptions>,
     audio: AudioSettings,
     engine: Sender<Command>,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> std::io::Result<ConferenceHandle> {
-    let mut options = options;
-    if let Ok(encoder) = crate::audio::codec::encoder_config(&audio) {
-        options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
-        options.session.frame_ms = encoder.frame_ms;
-    }
     let (command_tx, command_rx) = mpsc::channel();
     let (event_tx, event_rx) = mpsc::channel();
-    let (voice, incoming_rx) = voice_to_engine();
     let waker = Waker::default();
-    let handle = mumble::spawn(options, Some(waker.for_driver()), Some(voice))?;
     let adapter_waker = waker.clone();
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
+            let mut options = options;
+            if let Some(notice) = prepare(&mut options) {
+                event_tx.send(ConferenceEvent::Notice(notice)).ok();
+                wake();
+            }
+            if let Ok(encoder) = crate::audio::codec::encoder_config(&audio) {
+                options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
+                options.session.frame_ms = encoder.frame_ms;
+            }
+            let (voice, incoming_rx) = voice_to_engine();
+            let handle = match mumble::spawn(options, Some(adapter_waker.for_driver()), Some(voice))
+            {
+                Ok(handle) => handle,
+                Err(error) => return not_started(&event_tx, &*wake, &error),
+            };
             let adapter = MumbleAdapter {
                 handle,
                 audio,
@@ -343,6 +363,21 @@ pub fn spawn_mumble(
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
     Ok(ConferenceHandle::new(command_tx, event_rx, waker))
+}
+
+/// Tells the window that the driver could not be started.
+fn not_started(events: &Sender<ConferenceEvent>, wake: &dyn Fn(), error: &std::io::Error) {
+    let reason = Phrase::tr_args(
+        "connection-not-started",
+        vec![("reason", error.to_string().into())],
+    );
+    events
+        .send(ConferenceEvent::Stage(Stage::Ended {
+            reason,
+            failed: true,
+        }))
+        .ok();
+    wake();
 }
 
 /// The others' Mumble voice, from the driver's thread straight to the engine's queue (which the
@@ -611,19 +646,28 @@ fn conference_end(end: &ConferenceEnd) -> Option<Phrase> {
 /// window's and the engine's speaker ids), kept for the whole call.
 pub fn spawn_jitsi(
     options: JitsiOptions,
+    prepare: Prepare<JitsiOptions>,
     engine: Sender<Command>,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> std::io::Result<ConferenceHandle> {
     let (command_tx, command_rx) = mpsc::channel();
     let (event_tx, event_rx) = mpsc::channel();
-    let own_name = options.display_name.clone();
-    let muted = options.audio_muted;
     let waker = Waker::default();
-    let handle = jitsi::spawn(options, Some(waker.for_driver()))?;
     let adapter_waker = waker.clone();
     std::thread::Builder::new()
         .name("palabre-conference".to_owned())
         .spawn(move || {
+            let mut options = options;
+            if let Some(notice) = prepare(&mut options) {
+                event_tx.send(ConferenceEvent::Notice(notice)).ok();
+                wake();
+            }
+            let own_name = options.display_name.clone();
+            let muted = options.audio_muted;
+            let handle = match jitsi::spawn(options, Some(adapter_waker.for_driver())) {
+                Ok(handle) => handle,
+                Err(error) => return not_started(&event_tx, &*wake, &error),
+            };
             let adapter = JitsiAdapter {
                 handle,
                 engine,

@@ -483,8 +483,13 @@ pub fn run_live(
         meeting: options.link.to_string(),
         ..LiveSummary::default()
     };
-    let handle = crate::conference::spawn_jitsi(options, engine, std::sync::Arc::new(|| {}))
-        .map_err(CallError::Thread)?;
+    let handle = crate::conference::spawn_jitsi(
+        options,
+        crate::conference::nothing_to_prepare(),
+        engine,
+        std::sync::Arc::new(|| {}),
+    )
+    .map_err(CallError::Thread)?;
     let mut roster: Vec<crate::conference::Participant> = Vec::new();
     loop {
         if let Some(control) = &control {

@@ -735,6 +735,7 @@ fn the_conference_carries_commands_and_leaves_when_dropped() {
     let (engine_tx, engine_rx) = mpsc::channel();
     let handle = conference::spawn_mumble(
         options,
+        conference::nothing_to_prepare(),
         palabre::config::AudioSettings::default(),
         engine_tx,
         Arc::new(|| {}),

@@ -10,6 +10,7 @@
 //! or the gate changes visibly, at most once every [`METER_REFRESH`] (30 Hz). Nothing else: no
 //! continuous repaint (it runs unthrottled without vsync), and a quiet room costs no frame.
 
+mod saver;
 pub mod state;
 pub mod view;
 
@@ -153,6 +154,8 @@ pub struct PalabreApp {
     meters_shown: Option<bool>,
     /// Results of availability checks, from their threads.
     probe_results: (Sender<ProbeResult>, Receiver<ProbeResult>),
+    /// Writes the settings off the window's thread (`None`: nowhere to keep them).
+    saver: Option<saver::SettingsSaver>,
 }
 
 impl PalabreApp {
@@ -171,6 +174,15 @@ impl PalabreApp {
         state.global_keys = key_display.is_some();
         let wake = ctx.clone();
         let engine = spawn_engine(Box::new(move || repaint_once(&wake)));
+        let saver = config_dir.clone().and_then(|dir| {
+            let wake = ctx.clone();
+            saver::SettingsSaver::start(dir, move || repaint_once(&wake))
+                .inspect_err(|error| tracing::error!("no thread to save the settings: {error}"))
+                .ok()
+        });
+        if config_dir.is_some() && saver.is_none() {
+            state.save_error = Some("no thread to write them".into());
+        }
         PalabreApp {
             state,
             i18n,
@@ -186,6 +198,7 @@ impl PalabreApp {
             devices_active: None,
             meters_shown: None,
             probe_results: std::sync::mpsc::channel(),
+            saver,
         }
     }
 
@@ -292,21 +305,23 @@ impl PalabreApp {
                 return;
             }
         };
-        let identity = match &self.config_dir {
-            Some(dir) => match Identity::load_or_create(dir, &request.name) {
-                Ok((identity, _created)) => Some(identity),
-                Err(error) => {
-                    // Joining without a certificate still works; the user is told why.
-                    self.state
-                        .apply_conference(ConferenceEvent::Notice(Phrase::tr_args(
-                            "identity-failed",
-                            vec![("reason", error.to_string().into())],
-                        )));
+        // The identity (read, or generated and written, on first use) is loaded on the
+        // conference's thread: the window never waits for the disk or for a key to be made.
+        let identity_dir = self.config_dir.clone();
+        let prepare: crate::conference::Prepare<MumbleOptions> = Box::new(move |options| {
+            let dir = identity_dir?;
+            match Identity::load_or_create(&dir, &options.session.username) {
+                Ok((identity, _created)) => {
+                    options.identity = Some(identity);
                     None
                 }
-            },
-            None => None,
-        };
+                // Joining without a certificate still works; the user is told why.
+                Err(error) => Some(Phrase::tr_args(
+                    "identity-failed",
+                    vec![("reason", error.to_string().into())],
+                )),
+            }
+        });
         let mut session = crate::call::session_config(&request.name);
         session.password = request.password.clone();
         session.channel_path = link.channel_path.clone();
@@ -314,7 +329,7 @@ impl PalabreApp {
             host: link.host.clone(),
             port: link.port,
             session,
-            identity,
+            identity: None,
             config_dir: self.config_dir.clone(),
             accept_new_certificate: request.accept_new_certificate,
             reconnect: true,
@@ -323,6 +338,7 @@ impl PalabreApp {
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_once(&ctx));
         match crate::conference::spawn_mumble(
             options,
+            prepare,
             self.state.settings.audio.clone(),
             self.engine.commands.clone(),
             wake,
@@ -350,11 +366,18 @@ impl PalabreApp {
             ca_file: None,
             ice_loopback: false,
             audio_muted: false,
-            machine_uid: crate::jitsi_call::machine_uid(self.config_dir.as_deref()),
+            machine_uid: String::new(),
         };
+        // The machine id is read (or made and written) on the conference's thread.
+        let dir = self.config_dir.clone();
+        let prepare: crate::conference::Prepare<crate::net::jitsi::driver::JitsiOptions> =
+            Box::new(move |options| {
+                options.machine_uid = crate::jitsi_call::machine_uid(dir.as_deref());
+                None
+            });
         let ctx = self.ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_once(&ctx));
-        match crate::conference::spawn_jitsi(options, self.engine.commands.clone(), wake) {
+        match crate::conference::spawn_jitsi(options, prepare, self.engine.commands.clone(), wake) {
             Ok(handle) => self.conference = Some(handle),
             Err(error) => self
                 .state
@@ -465,12 +488,12 @@ impl PalabreApp {
         self.global_key = Some((name.clone(), watcher));
     }
 
-    /// Writes the settings; a failure is shown in the window.
+    /// Has the settings written, off the window's thread; a failure is shown in the window
+    /// once the writer reports it.
     fn save(&mut self) {
-        let Some(dir) = &self.config_dir else {
-            return;
-        };
-        self.state.save_error = self.state.settings.save(dir).err().map(|e| e.to_string());
+        if let Some(saver) = &self.saver {
+            saver.save(&self.state.settings);
+        }
     }
 }
 
@@ -480,6 +503,9 @@ impl eframe::App for PalabreApp {
         self.drain_conference();
         while let Ok((link, probe)) = self.probe_results.1.try_recv() {
             self.state.apply_probe(link, probe);
+        }
+        if let Some(result) = self.saver.as_ref().and_then(|saver| saver.last_result()) {
+            self.state.save_error = result.err();
         }
         self.carry_out_intents(ctx);
         // Theme and text size: nothing happens (and no repaint) unless they changed.
@@ -514,6 +540,8 @@ impl eframe::App for PalabreApp {
         if self.state.unsaved {
             self.save();
         }
+        // The window is closing: waiting for the last write freezes nothing any more.
+        self.saver = None;
         if let Some(conference) = self.conference.take() {
             conference.send(ConferenceCommand::Leave);
             // Give the server a moment to hear that we left.
