@@ -199,6 +199,14 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
     if screen == "home" {
         state.settings.favourites = vec!["mumble://mumble.example.org/Association".into()];
         state.settings.recent_rooms = vec!["https://meet.example.org/Standup".into()];
+        state.settings.own_servers = vec![
+            palabre::directory::OwnServer::new(
+                "Workshop",
+                palabre::directory::Protocol::Mumble,
+                "voice.example.net",
+            )
+            .expect("a server address"),
+        ];
         return state;
     }
     if screen == "audio-setup" || screen == "echo-test" {

@@ -226,6 +226,9 @@ pub struct Settings {
     pub favourites: Vec<String>,
     /// Rooms joined lately, most recent first (at most [`MAX_RECENT_ROOMS`]).
     pub recent_rooms: Vec<String>,
+    /// Servers the user added to the picker, in the order they were added (at most
+    /// [`crate::directory::MAX_OWN_SERVERS`]).
+    pub own_servers: Vec<crate::directory::OwnServer>,
 }
 
 /// How many recent rooms are remembered.
@@ -268,6 +271,20 @@ impl Settings {
             self.mute_key = mute.to_owned();
             changed = true;
         }
+        // Servers edited by hand into something palabre would not have added are dropped.
+        let before = self.own_servers.len();
+        let mut kept = Vec::with_capacity(before.min(crate::directory::MAX_OWN_SERVERS));
+        for server in std::mem::take(&mut self.own_servers) {
+            let address = server.link();
+            if let Ok(checked) =
+                crate::directory::OwnServer::new(&server.name, server.protocol, &address)
+                && checked == server
+            {
+                checked.add_to(&mut kept).ok();
+            }
+        }
+        self.own_servers = kept;
+        changed |= self.own_servers.len() != before;
         changed
     }
 
@@ -299,6 +316,7 @@ impl Default for Settings {
             display_name: String::new(),
             favourites: Vec::new(),
             recent_rooms: Vec::new(),
+            own_servers: Vec::new(),
         }
     }
 }
@@ -633,11 +651,51 @@ mod tests {
             display_name: "Anaïs".into(),
             favourites: vec!["mumble://example.org".into()],
             recent_rooms: vec!["https://meet.example.org/standup".into()],
+            own_servers: vec![
+                crate::directory::OwnServer::new(
+                    "Club",
+                    crate::directory::Protocol::Mumble,
+                    "voice.example.org:6000",
+                )
+                .expect("a host"),
+                crate::directory::OwnServer::new(
+                    "",
+                    crate::directory::Protocol::Jitsi,
+                    "meet.example.net",
+                )
+                .expect("a host"),
+            ],
         };
         settings.save(dir.path()).expect("save");
         let (loaded, warning) = Settings::load(dir.path());
         assert!(warning.is_none(), "{warning:?}");
         assert_eq!(loaded, settings);
+    }
+
+    #[test]
+    fn own_servers_edited_into_nonsense_are_dropped_on_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = r#"
+[[own_servers]]
+name = "Fine"
+protocol = "mumble"
+host = "voice.example.org"
+
+[[own_servers]]
+name = "Spaces"
+protocol = "jitsi"
+host = "not a host"
+
+[[own_servers]]
+name = "Again"
+protocol = "mumble"
+host = "voice.example.org"
+"#;
+        std::fs::write(dir.path().join(SETTINGS_FILE), text).expect("written");
+        let (loaded, warning) = Settings::load(dir.path());
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(loaded.own_servers.len(), 1);
+        assert_eq!(loaded.own_servers[0].name, "Fine");
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! searched and filtered. Data only: availability is checked elsewhere, and only when the user
 //! asks (palabre makes no connection to a host the user did not choose).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The directory shipped with palabre.
 const BUILTIN: &str = include_str!("../assets/instances.toml");
 
 /// Which protocol an instance speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// Jitsi Meet (rooms in a browser-style link).
@@ -120,6 +120,120 @@ impl Instance {
     }
 }
 
+/// A server the user added to the picker ("add your own"), kept in the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnServer {
+    /// The name the user gave it (the host when they gave none).
+    pub name: String,
+    /// Jitsi Meet or Mumble.
+    pub protocol: Protocol,
+    /// Host name, with `:port` when it is not the protocol's usual one.
+    pub host: String,
+}
+
+/// Why a server could not be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnServerError {
+    /// No address was given.
+    NoAddress,
+    /// The address is not a host name (with an optional port) or a link to one.
+    NotAnAddress(String),
+    /// That server is already in the list.
+    AlreadyThere(String),
+}
+
+/// How many servers the user may add (the list is shown in full on the start screen).
+pub const MAX_OWN_SERVERS: usize = 50;
+
+/// The longest name kept for a server, in characters.
+const MAX_OWN_NAME: usize = 80;
+
+impl OwnServer {
+    /// A server from what the user typed: `name` (may be empty) and `address`, a host name with
+    /// an optional port, or any link to the server (its scheme then says the protocol, and the
+    /// room or channel in it is dropped: the server is what is kept). `protocol` is used when
+    /// the address does not say.
+    pub fn new(name: &str, protocol: Protocol, address: &str) -> Result<Self, OwnServerError> {
+        let address = address.trim();
+        if address.is_empty() {
+            return Err(OwnServerError::NoAddress);
+        }
+        let not_an_address = || OwnServerError::NotAnAddress(address.to_owned());
+        let (protocol, rest) = match address.split_once("://") {
+            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                "mumble" => (Protocol::Mumble, rest),
+                "https" | "http" | "jitsi-meet" => (Protocol::Jitsi, rest),
+                _ => return Err(not_an_address()),
+            },
+            None => (protocol, address),
+        };
+        let server = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // A user name or password in a Mumble link is the user's, not the server's.
+        let host = server
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let host = match protocol {
+            Protocol::Mumble => host
+                .strip_suffix(":64738")
+                .map_or(host.clone(), str::to_owned),
+            Protocol::Jitsi => host
+                .strip_suffix(":443")
+                .map_or(host.clone(), str::to_owned),
+        };
+        let server = OwnServer {
+            name: String::new(),
+            protocol,
+            host,
+        };
+        if server.host.is_empty() || server.host.contains(char::is_whitespace) {
+            return Err(not_an_address());
+        }
+        // The server's link (with a room for Jitsi Meet) must be one palabre understands.
+        let link = match protocol {
+            Protocol::Jitsi => format!("{}room", server.link()),
+            Protocol::Mumble => server.link(),
+        };
+        if crate::link::parse(&link).is_err() {
+            return Err(not_an_address());
+        }
+        let name: String = name.trim().chars().take(MAX_OWN_NAME).collect();
+        Ok(OwnServer {
+            name: if name.is_empty() {
+                server.host.clone()
+            } else {
+                name
+            },
+            ..server
+        })
+    }
+
+    /// The link that opens it, as for a directory instance.
+    pub fn link(&self) -> String {
+        match self.protocol {
+            Protocol::Jitsi => format!("https://{}/", self.host),
+            Protocol::Mumble => format!("mumble://{}", self.host),
+        }
+    }
+
+    /// Adds `server` to `list` unless it is already there (same protocol and host) or the list
+    /// is full.
+    pub fn add_to(self, list: &mut Vec<OwnServer>) -> Result<(), OwnServerError> {
+        if list
+            .iter()
+            .any(|s| s.protocol == self.protocol && s.host == self.host)
+        {
+            return Err(OwnServerError::AlreadyThere(self.host));
+        }
+        if list.len() >= MAX_OWN_SERVERS {
+            list.remove(0);
+        }
+        list.push(self);
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 struct File {
     instance: Vec<Instance>,
@@ -204,6 +318,87 @@ mod tests {
             search(&instances, "réseau recherche", None, french).len(),
             2
         );
+    }
+
+    #[test]
+    fn own_servers_are_taken_from_a_host_or_any_link() {
+        let mumble = OwnServer::new(
+            " Our club ",
+            Protocol::Jitsi,
+            "mumble://ann@Voice.Example.org:64738/Lobby",
+        )
+        .expect("a Mumble link");
+        assert_eq!(
+            mumble,
+            OwnServer {
+                name: "Our club".into(),
+                protocol: Protocol::Mumble,
+                host: "voice.example.org".into(),
+            }
+        );
+        assert_eq!(mumble.link(), "mumble://voice.example.org");
+        let jitsi = OwnServer::new("", Protocol::Mumble, "https://meet.example.org/Standup?x=1")
+            .expect("a Jitsi link");
+        assert_eq!(
+            (jitsi.protocol, jitsi.host.as_str(), jitsi.name.as_str()),
+            (Protocol::Jitsi, "meet.example.org", "meet.example.org")
+        );
+        assert_eq!(jitsi.link(), "https://meet.example.org/");
+        let bare =
+            OwnServer::new("Work", Protocol::Mumble, "talk.example.net:6000").expect("a host");
+        assert_eq!(bare.link(), "mumble://talk.example.net:6000");
+        assert!(crate::link::parse(&bare.link()).is_ok());
+        assert_eq!(
+            OwnServer::new("x", Protocol::Jitsi, "  "),
+            Err(OwnServerError::NoAddress)
+        );
+        for bad in [
+            "ftp://example.org",
+            "two words",
+            "example.org:notaport",
+            "://",
+            "@",
+        ] {
+            assert!(
+                matches!(
+                    OwnServer::new("x", Protocol::Mumble, bad),
+                    Err(OwnServerError::NotAnAddress(_))
+                ),
+                "{bad}"
+            );
+        }
+        let long = "n".repeat(500);
+        assert_eq!(
+            OwnServer::new(&long, Protocol::Mumble, "a.example")
+                .expect("a host")
+                .name
+                .chars()
+                .count(),
+            MAX_OWN_NAME
+        );
+    }
+
+    #[test]
+    fn own_servers_are_listed_once_and_the_list_is_bounded() {
+        let mut list = Vec::new();
+        let server = |host: &str| OwnServer::new("", Protocol::Mumble, host).expect("a host");
+        server("a.example").add_to(&mut list).expect("added");
+        assert_eq!(
+            server("A.example").add_to(&mut list),
+            Err(OwnServerError::AlreadyThere("a.example".into()))
+        );
+        // The same host for the other protocol is another server.
+        OwnServer::new("", Protocol::Jitsi, "a.example")
+            .expect("a host")
+            .add_to(&mut list)
+            .expect("added");
+        for i in 0..MAX_OWN_SERVERS {
+            server(&format!("s{i}.example"))
+                .add_to(&mut list)
+                .expect("added");
+        }
+        assert_eq!(list.len(), MAX_OWN_SERVERS);
+        assert_eq!(list.last().map(|s| s.host.as_str()), Some("s49.example"));
     }
 
     #[test]

@@ -318,6 +318,69 @@ fn favourites_are_starred_and_listed() {
 }
 
 #[test]
+fn a_server_of_your_own_is_added_opened_and_removed() {
+    let mut harness = harness(home());
+    harness.get_by_label("None yet: add the server of your association or workplace below.");
+    harness.get_by_label("Add a server").click();
+    harness.run();
+    // Something that is no address: told so, nothing saved.
+    type_into(&mut harness, "Address", "not a server");
+    harness.get_by_label("Add").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert!(!effects.save);
+    harness.get_by_label(
+        "“not a server” is not a server address: type a name such as voice.example.org, or paste a link.",
+    );
+    // A Mumble link with a channel: the server is kept, under the name given.
+    harness.get_by_label("Address").focus();
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.run();
+    harness
+        .get_by_label("Address")
+        .type_text("mumble://ann@voice.example.org/Lobby");
+    harness.run();
+    type_into(&mut harness, "Name", "Our club");
+    harness.get_by_label("Add").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert!(matches!(intents.as_slice(), [Intent::AddOwnServer { .. }]));
+    assert!(effects.save);
+    let servers = &harness.state().state.settings.own_servers;
+    assert_eq!(servers.len(), 1);
+    assert_eq!(
+        (
+            servers[0].name.as_str(),
+            servers[0].host.as_str(),
+            servers[0].protocol
+        ),
+        ("Our club", "voice.example.org", Protocol::Mumble)
+    );
+    // The fields are emptied for the next one.
+    harness.run();
+    assert_eq!(harness.state().drafts.own_address, "");
+    // Opened like a directory entry: the before-join form of that server.
+    harness.get_by_label("Open Our club").click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(
+        intents,
+        vec![Intent::OpenLink("mumble://voice.example.org".into())]
+    );
+    assert_eq!(harness.state().state.screen, Screen::BeforeJoin);
+    harness.state_mut().state.handle(Intent::GoHome);
+    harness.run();
+    harness
+        .get_by_label("Remove Our club from your servers")
+        .click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert!(effects.save);
+    assert!(harness.state().state.settings.own_servers.is_empty());
+}
+
+#[test]
 fn mute_in_a_call() {
     let mut harness = harness(in_call());
     harness.get_by_label("Connected");

@@ -129,6 +129,22 @@ favourite-remove-named = Remove { $name } from favourites
 recent-heading = Recent rooms
 recent-empty = The rooms you join will be listed here.
 
+own-servers-heading = Your servers
+own-servers-empty = None yet: add the server of your association or workplace below.
+own-server-remove = Remove
+own-server-remove-named = Remove { $name } from your servers
+own-server-add-heading = Add a server
+own-server-name-label = Name
+own-server-name-hint = e.g. Our association
+own-server-address-label = Address
+own-server-address-hint = voice.example.org or a link
+own-server-protocol-label = Type
+own-server-add = Add
+own-server-hint = The address is a server's name (with :port if needed) or any link to it; a link's type wins over the one chosen here. Nothing is contacted until you open it.
+own-server-no-address = Type the server's address first.
+own-server-not-an-address = “{ $address }” is not a server address: type a name such as voice.example.org, or paste a link.
+own-server-already-there = { $host } is already among your servers.
+
 ## Directory
 
 directory-heading = Directory

@@ -129,6 +129,22 @@ favourite-remove-named = Retirer { $name } des favoris
 recent-heading = Salles récentes
 recent-empty = Les salles que vous rejoignez apparaîtront ici.
 
+own-servers-heading = Vos serveurs
+own-servers-empty = Aucun pour l’instant : ajoutez ci-dessous le serveur de votre association ou de votre travail.
+own-server-remove = Retirer
+own-server-remove-named = Retirer { $name } de vos serveurs
+own-server-add-heading = Ajouter un serveur
+own-server-name-label = Nom
+own-server-name-hint = p. ex. Notre association
+own-server-address-label = Adresse
+own-server-address-hint = voix.exemple.org ou un lien
+own-server-protocol-label = Type
+own-server-add = Ajouter
+own-server-hint = L’adresse est le nom d’un serveur (avec :port si besoin) ou n’importe quel lien vers lui ; le type d’un lien l’emporte sur celui choisi ici. Rien n’est contacté avant que vous l’ouvriez.
+own-server-no-address = Tapez d’abord l’adresse du serveur.
+own-server-not-an-address = « { $address } » n’est pas une adresse de serveur : tapez un nom comme voix.exemple.org, ou collez un lien.
+own-server-already-there = { $host } est déjà parmi vos serveurs.
+
 ## Directory
 
 directory-heading = Annuaire

@@ -304,6 +304,17 @@ pub enum Intent {
     },
     /// Add a link to the favourites, or remove it.
     ToggleFavourite(String),
+    /// Add a server of the user's to the picker.
+    AddOwnServer {
+        /// The name to show (may be empty).
+        name: String,
+        /// The protocol, unless the address says.
+        protocol: directory::Protocol,
+        /// A host name (with an optional port) or a link to the server.
+        address: String,
+    },
+    /// Remove the user's server at this position.
+    RemoveOwnServer(usize),
     /// Show the audio set-up screen.
     OpenAudioSetup,
     /// Back to the start (from the audio set-up, the before-join form, or an ended call).
@@ -431,6 +442,10 @@ pub struct WindowState {
     pub last_join: Option<JoinRequest>,
     /// Availability checks asked for, by instance link.
     pub probes: std::collections::BTreeMap<String, Availability>,
+    /// Why the last server the user tried to add was not added, until the next try.
+    pub own_server_error: Option<directory::OwnServerError>,
+    /// Servers added so far (the view empties its fields when this changes).
+    pub own_servers_added: u64,
     /// The conference in progress, or the last one.
     pub call: CallState,
     /// The instance directory shown on the start screen (the built-in one from
@@ -739,6 +754,25 @@ impl WindowState {
             Intent::ToggleFavourite(link) => {
                 self.settings.toggle_favourite(&link_key(&link));
                 effects.save = true;
+            }
+            Intent::AddOwnServer {
+                name,
+                protocol,
+                address,
+            } => {
+                let added = directory::OwnServer::new(&name, protocol, &address)
+                    .and_then(|server| server.add_to(&mut self.settings.own_servers));
+                self.own_server_error = added.err();
+                if self.own_server_error.is_none() {
+                    self.own_servers_added += 1;
+                    effects.save = true;
+                }
+            }
+            Intent::RemoveOwnServer(index) => {
+                if index < self.settings.own_servers.len() {
+                    self.settings.own_servers.remove(index);
+                    effects.save = true;
+                }
             }
             Intent::OpenAudioSetup => {
                 if !self.in_call() {

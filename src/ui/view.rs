@@ -51,6 +51,14 @@ pub struct Drafts {
     pub chat: String,
     /// The [`JoinForm::id`] the name and password fields were filled from.
     pub form_id: u64,
+    /// The name field of "add a server".
+    pub own_name: String,
+    /// The address field of "add a server".
+    pub own_address: String,
+    /// The protocol chosen in "add a server" (used when the address does not say).
+    pub own_protocol: Option<Protocol>,
+    /// [`WindowState::own_servers_added`] when the fields were last emptied.
+    pub own_added_seen: u64,
 }
 
 /// Left end of the level meter, dBFS.
@@ -239,8 +247,125 @@ fn home_ui(
     }
 
     ui.add_space(8.0);
+    own_servers_ui(ui, state, i18n, drafts, intents);
+
+    ui.add_space(8.0);
     ui.separator();
     directory_ui(ui, state, i18n, drafts, intents);
+}
+
+/// The servers the user added, and the form to add one ("add your own").
+fn own_servers_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    drafts: &mut Drafts,
+    intents: &mut Vec<Intent>,
+) {
+    ui.strong(i18n.tr("own-servers-heading"));
+    if state.settings.own_servers.is_empty() {
+        ui.weak(i18n.tr("own-servers-empty"));
+    }
+    for (index, server) in state.settings.own_servers.iter().enumerate() {
+        ui.push_id(("own-server", index), |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let named = [("name", FluentValue::from(server.name.as_str()))];
+                if ui
+                    .button(i18n.tr("link-open"))
+                    .accessible_name(i18n.tr_args("open-named", &named))
+                    .clicked()
+                {
+                    intents.push(Intent::OpenLink(server.link()));
+                }
+                ui.label(egui::RichText::new(&server.name).strong());
+                let protocol = match server.protocol {
+                    Protocol::Jitsi => i18n.tr("protocol-jitsi"),
+                    Protocol::Mumble => i18n.tr("protocol-mumble"),
+                };
+                ui.weak(format!("{} · {protocol}", server.host));
+                if ui
+                    .small_button(i18n.tr("own-server-remove"))
+                    .accessible_name(i18n.tr_args("own-server-remove-named", &named))
+                    .clicked()
+                {
+                    intents.push(Intent::RemoveOwnServer(index));
+                }
+            });
+        });
+    }
+    if drafts.own_added_seen != state.own_servers_added {
+        drafts.own_added_seen = state.own_servers_added;
+        drafts.own_name.clear();
+        drafts.own_address.clear();
+    }
+    egui::CollapsingHeader::new(i18n.tr("own-server-add-heading"))
+        .id_salt("own-server-add")
+        .show(ui, |ui| {
+            let mut add = false;
+            ui.horizontal_wrapped(|ui| {
+                let label = ui.label(i18n.tr("own-server-name-label"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut drafts.own_name)
+                        .hint_text(i18n.tr("own-server-name-hint"))
+                        .desired_width(160.0),
+                )
+                .labelled_by(label.id);
+                let label = ui.label(i18n.tr("own-server-address-label"));
+                let address = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut drafts.own_address)
+                            .hint_text(i18n.tr("own-server-address-hint"))
+                            .desired_width(240.0),
+                    )
+                    .labelled_by(label.id);
+                add |= address.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            });
+            ui.horizontal_wrapped(|ui| {
+                let label = ui.label(i18n.tr("own-server-protocol-label"));
+                let protocol = drafts.own_protocol.unwrap_or(Protocol::Mumble);
+                let name = |protocol: Protocol| match protocol {
+                    Protocol::Jitsi => i18n.tr("protocol-jitsi"),
+                    Protocol::Mumble => i18n.tr("protocol-mumble"),
+                };
+                egui::ComboBox::from_id_salt("own-server-protocol")
+                    .selected_text(name(protocol))
+                    .show_ui(ui, |ui| {
+                        for choice in [Protocol::Mumble, Protocol::Jitsi] {
+                            if ui
+                                .selectable_label(protocol == choice, name(choice))
+                                .clicked()
+                            {
+                                drafts.own_protocol = Some(choice);
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                add |= ui.button(i18n.tr("own-server-add")).clicked();
+            });
+            ui.weak(i18n.tr("own-server-hint"));
+            if let Some(error) = &state.own_server_error {
+                let text = match error {
+                    directory::OwnServerError::NoAddress => i18n.tr("own-server-no-address"),
+                    directory::OwnServerError::NotAnAddress(address) => i18n.tr_args(
+                        "own-server-not-an-address",
+                        &[("address", FluentValue::from(address.as_str()))],
+                    ),
+                    directory::OwnServerError::AlreadyThere(host) => i18n.tr_args(
+                        "own-server-already-there",
+                        &[("host", FluentValue::from(host.as_str()))],
+                    ),
+                };
+                ui.colored_label(ui.visuals().error_fg_color, text);
+            }
+            if add {
+                intents.push(Intent::AddOwnServer {
+                    name: drafts.own_name.clone(),
+                    protocol: drafts.own_protocol.unwrap_or(Protocol::Mumble),
+                    address: drafts.own_address.clone(),
+                });
+            }
+        });
 }
 
 /// The link error, if any, in a framed box.
