@@ -384,7 +384,7 @@ fn finish_summary(
     summary.seconds = joined_at.map_or(0.0, |at| at.elapsed().as_secs_f64());
     summary.state = match reason {
         CloseReason::Left => "left",
-        CloseReason::Rejected(_) => "rejected",
+        CloseReason::Rejected(_) | CloseReason::ServerPassword(_) => "rejected",
         CloseReason::Kicked(_) => "kicked",
         CloseReason::Lost(_) => "lost",
         CloseReason::Protocol(_) => "protocol",

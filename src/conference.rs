@@ -189,6 +189,12 @@ pub enum ConferenceEvent {
     /// The server's certificate changed since the last connection: the conference ends, and
     /// the user may choose to trust the new certificate and join again. The sentence explains.
     CertificateChanged(String),
+    /// The server or meeting asks for a password: the conference ends, and the user may join
+    /// again with one. `wrong`: one was given and refused.
+    PasswordNeeded {
+        /// A password was given and refused.
+        wrong: bool,
+    },
 }
 
 /// What the window asks of a back-end.
@@ -344,6 +350,11 @@ pub fn spawn_mumble(
                 options.session.bitrate = encoder.bitrate_bps.max(0) as u32;
                 options.session.frame_ms = encoder.frame_ms;
             }
+            let password_given = options
+                .session
+                .password
+                .as_ref()
+                .is_some_and(|password| !password.is_empty());
             let (voice, incoming_rx) = voice_to_engine();
             let handle = match mumble::spawn(options, Some(adapter_waker.for_driver()), Some(voice))
             {
@@ -359,6 +370,7 @@ pub fn spawn_mumble(
                 tree: Tree::default(),
                 incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
+                password_given,
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -400,6 +412,8 @@ fn voice_to_engine() -> (mumble::VoiceSink, Receiver<IncomingPacket>) {
 
 struct MumbleAdapter {
     handle: mumble::MumbleHandle,
+    /// A server password was given (so a refusal means it is wrong).
+    password_given: bool,
     /// The user's send-chain settings (the server's cap may lower the bitrate).
     audio: AudioSettings,
     engine: Sender<Command>,
@@ -516,9 +530,15 @@ impl MumbleAdapter {
                 if let CloseReason::CertificateChanged(sentence) = &reason {
                     self.emit(ConferenceEvent::CertificateChanged(sentence.clone()));
                 }
+                let wrong = self.password_given;
+                if let CloseReason::ServerPassword(_) = &reason {
+                    self.emit(ConferenceEvent::PasswordNeeded { wrong });
+                }
                 let failed = !matches!(reason, CloseReason::Left);
                 let reason = match reason {
                     CloseReason::Left => Phrase::tr("mumble-left"),
+                    CloseReason::ServerPassword(_) if wrong => Phrase::tr("mumble-password-wrong"),
+                    CloseReason::ServerPassword(_) => Phrase::tr("mumble-password-required"),
                     other => Phrase::Text(other.sentence()),
                 };
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
@@ -862,6 +882,9 @@ impl JitsiAdapter {
             }
             JitsiEvent::Traffic(traffic) => self.on_traffic(traffic),
             JitsiEvent::Finished { end, reason, .. } => {
+                if let Some(ConferenceEnd::PasswordRequired { wrong }) = &end {
+                    self.emit(ConferenceEvent::PasswordNeeded { wrong: *wrong });
+                }
                 let failed = !matches!(end, Some(ConferenceEnd::Left));
                 let reason = end
                     .as_ref()

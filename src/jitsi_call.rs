@@ -550,6 +550,8 @@ pub fn run_live(
             Ok(Event::Stage(Stage::Reconnecting { reason, .. })) => say(&reason.to_string()),
             Ok(Event::Notice(notice)) => say(&notice.to_string()),
             Ok(Event::CertificateChanged(sentence)) => say(&sentence),
+            // The ending that follows says why.
+            Ok(Event::PasswordNeeded { .. }) => {}
             Ok(Event::Chat(message)) if !message.own => {
                 say(&format!("{}: {}", message.from, message.text));
             }

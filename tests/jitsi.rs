@@ -841,3 +841,71 @@ fn the_stand_in_passes_its_own_self_test() {
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
+
+/// The window's side of a meeting with a password (the conference adapter, not through the
+/// binary): without a password, then with a wrong one, it says a password is needed (and
+/// whether the one given was wrong) before the meeting ends, in words the window translates.
+#[test]
+fn the_conference_asks_for_the_meeting_password() {
+    use palabre::conference::{self, ConferenceEvent, Stage};
+    use palabre::i18n::Phrase;
+    use palabre::link::Link;
+    use palabre::net::jitsi::driver::JitsiOptions;
+    use std::sync::{Arc, mpsc};
+    use std::time::Instant;
+
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--room-password", "locked=secret"]);
+    let Ok(Link::Jitsi(link)) = palabre::link::parse(&env.link("Locked")) else {
+        panic!("the test meeting's link");
+    };
+    for (password, wrong, id) in [
+        (None, false, "jitsi-password-required"),
+        (Some("guess"), true, "jitsi-password-wrong"),
+    ] {
+        let options = JitsiOptions {
+            link: link.clone(),
+            display_name: "Zoé".into(),
+            password: password.map(str::to_owned),
+            login: None,
+            ca_file: None,
+            ice_loopback: true,
+            audio_muted: false,
+            machine_uid: String::new(),
+        };
+        let (engine, _engine_rx) = mpsc::channel();
+        let handle = conference::spawn_jitsi(
+            options,
+            Box::new(|options: &mut JitsiOptions| {
+                options.machine_uid = "0123456789abcdef0123456789abcdef".into();
+                None
+            }),
+            engine,
+            Arc::new(|| {}),
+        )
+        .expect("conference thread");
+        let mut events = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(event) = handle.events.recv_timeout(Duration::from_millis(100)) {
+                let done = matches!(event, ConferenceEvent::Stage(Stage::Ended { .. }));
+                events.push(event);
+                if done {
+                    break;
+                }
+            }
+        }
+        let needed = events
+            .iter()
+            .position(|e| *e == ConferenceEvent::PasswordNeeded { wrong });
+        let ended = events.iter().position(|e| {
+            matches!(e, ConferenceEvent::Stage(Stage::Ended { reason: Phrase::Message(said, _), failed: true }) if *said == id)
+        });
+        assert!(
+            needed.is_some() && ended.is_some() && needed < ended,
+            "{password:?}: {events:?}"
+        );
+    }
+}

@@ -797,3 +797,76 @@ fn the_conference_carries_commands_and_leaves_when_dropped() {
     assert!(py.success(), "{}", py.describe());
     assert_eq!(py.received_text(), ["by command"], "{}", py.describe());
 }
+
+/// A server with a password, joined from the window's side: without a password, then with a
+/// wrong one, the conference says a password is needed (and whether the one given was wrong)
+/// before it ends, in words the window translates; with the right one it connects.
+#[test]
+fn the_conference_asks_for_the_server_password() {
+    use palabre::conference::{self, ConferenceEvent, Stage};
+    use palabre::i18n::Phrase;
+    use std::sync::{Arc, mpsc};
+
+    if !Murmur::skip_unless_available() {
+        return;
+    }
+    let server = Murmur::builder()
+        .channel("Test")
+        .ini("serverpassword", "s3cret")
+        .start();
+    let events_of = |password: Option<&str>| {
+        let mut options = driver_options(&server, "knocking");
+        options.session.password = password.map(str::to_owned);
+        let (engine, _engine_rx) = mpsc::channel();
+        let handle = conference::spawn_mumble(
+            options,
+            conference::nothing_to_prepare(),
+            palabre::config::AudioSettings::default(),
+            engine,
+            Arc::new(|| {}),
+        )
+        .expect("conference thread");
+        let mut events = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(event) = handle.events.recv_timeout(Duration::from_millis(100)) {
+                let done = matches!(
+                    event,
+                    ConferenceEvent::Stage(Stage::Ended { .. } | Stage::Connected)
+                );
+                events.push(event);
+                if done {
+                    break;
+                }
+            }
+        }
+        events
+    };
+    for (password, wrong, id) in [
+        (None, false, "mumble-password-required"),
+        (Some("guess"), true, "mumble-password-wrong"),
+    ] {
+        let events = events_of(password);
+        let needed = events
+            .iter()
+            .position(|e| *e == ConferenceEvent::PasswordNeeded { wrong });
+        let ended = events.iter().position(|e| {
+            matches!(e, ConferenceEvent::Stage(Stage::Ended { reason: Phrase::Message(said, _), failed: true }) if *said == id)
+        });
+        assert!(
+            needed.is_some() && ended.is_some() && needed < ended,
+            "{password:?}: {events:?}"
+        );
+    }
+    let events = events_of(Some("s3cret"));
+    assert!(
+        events.contains(&ConferenceEvent::Stage(Stage::Connected)),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ConferenceEvent::PasswordNeeded { .. })),
+        "{events:?}"
+    );
+}

@@ -14,7 +14,7 @@ use palabre::conference::{
 };
 use palabre::config::{Language, Settings, Theme, TransmitMode};
 use palabre::directory::Protocol;
-use palabre::i18n::I18n;
+use palabre::i18n::{I18n, Phrase};
 use palabre::ui::state::{Effects, Intent, Screen, WindowState};
 use palabre::ui::view::{self, Drafts, Levels};
 
@@ -473,6 +473,43 @@ fn leaving_ends_with_a_way_back() {
     harness.run();
     apply(&mut harness);
     assert_eq!(harness.state().state.screen, Screen::Home);
+}
+
+#[test]
+fn a_server_password_is_asked_for_and_typed() {
+    let mut state = home();
+    state.handle(Intent::OpenLink("mumble://example.org/Team".into()));
+    state.handle(Intent::Join {
+        name: "me".into(),
+        password: String::new(),
+    });
+    state.apply_conference(ConferenceEvent::PasswordNeeded { wrong: false });
+    state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
+        reason: Phrase::tr("mumble-password-required"),
+        failed: true,
+    }));
+    let mut harness = harness(state);
+    harness.get_by_label("Ended: This server asks for a password.");
+    harness
+        .get_by_label("Type the password and join again")
+        .click();
+    harness.run();
+    let (intents, _) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::TypePassword]);
+    assert_eq!(harness.state().state.screen, Screen::BeforeJoin);
+    harness.run();
+    harness.get_by_label("This server or meeting asks for a password: type it below, then join.");
+    // The cursor is in the password field: typing goes there, and Join sends it.
+    let password = harness.get_by_label("Server password");
+    assert!(password.is_focused());
+    password.type_text("s3cret");
+    harness.run();
+    harness.get_by_label("Join").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    let join = effects.join.expect("joins again");
+    assert_eq!(join.name, "me");
+    assert_eq!(join.password.as_deref(), Some("s3cret"));
 }
 
 #[test]

@@ -110,6 +110,9 @@ pub struct JoinForm {
     pub name: String,
     /// The password to prefill (from the link).
     pub password: String,
+    /// Reopened because the server or meeting asked for a password (`Some(true)`: the one
+    /// given was wrong): the form says so and puts the cursor in the password field.
+    pub asks_password: Option<bool>,
 }
 
 impl std::fmt::Debug for JoinForm {
@@ -121,6 +124,7 @@ impl std::fmt::Debug for JoinForm {
             .field("title", &self.title)
             .field("name", &self.name)
             .field("password", &"<hidden>")
+            .field("asks_password", &self.asks_password)
             .finish()
     }
 }
@@ -166,6 +170,9 @@ pub struct CallState {
     /// The server's certificate changed: why the call could not start (the user may trust the
     /// new certificate and join again).
     pub certificate_changed: Option<String>,
+    /// The server or meeting asked for a password (`Some(true)`: the one given was wrong); the
+    /// user may go back to the form and type one.
+    pub password_needed: Option<bool>,
     /// The participant the chat writes to privately; `None`: to everyone in the room.
     pub chat_to: Option<u32>,
     /// Our voice is going out now (from the engine).
@@ -190,6 +197,7 @@ impl Default for CallState {
             hand_raised: false,
             leaving: false,
             certificate_changed: None,
+            password_needed: None,
             chat_to: None,
             sending: false,
         }
@@ -334,6 +342,8 @@ pub enum Intent {
     /// After [`ConferenceEvent::CertificateChanged`]: trust the server's new certificate and
     /// join again.
     TrustNewCertificate,
+    /// After [`ConferenceEvent::PasswordNeeded`]: back to the form, to type the password.
+    TypePassword,
     /// Write privately to this participant (`None`: to everyone); opens the chat.
     ChatTo(Option<u32>),
     /// Check whether the directory instance with this link answers (on request only).
@@ -567,6 +577,7 @@ impl WindowState {
             ConferenceEvent::CertificateChanged(sentence) => {
                 call.certificate_changed = Some(sentence);
             }
+            ConferenceEvent::PasswordNeeded { wrong } => call.password_needed = Some(wrong),
         }
     }
 
@@ -659,6 +670,7 @@ impl WindowState {
             title,
             name: username.unwrap_or_else(|| self.settings.display_name.clone()),
             password: password.unwrap_or_default(),
+            asks_password: None,
         });
         self.screen = Screen::BeforeJoin;
     }
@@ -872,6 +884,19 @@ impl WindowState {
                         title: self.call.title.clone(),
                         ..CallState::default()
                     };
+                }
+            }
+            Intent::TypePassword => {
+                if self.call.ended()
+                    && let Some(wrong) = self.call.password_needed
+                    && let Some(form) = &mut self.form
+                {
+                    self.forms_opened += 1;
+                    form.id = self.forms_opened;
+                    form.name = self.settings.display_name.clone();
+                    form.password.clear();
+                    form.asks_password = Some(wrong);
+                    self.screen = Screen::BeforeJoin;
                 }
             }
             Intent::Leave => {

@@ -59,6 +59,8 @@ pub struct Drafts {
     pub own_protocol: Option<Protocol>,
     /// [`WindowState::own_servers_added`] when the fields were last emptied.
     pub own_added_seen: u64,
+    /// The [`JoinForm::id`] whose password field was given the focus.
+    pub password_focused: u64,
 }
 
 /// Left end of the level meter, dBFS.
@@ -715,6 +717,19 @@ fn join_form_ui(
     intents: &mut Vec<Intent>,
 ) {
     let mut join = false;
+    // Reopened for a password: say why, and put the cursor in its field (once per opening).
+    let focus_password = match form.asks_password {
+        Some(wrong) => {
+            let key = if wrong {
+                "form-password-wrong"
+            } else {
+                "form-password-needed"
+            };
+            ui.colored_label(ui.visuals().warn_fg_color, i18n.tr(key));
+            drafts.password_focused != form.id
+        }
+        None => false,
+    };
     egui::Grid::new("join-form")
         .num_columns(2)
         .spacing([12.0, 8.0])
@@ -734,6 +749,10 @@ fn join_form_ui(
                         .desired_width(200.0),
                 )
                 .labelled_by(label.id);
+            if focus_password {
+                response.request_focus();
+                drafts.password_focused = form.id;
+            }
             join |= response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             ui.end_row();
         });
@@ -909,6 +928,10 @@ fn call_ui(
             ui.label(i18n.tr("certificate-changed-question"));
             if ui.button(i18n.tr("certificate-trust")).clicked() {
                 intents.push(Intent::TrustNewCertificate);
+            }
+        } else if call.password_needed.is_some() {
+            if ui.button(i18n.tr("call-type-password")).clicked() {
+                intents.push(Intent::TypePassword);
             }
         } else if *failed {
             ui.label(i18n.tr("call-ended-failed"));

@@ -25,7 +25,7 @@ use super::control::{self, ControlError, ControlMessage, FrameDecoder};
 use super::crypt::CryptState;
 use super::messages::{
     Authenticate, ChannelState, CryptSetup, Ping, TextMessage, UserState, Version, VersionNumber,
-    permission_denied::DenyType,
+    permission_denied::DenyType, reject::RejectType,
 };
 use super::voice::{
     AudioPacket, Direction, PingPacket, SERVER_LOOPBACK_TARGET, UdpFormat, VoicePacket, udp_format,
@@ -227,6 +227,9 @@ pub enum CloseReason {
     Left,
     /// The server refused the login; the sentence says why.
     Rejected(String),
+    /// The server asks for a password, and none or a wrong one was given: the user may try
+    /// again with one.
+    ServerPassword(String),
     /// Kicked or banned by someone.
     Kicked(String),
     /// The server closed the connection or stopped answering.
@@ -251,6 +254,7 @@ impl CloseReason {
         match self {
             Self::Left => "You left the server.".to_owned(),
             Self::Rejected(s)
+            | Self::ServerPassword(s)
             | Self::Kicked(s)
             | Self::Lost(s)
             | Self::Protocol(s)
@@ -825,9 +829,13 @@ impl Session {
                 });
             }
             ControlMessage::Reject(reject) => {
-                self.close(CloseReason::Rejected(control::reject_reason_sentence(
-                    &reject,
-                )));
+                let sentence = control::reject_reason_sentence(&reject);
+                let wrong_password = reject.r#type == Some(RejectType::WrongServerPw as i32);
+                self.close(if wrong_password {
+                    CloseReason::ServerPassword(sentence)
+                } else {
+                    CloseReason::Rejected(sentence)
+                });
             }
             ControlMessage::CryptSetup(setup) => self.handle_crypt_setup(setup),
             ControlMessage::CodecVersion(codec) if codec.opus == Some(false) => {
