@@ -287,6 +287,10 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
             up_bps: 38_400.0,
             down_bps: 76_800.0,
             total_bytes: 3_400_000,
+            quality: palabre::conference::Quality {
+                rtt_ms: Some(48),
+                loss_percent: Some(0.0),
+            },
         }),
     ];
     for event in events {

@@ -140,6 +140,105 @@ pub struct Traffic {
     pub down_bps: f64,
     /// Bytes sent and received since joining (control included).
     pub total_bytes: u64,
+    /// How well the connection carries the call.
+    pub quality: Quality,
+}
+
+/// How well the connection carries the call, as last measured: the round trip to the server
+/// and the share of the voice packets from it that never arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Quality {
+    /// Round trip to the server, ms (Mumble: its pings; Jitsi Meet: the bridge's RTCP reports).
+    pub rtt_ms: Option<u32>,
+    /// Packets from the server lost on the way over the last seconds, percent (`None` while
+    /// too few arrived to tell, or over TCP, which loses none).
+    pub loss_percent: Option<f32>,
+}
+
+/// What the window says of the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QualityLevel {
+    /// Nothing measured yet.
+    Unknown,
+    /// Conversation as in a room.
+    Good,
+    /// Noticeable: a delay in turn-taking, or clipped sounds.
+    Fair,
+    /// Hard to talk: long delays or many gaps.
+    Poor,
+}
+
+/// A round trip from which turn-taking suffers: over 150 ms each way (ITU-T G.114's limit for
+/// most conversations).
+const FAIR_RTT_MS: u32 = 300;
+/// A round trip over 300 ms each way: people talk over each other.
+const POOR_RTT_MS: u32 = 600;
+/// Losses that Opus's concealment and in-band FEC no longer hide well.
+const FAIR_LOSS_PERCENT: f32 = 3.0;
+/// Losses that make words drop out.
+const POOR_LOSS_PERCENT: f32 = 10.0;
+
+impl Quality {
+    /// The level the figures give (the worse of round trip and loss).
+    pub fn level(&self) -> QualityLevel {
+        if self.rtt_ms.is_none() && self.loss_percent.is_none() {
+            return QualityLevel::Unknown;
+        }
+        let rtt = self.rtt_ms.unwrap_or(0);
+        let loss = self.loss_percent.unwrap_or(0.0);
+        if rtt >= POOR_RTT_MS || loss >= POOR_LOSS_PERCENT {
+            QualityLevel::Poor
+        } else if rtt >= FAIR_RTT_MS || loss >= FAIR_LOSS_PERCENT {
+            QualityLevel::Fair
+        } else {
+            QualityLevel::Good
+        }
+    }
+
+    /// The figures as the window shows them: the level, the round trip to 10 ms and the loss
+    /// to the percent.
+    pub fn shown(&self) -> (QualityLevel, Option<u32>, Option<u32>) {
+        (
+            self.level(),
+            self.rtt_ms.map(|ms| (ms + 5) / 10 * 10),
+            self.loss_percent
+                .map(|percent| percent.round().max(0.0) as u32),
+        )
+    }
+}
+
+/// Loss measured over windows of a few seconds, from running counts of packets received and
+/// packets known lost.
+#[derive(Debug, Default)]
+struct LossWindow {
+    /// When the window began, and the counts then.
+    start: Option<(Instant, u64, u64)>,
+    /// The last full window's loss.
+    percent: Option<f32>,
+}
+
+impl LossWindow {
+    /// Length of a window.
+    const SPAN: Duration = Duration::from_secs(4);
+    /// Packets a window needs before its loss says anything (a second of one speaker).
+    const ENOUGH: u64 = 50;
+
+    fn update(&mut self, now: Instant, received: u64, lost: u64) -> Option<f32> {
+        match self.start {
+            Some((at, received_then, lost_then)) => {
+                if now.saturating_duration_since(at) >= Self::SPAN {
+                    let got = received.saturating_sub(received_then);
+                    let missing = lost.saturating_sub(lost_then);
+                    let total = got + missing;
+                    self.percent =
+                        (total >= Self::ENOUGH).then(|| missing as f32 * 100.0 / total as f32);
+                    self.start = Some((now, received, lost));
+                }
+            }
+            None => self.start = Some((now, received, lost)),
+        }
+        self.percent
+    }
 }
 
 impl Traffic {
@@ -156,8 +255,8 @@ impl Traffic {
 }
 
 /// Whether `traffic` shows differently from what the window shows now (`shown`, updated).
-fn shows_new(shown: &mut Option<(u64, u64, u64)>, traffic: &Traffic) -> bool {
-    let now = Some(traffic.shown());
+fn shows_new(shown: &mut Option<ShownTraffic>, traffic: &Traffic) -> bool {
+    let now = Some((traffic.shown(), traffic.quality.shown()));
     if *shown == now {
         return false;
     }
@@ -371,6 +470,8 @@ pub fn spawn_mumble(
                 incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
                 password_given,
+                rtt: None,
+                loss: LossWindow::default(),
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -414,6 +515,10 @@ struct MumbleAdapter {
     handle: mumble::MumbleHandle,
     /// A server password was given (so a refusal means it is wrong).
     password_given: bool,
+    /// The last round trip measured (UDP pings, else TCP).
+    rtt: Option<Duration>,
+    /// Datagrams from the server lost on the way.
+    loss: LossWindow,
     /// The user's send-chain settings (the server's cap may lower the bitrate).
     audio: AudioSettings,
     engine: Sender<Command>,
@@ -593,6 +698,7 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::Notice(notice));
                 }
             }
+            SessionEvent::Latency { tcp, udp } => self.rtt = udp.or(tcp),
             // The window shows mute and voice path itself; the rest is worth a notice.
             SessionEvent::Denied(_)
             | SessionEvent::ChannelNotFound(_)
@@ -608,7 +714,16 @@ impl MumbleAdapter {
     }
 
     fn on_traffic(&mut self, stats: TrafficStats) {
-        if let Some(traffic) = self.traffic.report(Instant::now(), wire_bytes(&stats)) {
+        let now = Instant::now();
+        let quality = Quality {
+            rtt_ms: self
+                .rtt
+                .map(|rtt| rtt.as_millis().min(u128::from(u32::MAX)) as u32),
+            loss_percent: self
+                .loss
+                .update(now, stats.udp_packets_received, stats.udp_lost),
+        };
+        if let Some(traffic) = self.traffic.report(now, wire_bytes(&stats), quality) {
             self.emit(ConferenceEvent::Traffic(traffic));
         }
     }
@@ -700,6 +815,7 @@ pub fn spawn_jitsi(
                 ids: std::collections::BTreeMap::new(),
                 incoming: None,
                 traffic: TrafficLine::default(),
+                quality: Quality::default(),
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -725,6 +841,8 @@ struct JitsiAdapter {
     incoming: Option<SyncSender<IncomingPacket>>,
     /// The traffic line's figures.
     traffic: TrafficLine,
+    /// The connection's quality, as the media session last measured it.
+    quality: Quality,
 }
 
 impl Adapter for JitsiAdapter {
@@ -881,6 +999,15 @@ impl JitsiAdapter {
                 self.emit_roster();
             }
             JitsiEvent::Traffic(traffic) => self.on_traffic(traffic),
+            JitsiEvent::Quality { rtt, loss } => {
+                if rtt.is_some() {
+                    self.quality.rtt_ms =
+                        rtt.map(|rtt| rtt.as_millis().min(u128::from(u32::MAX)) as u32);
+                }
+                if let Some(fraction) = loss {
+                    self.quality.loss_percent = Some(fraction * 100.0);
+                }
+            }
             JitsiEvent::Finished { end, reason, .. } => {
                 if let Some(ConferenceEnd::PasswordRequired { wrong }) = &end {
                     self.emit(ConferenceEvent::PasswordNeeded { wrong: *wrong });
@@ -978,7 +1105,10 @@ impl JitsiAdapter {
         let received = traffic.udp_bytes_received
             + traffic.udp_packets_received * jitsi::IP_UDP_OVERHEAD
             + traffic.signalling_bytes_received;
-        if let Some(traffic) = self.traffic.report(Instant::now(), (sent, received)) {
+        if let Some(traffic) = self
+            .traffic
+            .report(Instant::now(), (sent, received), self.quality)
+        {
             self.emit(ConferenceEvent::Traffic(traffic));
         }
     }
@@ -998,19 +1128,26 @@ struct TrafficLine {
     /// When the figures were last worked out, and the wire bytes sent and received then.
     last: Option<(Instant, (u64, u64))>,
     /// The figures the window shows.
-    shown: Option<(u64, u64, u64)>,
+    shown: Option<ShownTraffic>,
 }
 
+/// The traffic and quality figures as the window shows them.
+type ShownTraffic = ((u64, u64, u64), (QualityLevel, Option<u32>, Option<u32>));
+
 impl TrafficLine {
-    /// A report of `(sent, received)` wire bytes so far, at `now`: the event for the window if
-    /// it is time to work the figures out again and the window would show them differently.
-    fn report(&mut self, now: Instant, bytes: (u64, u64)) -> Option<Traffic> {
+    /// A report of `(sent, received)` wire bytes so far and of the connection's `quality`, at
+    /// `now`: the event for the window if it is time to work the figures out again and the
+    /// window would show them differently.
+    fn report(&mut self, now: Instant, bytes: (u64, u64), quality: Quality) -> Option<Traffic> {
         if let Some((at, _)) = self.last
             && now.saturating_duration_since(at) < TRAFFIC_SHOWN_EVERY - TRAFFIC_REPORT_SLACK
         {
             return None;
         }
-        let traffic = traffic_since(&mut self.last, now, bytes);
+        let traffic = Traffic {
+            quality,
+            ..traffic_since(&mut self.last, now, bytes)
+        };
         shows_new(&mut self.shown, &traffic).then_some(traffic)
     }
 }
@@ -1037,6 +1174,7 @@ fn traffic_since(
         up_bps,
         down_bps,
         total_bytes: sent + received,
+        quality: Quality::default(),
     }
 }
 
@@ -1195,6 +1333,7 @@ mod tests {
             up_bps,
             down_bps,
             total_bytes,
+            quality: Quality::default(),
         };
         assert_eq!(at(41_400.0, 82_600.0, 2_549_999).shown(), (41, 83, 25));
         assert_eq!(at(0.0, 499.0, 50_000).shown(), (0, 0, 1));
@@ -1206,7 +1345,57 @@ mod tests {
         // Someone starts talking; the total passes a tenth of a megabyte.
         assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 20_000)));
         assert!(shows_new(&mut shown, &at(300.0, 42_000.0, 160_000)));
-        assert_eq!(shown, Some((0, 42, 2)));
+        assert_eq!(
+            shown,
+            Some(((0, 42, 2), (QualityLevel::Unknown, None, None)))
+        );
+        // The connection's quality is shown too: a new round trip to the 10 ms is news.
+        let with = |rtt_ms: u32| Traffic {
+            quality: Quality {
+                rtt_ms: Some(rtt_ms),
+                loss_percent: None,
+            },
+            ..at(300.0, 42_000.0, 160_000)
+        };
+        assert!(shows_new(&mut shown, &with(44)));
+        assert!(!shows_new(&mut shown, &with(38)));
+        assert!(shows_new(&mut shown, &with(61)));
+    }
+
+    #[test]
+    fn the_connection_quality_is_the_worse_of_round_trip_and_loss() {
+        let quality = |rtt_ms: Option<u32>, loss_percent: Option<f32>| Quality {
+            rtt_ms,
+            loss_percent,
+        };
+        assert_eq!(quality(None, None).level(), QualityLevel::Unknown);
+        assert_eq!(quality(Some(40), None).level(), QualityLevel::Good);
+        assert_eq!(quality(Some(40), Some(0.5)).level(), QualityLevel::Good);
+        assert_eq!(quality(Some(350), Some(0.0)).level(), QualityLevel::Fair);
+        assert_eq!(quality(Some(40), Some(4.0)).level(), QualityLevel::Fair);
+        assert_eq!(quality(None, Some(12.0)).level(), QualityLevel::Poor);
+        assert_eq!(quality(Some(700), Some(1.0)).level(), QualityLevel::Poor);
+        assert_eq!(
+            quality(Some(44), Some(2.4)).shown(),
+            (QualityLevel::Good, Some(40), Some(2))
+        );
+    }
+
+    #[test]
+    fn loss_is_measured_over_windows_with_enough_packets() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut window = LossWindow::default();
+        assert_eq!(window.update(at(0), 1_000, 10), None);
+        // Not four seconds yet.
+        assert_eq!(window.update(at(2), 1_100, 15), None);
+        // 190 arrived and 10 were lost in the window: 5 %.
+        assert_eq!(window.update(at(4), 1_190, 20), Some(5.0));
+        // The next window's figure stays until it ends.
+        assert_eq!(window.update(at(6), 1_290, 20), Some(5.0));
+        assert_eq!(window.update(at(8), 1_390, 20), Some(0.0));
+        // Silence: too few packets to tell.
+        assert_eq!(window.update(at(12), 1_400, 20), None);
     }
 
     #[test]
@@ -1216,21 +1405,30 @@ mod tests {
         let mut line = TrafficLine::default();
         // Someone talks: 5 kB a second down, reported a second apart, give or take delivery.
         let first = line
-            .report(at(0), (0, 0))
+            .report(at(0), (0, 0), Quality::default())
             .expect("the first figures show at once");
         assert_eq!(first.shown(), (0, 0, 0));
-        assert_eq!(line.report(at(1_000), (500, 5_000)), None);
+        assert_eq!(
+            line.report(at(1_000), (500, 5_000), Quality::default()),
+            None
+        );
         let second = line
-            .report(at(1_995), (1_000, 10_500))
+            .report(at(1_995), (1_000, 10_500), Quality::default())
             .expect("two seconds on");
         assert_eq!(second.shown(), (4, 42, 0));
-        assert_eq!(line.report(at(3_010), (1_500, 16_000)), None);
+        assert_eq!(
+            line.report(at(3_010), (1_500, 16_000), Quality::default()),
+            None
+        );
         // A second late: the average is still over what passed since the last figures.
         let third = line
-            .report(at(5_995), (3_000, 26_500))
+            .report(at(5_995), (3_000, 26_500), Quality::default())
             .expect("four seconds on");
         assert_eq!(third.shown(), (4, 32, 0));
         // Two seconds on, the same figures: nothing to repaint.
-        assert_eq!(line.report(at(8_000), (4_003, 34_520)), None);
+        assert_eq!(
+            line.report(at(8_000), (4_003, 34_520), Quality::default()),
+            None
+        );
     }
 }

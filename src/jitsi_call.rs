@@ -93,6 +93,11 @@ pub struct JitsiSummary {
     pub speaking_seconds: BTreeMap<String, f64>,
     /// Seconds of audio written to the recording.
     pub recorded_seconds: f64,
+    /// The last round trip to the bridge from RTCP, ms (what the window's connection line
+    /// shows).
+    pub rtt_ms: Option<u32>,
+    /// The last RTCP loss figure for what palabre received, percent.
+    pub loss_percent: Option<f32>,
 }
 
 impl JitsiSummary {
@@ -321,6 +326,14 @@ fn on_event(
     match event {
         JitsiEvent::Stage(stage) => say(&stage.to_string()),
         JitsiEvent::Traffic(traffic) => summary.traffic = traffic,
+        JitsiEvent::Quality { rtt, loss } => {
+            if let Some(rtt) = rtt {
+                summary.rtt_ms = Some(rtt.as_millis().min(u128::from(u32::MAX)) as u32);
+            }
+            if let Some(fraction) = loss {
+                summary.loss_percent = Some(fraction * 100.0);
+            }
+        }
         JitsiEvent::MediaConnected(up) => {
             *media_up = up;
             if up {

@@ -182,6 +182,18 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     assert!(bob.ok, "{}", bob.describe());
     for run in [&alice, &bob] {
         assert_eq!(run.json["media_connected"], true, "{}", run.describe());
+        // RTCP's figures, which the window's connection line shows: a round trip to a bridge
+        // on this machine, and the loss of what arrived.
+        assert!(
+            run.json["rtt_ms"].as_u64().is_some_and(|ms| ms < 200),
+            "{}",
+            run.describe()
+        );
+        assert!(
+            run.json["loss_percent"].as_f64().is_some_and(|p| p < 3.0),
+            "{}",
+            run.describe()
+        );
         assert!(
             count(&run.json, &["traffic", "audio_packets_received"]) > 400,
             "{}",

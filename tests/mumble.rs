@@ -782,6 +782,12 @@ fn the_conference_carries_commands_and_leaves_when_dropped() {
         "echo of our message",
         &|event| matches!(event, ConferenceEvent::Chat(message) if message.own && message.text == "by command"),
     );
+    // The connection line: the round trip from the pings, to a server on this machine.
+    wait_for("the connection's round trip", &|event| {
+        matches!(event, ConferenceEvent::Traffic(traffic)
+            if traffic.quality.rtt_ms.is_some_and(|ms| ms < 200)
+                && traffic.quality.level() == conference::QualityLevel::Good)
+    });
     // Give the message time to reach py before the window "goes away".
     std::thread::sleep(Duration::from_millis(500));
     drop(handle);

@@ -10,7 +10,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use egui_kittest::{Harness, Node};
 use palabre::command::Event;
 use palabre::conference::{
-    ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Room, Stage, Traffic,
+    ChatMessage, ConferenceCommand, ConferenceEvent, Participant, Quality, Room, Stage, Traffic,
 };
 use palabre::config::{Language, Settings, Theme, TransmitMode};
 use palabre::directory::Protocol;
@@ -149,6 +149,10 @@ fn in_call() -> WindowState {
         up_bps: 41_000.0,
         down_bps: 83_000.0,
         total_bytes: 2_500_000,
+        quality: Quality {
+            rtt_ms: Some(44),
+            loss_percent: Some(0.4),
+        },
     }));
     state
 }
@@ -385,6 +389,7 @@ fn mute_in_a_call() {
     let mut harness = harness(in_call());
     harness.get_by_label("Connected");
     harness.get_by_label("Sending 41 kbit/s · receiving 83 kbit/s · 2.5 MB used");
+    harness.get_by_label("Connection: good · 40 ms round trip · 0 % lost");
     harness.get_by_label("me (you)");
     harness.get_by_label("muted");
     harness.get_by_label("Mute").click();

@@ -1292,6 +1292,7 @@ mod tests {
             up_bps: 40_000.0,
             down_bps: 80_000.0,
             total_bytes: 1_000_000,
+            quality: Default::default(),
         };
         state.apply_conference(ConferenceEvent::Traffic(traffic));
         assert_eq!(state.call.traffic, traffic);

@@ -12,7 +12,7 @@ use eframe::egui::{
 
 use crate::audio::device::DeviceInfo;
 use crate::audio::meter::SILENCE_DBFS;
-use crate::conference::{Participant, Room, Stage};
+use crate::conference::{Participant, Quality, QualityLevel, Room, Stage};
 use crate::config::{
     AudioSettings, GATE_MAX_DBFS, GATE_MIN_DBFS, Language, MUTE_KEYS, PUSH_TO_TALK_KEYS, Preset,
     Settings, TEXT_SIZES_PERCENT, Theme, TransmitMode,
@@ -826,6 +826,34 @@ fn jitsi_room_ui(
     });
 }
 
+/// The connection's quality: a coloured dot and its level, with the round trip and the loss
+/// when measured.
+fn quality_ui(ui: &mut Ui, quality: &Quality, i18n: &I18n) {
+    let (level, rtt_ms, loss_percent) = quality.shown();
+    let (key, colour) = match level {
+        QualityLevel::Unknown => ("quality-unknown", ui.visuals().weak_text_color()),
+        QualityLevel::Good => ("quality-good", SPEAKING_GREEN),
+        QualityLevel::Fair => ("quality-fair", ui.visuals().warn_fg_color),
+        QualityLevel::Poor => ("quality-poor", ui.visuals().error_fg_color),
+    };
+    let mut text = i18n.tr(key);
+    if let Some(ms) = rtt_ms {
+        text.push_str(" · ");
+        text.push_str(&i18n.tr_args("quality-rtt", &[("ms", FluentValue::from(ms))]));
+    }
+    if let Some(percent) = loss_percent {
+        text.push_str(" · ");
+        text.push_str(&i18n.tr_args("quality-loss", &[("percent", FluentValue::from(percent))]));
+    }
+    ui.horizontal(|ui| {
+        let size = ui.text_style_height(&egui::TextStyle::Body) * 0.6;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+        ui.painter()
+            .circle_filled(rect.center(), size / 2.0, colour);
+        ui.label(text).on_hover_text(i18n.tr("quality-hint"));
+    });
+}
+
 /// What an organisation of the directory is, in the window's words.
 fn organisation_kind(i18n: &I18n, kind: directory::OrganisationKind) -> String {
     i18n.tr_args(
@@ -907,6 +935,9 @@ fn call_ui(
         ui.label(egui::RichText::new(stage).strong());
         ui.weak(traffic);
     });
+    if matches!(call.stage, Stage::Connected | Stage::Reconnecting { .. }) {
+        quality_ui(ui, &call.traffic.quality, i18n);
+    }
     notices_ui(ui, state, i18n, intents);
     for (index, notice) in call.notices.iter().enumerate() {
         ui.push_id(("notice", index), |ui| {

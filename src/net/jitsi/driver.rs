@@ -154,6 +154,13 @@ pub struct JitsiTraffic {
 pub enum JitsiEvent {
     /// A step, for the user.
     Stage(Phrase),
+    /// The media session's figures (every two seconds while media flows).
+    Quality {
+        /// Round trip to the bridge, from RTCP reports, when one came.
+        rtt: Option<Duration>,
+        /// Fraction (0–1) of the bridge's packets lost on the way, when known.
+        loss: Option<f32>,
+    },
     /// Something in the conference.
     Conference(ConferenceEvent),
     /// One Opus packet from a speaker (`speaker` is the source's SSRC).
@@ -1049,6 +1056,9 @@ impl Driver {
                         }
                     }
                     MediaEvent::Bridge(message) => self.on_bridge_message(media, message),
+                    MediaEvent::Quality { rtt, loss } => {
+                        self.emit(JitsiEvent::Quality { rtt, loss });
+                    }
                     MediaEvent::Failed(sentence) => {
                         // Asked for a fresh session at once (the session is kept until then,
                         // for its ids).

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::DirectApi;
 use str0m::channel::{ChannelConfig, ChannelId};
@@ -33,6 +33,9 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, 
 
 use super::colibri::{self, BridgeMessage};
 use super::jingle::{self, Jingle, MediaKind};
+
+/// How often str0m reports a stream's RTCP figures (round trip, loss) for the connection line.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The label of the bridge channel (brief §5.1).
 pub const BRIDGE_CHANNEL_LABEL: &str = "JVB data channel";
@@ -107,6 +110,13 @@ pub enum MediaEvent {
     },
     /// The bridge channel opened (palabre has sent its `ClientHello`).
     BridgeOpen,
+    /// RTCP's figures for one stream (every [`STATS_INTERVAL`]).
+    Quality {
+        /// Round trip to the bridge, when a report gave one.
+        rtt: Option<Duration>,
+        /// Fraction (0–1) of the stream's packets lost, for what palabre receives.
+        loss: Option<f32>,
+    },
     /// A message from the bridge.
     Bridge(BridgeMessage),
     /// The session cannot go on; the sentence says why.
@@ -213,6 +223,7 @@ impl MediaSession {
             .collect();
 
         let mut rtc_config = RtcConfig::new()
+            .set_stats_interval(Some(STATS_INTERVAL))
             .set_rtp_mode(true)
             .set_dtls_version(DtlsVersion::Dtls12)
             .clear_codecs()
@@ -592,6 +603,14 @@ impl MediaSession {
                     }
                 }
             }
+            Event::MediaIngressStats(stats) => Some(MediaEvent::Quality {
+                rtt: stats.rtt,
+                loss: stats.loss,
+            }),
+            Event::MediaEgressStats(stats) => Some(MediaEvent::Quality {
+                rtt: stats.rtt,
+                loss: None,
+            }),
             Event::Closed => Some(MediaEvent::Failed(
                 "The bridge closed the media connection.".to_owned(),
             )),
