@@ -333,6 +333,66 @@ pub enum LinkError {
     },
 }
 
+impl LinkError {
+    /// The error in the window's words (the `Display` sentence is the command line's).
+    pub fn phrase(&self) -> crate::i18n::Phrase {
+        use crate::i18n::Phrase;
+        let with = |id: &'static str, name: &'static str, value: String| {
+            Phrase::tr_args(id, vec![(name, value.into())])
+        };
+        match self {
+            LinkError::Empty => Phrase::tr("link-empty"),
+            LinkError::NotALink { input } => with("link-not-a-link", "input", shown(input)),
+            LinkError::UnknownScheme { scheme } => {
+                with("link-unknown-scheme", "scheme", shown(scheme))
+            }
+            LinkError::MissingScheme { input } => {
+                with("link-missing-scheme", "input", shown(input))
+            }
+            LinkError::MissingHost => Phrase::tr("link-missing-host"),
+            LinkError::InvalidHost { host } => with("link-invalid-host", "host", shown(host)),
+            LinkError::InvalidPort { port } => with("link-invalid-port", "port", shown(port)),
+            LinkError::JitsiUserInfo => Phrase::tr("link-jitsi-user-info"),
+            LinkError::MissingRoom { link } => with("link-missing-room", "link", shown(link)),
+            LinkError::TooManySegments { link } => {
+                with("link-too-many-segments", "link", shown(link))
+            }
+            LinkError::InvalidRoomName { room } => {
+                with("link-invalid-room-name", "room", shown(room))
+            }
+            LinkError::RoomNameTooLong { len } => Phrase::tr_args(
+                "link-room-name-too-long",
+                vec![("length", (*len as u64).into())],
+            ),
+            LinkError::InvalidTenant { tenant } => {
+                with("link-invalid-tenant", "tenant", shown(tenant))
+            }
+            LinkError::TooManyChannels { count } => Phrase::tr_args(
+                "link-too-many-channels",
+                vec![("count", (*count as u64).into())],
+            ),
+            LinkError::ChannelNameTooLong { len } => Phrase::tr_args(
+                "link-channel-name-too-long",
+                vec![("length", (*len as u64).into())],
+            ),
+            LinkError::InvalidText { part } => Phrase::tr_args(
+                "link-invalid-text",
+                vec![(
+                    "part",
+                    match part {
+                        LinkPart::Username => "username",
+                        LinkPart::Password => "password",
+                        LinkPart::Channel => "channel",
+                        LinkPart::Tenant => "tenant",
+                        LinkPart::Room => "room",
+                    }
+                    .into(),
+                )],
+            ),
+        }
+    }
+}
+
 /// A part of a link, named in [`LinkError::InvalidText`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkPart {
@@ -802,6 +862,61 @@ fn shown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every error in the window's words: in English the command line's sentence, in French
+    /// another one, with no message missing.
+    #[test]
+    fn every_link_error_is_said_in_both_languages() {
+        use crate::config::Language;
+        use crate::i18n::I18n;
+        let text = |t: &str| t.to_owned();
+        let errors = [
+            LinkError::Empty,
+            LinkError::NotALink { input: text("x y") },
+            LinkError::UnknownScheme { scheme: text("ftp") },
+            LinkError::MissingScheme {
+                input: text("example.org/room"),
+            },
+            LinkError::MissingHost,
+            LinkError::InvalidHost { host: text("a_b") },
+            LinkError::InvalidPort { port: text("99999") },
+            LinkError::JitsiUserInfo,
+            LinkError::MissingRoom {
+                link: text("https://meet.example.org/"),
+            },
+            LinkError::TooManySegments {
+                link: text("https://a.org/b/c/d"),
+            },
+            LinkError::InvalidRoomName { room: text("a#b") },
+            LinkError::RoomNameTooLong { len: 300 },
+            LinkError::InvalidTenant { tenant: text("a#b") },
+            LinkError::TooManyChannels { count: 40 },
+            LinkError::ChannelNameTooLong { len: 600 },
+            LinkError::InvalidText {
+                part: LinkPart::Username,
+            },
+            LinkError::InvalidText {
+                part: LinkPart::Password,
+            },
+            LinkError::InvalidText {
+                part: LinkPart::Channel,
+            },
+            LinkError::InvalidText {
+                part: LinkPart::Tenant,
+            },
+            LinkError::InvalidText {
+                part: LinkPart::Room,
+            },
+        ];
+        let french = I18n::new(Language::Fr);
+        for error in errors {
+            let phrase = error.phrase();
+            assert_eq!(phrase.to_string(), error.to_string());
+            let said = french.say(&phrase);
+            assert_ne!(said, error.to_string(), "{error:?} is not translated");
+            assert!(!said.starts_with("link-"), "{error:?}: {said}");
+        }
+    }
 
     fn mumble(input: &str) -> MumbleLink {
         match parse(input) {

@@ -117,6 +117,28 @@ link-open = Open
 open-named = Open { $name }
 link-error-heading = This link could not be opened
 link-error = palabre could not read this link: { $reason }
+link-empty = the link is empty: paste a mumble:// link, a Jitsi Meet https:// link, or a server name
+link-not-a-link = “{ $input }” is not a meeting link palabre understands: expected mumble://host, a Jitsi Meet https:// link, or a server name
+link-unknown-scheme = palabre does not open “{ $scheme }:” links: expected mumble://host, a Jitsi Meet https:// link, or a server name
+link-missing-scheme = “{ $input }” has no scheme: write https://{ $input } for a Jitsi Meet room, or mumble://{ $input } for a Mumble server
+link-missing-host = the link names no server: put the server name after “://”
+link-invalid-host = “{ $host }” is not a valid server name or address
+link-invalid-port = “{ $port }” is not a valid port: use a number from 1 to 65535
+link-jitsi-user-info = Jitsi Meet links carry no user name or password: remove the part before “@” in the server name
+link-missing-room = { $link } has no room name: add the room after the last slash
+link-too-many-segments = { $link } has too many parts after the server name: a Jitsi Meet link is https://server/room or https://server/tenant/room
+link-invalid-room-name = “{ $room }” is not a valid room name: it may not contain / ? # @ : or control characters
+link-room-name-too-long = the room name is too long: { $length } bytes, at most 256
+link-invalid-tenant = “{ $tenant }” is not a valid tenant name: it may not contain / ? # @ : or control characters, nor be longer than 256 bytes
+link-too-many-channels = the channel path is { $count } channels deep; palabre follows at most 32
+link-channel-name-too-long = a channel name in the link is { $length } bytes long; at most 512 are allowed
+link-invalid-text = the { $part ->
+    [username] user name
+    [password] password
+    [channel] channel name
+    [tenant] tenant name
+   *[room] room name
+} in the link is not valid text once its %-escapes are decoded
 audio-setup-open = Audio set-up and echo test
 back = Back
 title-with-host = { $name } — { $host }

@@ -117,6 +117,28 @@ link-open = Ouvrir
 open-named = Ouvrir { $name }
 link-error-heading = Ce lien n’a pas pu être ouvert
 link-error = palabre n’a pas pu lire ce lien : { $reason }
+link-empty = le lien est vide : collez un lien mumble://, un lien Jitsi Meet https:// ou un nom de serveur
+link-not-a-link = « { $input } » n’est pas un lien de réunion que palabre comprend : attendu mumble://serveur, un lien Jitsi Meet https:// ou un nom de serveur
+link-unknown-scheme = palabre n’ouvre pas les liens « { $scheme }: » : attendu mumble://serveur, un lien Jitsi Meet https:// ou un nom de serveur
+link-missing-scheme = « { $input } » n’a pas de schéma : écrivez https://{ $input } pour une salle Jitsi Meet, ou mumble://{ $input } pour un serveur Mumble
+link-missing-host = le lien ne nomme aucun serveur : mettez le nom du serveur après « :// »
+link-invalid-host = « { $host } » n’est pas un nom ou une adresse de serveur valide
+link-invalid-port = « { $port } » n’est pas un port valide : utilisez un nombre de 1 à 65535
+link-jitsi-user-info = les liens Jitsi Meet ne portent ni nom d’utilisateur ni mot de passe : retirez la partie avant « @ » dans le nom du serveur
+link-missing-room = { $link } n’a pas de nom de salle : ajoutez la salle après la dernière barre oblique
+link-too-many-segments = { $link } a trop de parties après le nom du serveur : un lien Jitsi Meet est https://serveur/salle ou https://serveur/espace/salle
+link-invalid-room-name = « { $room } » n’est pas un nom de salle valide : il ne peut contenir ni / ? # @ : ni caractères de contrôle
+link-room-name-too-long = le nom de la salle est trop long : { $length } octets, 256 au plus
+link-invalid-tenant = « { $tenant } » n’est pas un nom d’espace valide : il ne peut contenir ni / ? # @ : ni caractères de contrôle, ni dépasser 256 octets
+link-too-many-channels = le chemin de salons a { $count } niveaux ; palabre en suit 32 au plus
+link-channel-name-too-long = un nom de salon du lien fait { $length } octets ; 512 au plus sont permis
+link-invalid-text = { $part ->
+    [username] le nom d’utilisateur
+    [password] le mot de passe
+    [channel] le nom de salon
+    [tenant] le nom d’espace
+   *[room] le nom de salle
+} du lien n’est pas un texte valide une fois ses échappements % décodés
 audio-setup-open = Réglages audio et test d’écho
 back = Retour
 title-with-host = { $name } — { $host }

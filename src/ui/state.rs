@@ -445,7 +445,7 @@ pub struct WindowState {
     /// The screen shown.
     pub screen: Screen,
     /// Why the last link could not be opened (the parser's sentence), until dismissed.
-    pub link_error: Option<String>,
+    pub link_error: Option<Phrase>,
     /// The before-join form (kept while in the call, for its title).
     pub form: Option<JoinForm>,
     /// The last join asked for (to join again after trusting a new server certificate).
@@ -648,7 +648,7 @@ impl WindowState {
                     _ => None,
                 };
                 let Some((base, host)) = server else {
-                    self.link_error = Some(error.to_string());
+                    self.link_error = Some(error.phrase());
                     return;
                 };
                 let title = (host.clone(), host.clone());
@@ -1160,7 +1160,7 @@ mod tests {
         let mut state = WindowState::default();
         state.handle(Intent::OpenLink("ftp://example.org".into()));
         assert_eq!(state.screen, Screen::Home);
-        let error = state.link_error.clone().expect("an error");
+        let error = state.link_error.clone().expect("an error").to_string();
         assert!(error.contains("ftp"), "{error}");
         assert!(state.form.is_none());
         state.handle(Intent::DismissLinkError);
