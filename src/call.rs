@@ -205,7 +205,7 @@ pub fn run(
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
                     finished = Some((
-                        CloseReason::Lost("The network thread stopped.".to_owned()),
+                        CloseReason::Lost("The network thread stopped.".into()),
                         TrafficStats::default(),
                     ));
                     break;

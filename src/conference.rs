@@ -628,12 +628,12 @@ impl MumbleAdapter {
                 self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
                     attempt,
                     seconds: delay.as_secs(),
-                    reason: Phrase::Text(reason),
+                    reason,
                 }));
             }
             MumbleEvent::Finished { reason, .. } => {
                 if let CloseReason::CertificateChanged(sentence) = &reason {
-                    self.emit(ConferenceEvent::CertificateChanged(sentence.clone()));
+                    self.emit(ConferenceEvent::CertificateChanged(sentence.to_string()));
                 }
                 let wrong = self.password_given;
                 if let CloseReason::ServerPassword(_) = &reason {
@@ -644,7 +644,7 @@ impl MumbleAdapter {
                     CloseReason::Left => Phrase::tr("mumble-left"),
                     CloseReason::ServerPassword(_) if wrong => Phrase::tr("mumble-password-wrong"),
                     CloseReason::ServerPassword(_) => Phrase::tr("mumble-password-required"),
-                    other => Phrase::Text(other.sentence()),
+                    other => other.phrase(),
                 };
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;

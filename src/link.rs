@@ -873,13 +873,17 @@ mod tests {
         let errors = [
             LinkError::Empty,
             LinkError::NotALink { input: text("x y") },
-            LinkError::UnknownScheme { scheme: text("ftp") },
+            LinkError::UnknownScheme {
+                scheme: text("ftp"),
+            },
             LinkError::MissingScheme {
                 input: text("example.org/room"),
             },
             LinkError::MissingHost,
             LinkError::InvalidHost { host: text("a_b") },
-            LinkError::InvalidPort { port: text("99999") },
+            LinkError::InvalidPort {
+                port: text("99999"),
+            },
             LinkError::JitsiUserInfo,
             LinkError::MissingRoom {
                 link: text("https://meet.example.org/"),
@@ -889,7 +893,9 @@ mod tests {
             },
             LinkError::InvalidRoomName { room: text("a#b") },
             LinkError::RoomNameTooLong { len: 300 },
-            LinkError::InvalidTenant { tenant: text("a#b") },
+            LinkError::InvalidTenant {
+                tenant: text("a#b"),
+            },
             LinkError::TooManyChannels { count: 40 },
             LinkError::ChannelNameTooLong { len: 600 },
             LinkError::InvalidText {

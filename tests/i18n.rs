@@ -205,6 +205,64 @@ fn every_key_used_in_the_source_exists_in_both_locales() {
     assert!(used > 40, "the scan found only {used} uses of tr/tr_args");
 }
 
+/// Message ids chosen through a variable (`let id = if … { "mumble-banned" } else { … }`) are
+/// not in a `tr(` call: every string literal in `src/` shaped like one of the families of ids
+/// the code picks that way must exist in both locales.
+#[test]
+fn ids_chosen_through_a_variable_exist_in_both_locales() {
+    const FAMILIES: [&str; 9] = [
+        "mumble-",
+        "jitsi-",
+        "link-",
+        "chat-",
+        "favourite-",
+        "form-password-",
+        "push-to-talk-hint",
+        "quality-",
+        "own-server",
+    ];
+    /// Literals of those shapes that are not message ids: a link scheme, egui widget ids.
+    const NOT_IDS: [&str; 3] = ["jitsi-meet", "own-server", "own-server-protocol"];
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let locales: Vec<_> = LOCALES
+        .iter()
+        .map(|l| (*l, entries(&ftl_source(l))))
+        .collect();
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("readable source");
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for literal in code.split('"').skip(1).step_by(2) {
+            let shaped = !literal.is_empty()
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && FAMILIES.iter().any(|family| literal.starts_with(family))
+                && !NOT_IDS.contains(&literal);
+            if !shaped {
+                continue;
+            }
+            checked += 1;
+            for (locale, entries) in &locales {
+                if !entries.contains_key(literal) {
+                    missing.push(format!(
+                        "{}: {literal} (missing in {locale})",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ids not translated:\n{}",
+        missing.join("\n")
+    );
+    assert!(checked > 100, "the scan found only {checked} ids");
+}
+
 #[test]
 fn the_key_scanner_finds_literals_only() {
     let source = r#"

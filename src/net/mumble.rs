@@ -138,7 +138,7 @@ pub enum MumbleEvent {
         /// Wait before it.
         delay: Duration,
         /// Why the last connection ended.
-        reason: String,
+        reason: Phrase,
     },
     /// The driver stopped.
     Finished {
@@ -268,7 +268,7 @@ impl Driver {
             self.emit(MumbleEvent::Reconnecting {
                 attempt,
                 delay,
-                reason: ending.reason.sentence(),
+                reason: ending.reason.phrase(),
             });
             if self.wait_or_leave(delay).await {
                 let traffic = self.traffic_before;
@@ -307,8 +307,8 @@ impl Driver {
         let host = self.options.host.clone();
         let port = self.options.port;
         let server = trust::server_key(&host, port);
-        let lost = |sentence: String| Ending {
-            reason: CloseReason::Lost(sentence),
+        let lost = |phrase: Phrase| Ending {
+            reason: CloseReason::Lost(phrase),
             was_connected: false,
         };
         self.emit(MumbleEvent::Stage(Phrase::tr_args(
@@ -323,11 +323,20 @@ impl Driver {
             {
                 Ok(Ok(addresses)) => addresses.collect(),
                 Ok(Err(error)) => {
-                    return lost(format!(
-                        "The server name {host} could not be found ({error})."
+                    return lost(Phrase::tr_args(
+                        "mumble-name-not-found",
+                        vec![
+                            ("host", host.as_str().into()),
+                            ("reason", error.to_string().into()),
+                        ],
                     ));
                 }
-                Err(_) => return lost(format!("Looking up the server name {host} timed out.")),
+                Err(_) => {
+                    return lost(Phrase::tr_args(
+                        "mumble-name-lookup-timeout",
+                        vec![("host", host.as_str().into())],
+                    ));
+                }
             };
         let mut tcp = None;
         let mut last_error = String::from("no address");
@@ -342,7 +351,13 @@ impl Driver {
             }
         }
         let Some((tcp, address)) = tcp else {
-            return lost(format!("Could not reach {server} ({last_error})."));
+            return lost(Phrase::tr_args(
+                "mumble-unreachable",
+                vec![
+                    ("server", server.as_str().into()),
+                    ("reason", last_error.into()),
+                ],
+            ));
         };
         tcp.set_nodelay(true).ok();
 
@@ -364,8 +379,12 @@ impl Driver {
             Ok(setup) => setup,
             Err(error) => {
                 return Ending {
-                    reason: CloseReason::Untrusted(format!(
-                        "The secure connection to {server} could not be prepared: {error}."
+                    reason: CloseReason::Untrusted(Phrase::tr_args(
+                        "mumble-tls-not-prepared",
+                        vec![
+                            ("server", server.as_str().into()),
+                            ("reason", error.to_string().into()),
+                        ],
                     )),
                     was_connected: false,
                 };
@@ -373,7 +392,7 @@ impl Driver {
         };
         let name = match trust::server_name(&host) {
             Ok(name) => name,
-            Err(error) => return lost(format!("{error}.")),
+            Err(error) => return lost(Phrase::Text(format!("{error}."))),
         };
         let connector = tokio_rustls::TlsConnector::from(tls_config);
         let tls = match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
@@ -381,9 +400,9 @@ impl Driver {
             Ok(Err(error)) => {
                 if let Some(Trust::Changed { .. }) = probe.trust() {
                     return Ending {
-                        reason: CloseReason::CertificateChanged(
+                        reason: CloseReason::CertificateChanged(Phrase::Text(
                             probe.sentence().unwrap_or_default(),
-                        ),
+                        )),
                         was_connected: false,
                     };
                 }
@@ -402,17 +421,27 @@ impl Driver {
                     && users >= max_users
                 {
                     return Ending {
-                        reason: CloseReason::Rejected(format!(
-                            "The server is full ({users} of {max_users} users). Try again later."
+                        reason: CloseReason::Rejected(Phrase::tr_args(
+                            "mumble-server-full-count",
+                            vec![("users", users.into()), ("max", max_users.into())],
                         )),
                         was_connected: false,
                     };
                 }
-                return lost(format!(
-                    "The secure connection to {server} failed ({error})."
+                return lost(Phrase::tr_args(
+                    "mumble-tls-failed",
+                    vec![
+                        ("server", server.as_str().into()),
+                        ("reason", error.to_string().into()),
+                    ],
                 ));
             }
-            Err(_) => return lost(format!("The secure connection to {server} timed out.")),
+            Err(_) => {
+                return lost(Phrase::tr_args(
+                    "mumble-tls-timeout",
+                    vec![("server", server.as_str().into())],
+                ));
+            }
         };
         if let Some(trust) = probe.trust() {
             if known.record(&host, port, &trust)

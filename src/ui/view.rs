@@ -373,7 +373,10 @@ fn own_servers_ui(
 /// The link error, if any, in a framed box.
 fn link_error_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<Intent>) {
     if let Some(reason) = &state.link_error {
-        let text = i18n.tr_args("link-error", &[("reason", FluentValue::from(i18n.say(reason)))]);
+        let text = i18n.tr_args(
+            "link-error",
+            &[("reason", FluentValue::from(i18n.say(reason)))],
+        );
         if notice_ui(
             ui,
             ui.visuals().error_fg_color,

@@ -39,6 +39,7 @@
 use prost::Message as _;
 
 use super::messages::{self, Reject, reject::RejectType};
+use crate::i18n::Phrase;
 
 /// Length of the frame header: `u16` type then `u32` payload length, both big-endian.
 pub const HEADER_LEN: usize = 6;
@@ -446,47 +447,38 @@ pub fn encode(message: &ControlMessage, out: &mut Vec<u8>) -> Result<(), Control
     message.encode_payload(out)
 }
 
-/// The plain-English sentence telling the user why the server refused the login (brief §1.13),
-/// followed by the server's own reason text when it gave one. The UI translates it later.
-pub fn reject_reason_sentence(reject: &Reject) -> String {
+/// Why the server refused the login (brief §1.13), for the user, followed by the server's own
+/// reason text when it gave one: said in the window's language, printed in English.
+pub fn reject_reason(reject: &Reject) -> Phrase {
     let code = reject.r#type.unwrap_or(RejectType::None as i32);
-    let sentence = match RejectType::try_from(code) {
-        Ok(RejectType::None) => "The server refused the connection.".to_owned(),
-        Ok(RejectType::WrongVersion) => {
-            "The server does not accept this version of palabre.".to_owned()
-        }
-        Ok(RejectType::InvalidUsername) => {
-            "The server does not accept this user name. Choose another one.".to_owned()
-        }
-        Ok(RejectType::WrongUserPw) => {
-            "This user name is registered on the server, and the certificate or password given \
-             for it is wrong."
-                .to_owned()
-        }
-        Ok(RejectType::WrongServerPw) => "The server password is missing or wrong.".to_owned(),
-        Ok(RejectType::UsernameInUse) => {
-            "Someone on the server already uses this user name. Choose another one.".to_owned()
-        }
-        Ok(RejectType::ServerFull) => "The server is full. Try again later.".to_owned(),
-        Ok(RejectType::NoCertificate) => {
-            "The server only accepts users who present a certificate.".to_owned()
-        }
-        Ok(RejectType::AuthenticatorFail) => {
-            "The server could not check the login: its authentication service failed. Try again \
-             later."
-                .to_owned()
-        }
-        Ok(RejectType::NoNewConnections) => {
-            "The server does not accept new connections at the moment. Try again later.".to_owned()
-        }
-        Err(_) => format!("The server refused the connection (reason code {code})."),
+    let why = match RejectType::try_from(code) {
+        Ok(RejectType::None) => Phrase::tr("mumble-reject-none"),
+        Ok(RejectType::WrongVersion) => Phrase::tr("mumble-reject-wrong-version"),
+        Ok(RejectType::InvalidUsername) => Phrase::tr("mumble-reject-invalid-username"),
+        Ok(RejectType::WrongUserPw) => Phrase::tr("mumble-reject-wrong-user-password"),
+        Ok(RejectType::WrongServerPw) => Phrase::tr("mumble-reject-wrong-server-password"),
+        Ok(RejectType::UsernameInUse) => Phrase::tr("mumble-reject-username-in-use"),
+        Ok(RejectType::ServerFull) => Phrase::tr("mumble-reject-server-full"),
+        Ok(RejectType::NoCertificate) => Phrase::tr("mumble-reject-no-certificate"),
+        Ok(RejectType::AuthenticatorFail) => Phrase::tr("mumble-reject-authenticator-failed"),
+        Ok(RejectType::NoNewConnections) => Phrase::tr("mumble-reject-no-new-connections"),
+        Err(_) => Phrase::tr_args(
+            "mumble-reject-unknown",
+            vec![("code", i64::from(code).to_string().into())],
+        ),
     };
     match reject.reason.as_deref().map(str::trim) {
-        Some(reason) if !reason.is_empty() => {
-            format!("{sentence} The server said: {}", shorten(reason))
-        }
-        _ => sentence,
+        Some(reason) if !reason.is_empty() => Phrase::tr_args(
+            "mumble-reject-server-said",
+            vec![("why", why.into()), ("reason", shorten(reason).into())],
+        ),
+        _ => why,
     }
+}
+
+/// [`reject_reason`] in English (the command line's words).
+pub fn reject_reason_sentence(reject: &Reject) -> String {
+    reject_reason(reject).to_string()
 }
 
 /// At most this many characters of a server-supplied reason are shown.

@@ -30,6 +30,7 @@ use super::messages::{
 use super::voice::{
     AudioPacket, Direction, PingPacket, SERVER_LOOPBACK_TARGET, UdpFormat, VoicePacket, udp_format,
 };
+use crate::i18n::Phrase;
 
 /// The version palabre announces. 1.5 makes a 1.5 server use the protobuf voice format, which
 /// avoids the legacy-format loss bug of 1.5 servers (brief §1.8); older servers get legacy.
@@ -221,26 +222,27 @@ pub enum Transmit {
 }
 
 /// Why the connection ended. The driver reconnects after [`CloseReason::is_retryable`] ones.
+/// Each says why for the user ([`CloseReason::phrase`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
     /// The user left.
     Left,
-    /// The server refused the login; the sentence says why.
-    Rejected(String),
+    /// The server refused the login.
+    Rejected(Phrase),
     /// The server asks for a password, and none or a wrong one was given: the user may try
     /// again with one.
-    ServerPassword(String),
+    ServerPassword(Phrase),
     /// Kicked or banned by someone.
-    Kicked(String),
+    Kicked(Phrase),
     /// The server closed the connection or stopped answering.
-    Lost(String),
+    Lost(Phrase),
     /// The server sent something palabre cannot accept.
-    Protocol(String),
+    Protocol(Phrase),
     /// The secure connection could not be set up (e.g. the identity's key was refused).
-    Untrusted(String),
+    Untrusted(Phrase),
     /// The server's certificate is not the one remembered: the user must decide whether to
     /// trust the new one.
-    CertificateChanged(String),
+    CertificateChanged(Phrase),
 }
 
 impl CloseReason {
@@ -249,18 +251,23 @@ impl CloseReason {
         matches!(self, Self::Lost(_))
     }
 
-    /// The sentence for the user.
-    pub fn sentence(&self) -> String {
+    /// Why, for the user.
+    pub fn phrase(&self) -> Phrase {
         match self {
-            Self::Left => "You left the server.".to_owned(),
-            Self::Rejected(s)
-            | Self::ServerPassword(s)
-            | Self::Kicked(s)
-            | Self::Lost(s)
-            | Self::Protocol(s)
-            | Self::Untrusted(s)
-            | Self::CertificateChanged(s) => s.clone(),
+            Self::Left => Phrase::tr("mumble-left"),
+            Self::Rejected(p)
+            | Self::ServerPassword(p)
+            | Self::Kicked(p)
+            | Self::Lost(p)
+            | Self::Protocol(p)
+            | Self::Untrusted(p)
+            | Self::CertificateChanged(p) => p.clone(),
         }
+    }
+
+    /// Why, in English (the command line's words).
+    pub fn sentence(&self) -> String {
+        self.phrase().to_string()
     }
 }
 
@@ -534,7 +541,7 @@ impl Session {
                 }
                 Ok(None) => return,
                 Err(error) => {
-                    self.close(CloseReason::Protocol(protocol_sentence(&error)));
+                    self.close(CloseReason::Protocol(protocol_phrase(&error)));
                     return;
                 }
             }
@@ -546,12 +553,15 @@ impl Session {
         if self.phase == Phase::Closed {
             return;
         }
-        let sentence = if self.phase == Phase::LoggingIn {
-            format!("The server closed the connection during the login ({detail}).")
+        let id = if self.phase == Phase::LoggingIn {
+            "mumble-closed-during-login"
         } else {
-            format!("The connection to the server was lost ({detail}).")
+            "mumble-connection-lost"
         };
-        self.close(CloseReason::Lost(sentence));
+        self.close(CloseReason::Lost(Phrase::tr_args(
+            id,
+            vec![("detail", detail.into())],
+        )));
     }
 
     /// One datagram received from the server's address.
@@ -594,18 +604,13 @@ impl Session {
         match self.phase {
             Phase::LoggingIn => {
                 if self.login_deadline.is_some_and(|deadline| now >= deadline) {
-                    self.close(CloseReason::Lost(
-                        "The server did not complete the login within 30 seconds.".to_owned(),
-                    ));
+                    self.close(CloseReason::Lost(Phrase::tr("mumble-login-timeout")));
                 }
             }
             Phase::Connected => {
                 if self.next_tcp_ping.is_some_and(|at| now >= at) {
                     if self.tcp_pings_in_flight >= MAX_PINGS_IN_FLIGHT {
-                        self.close(CloseReason::Lost(
-                            "The server stopped answering (no reply to 4 pings in 20 seconds)."
-                                .to_owned(),
-                        ));
+                        self.close(CloseReason::Lost(Phrase::tr("mumble-stopped-answering")));
                         return;
                     }
                     self.send_tcp_ping(now);
@@ -829,7 +834,7 @@ impl Session {
                 });
             }
             ControlMessage::Reject(reject) => {
-                let sentence = control::reject_reason_sentence(&reject);
+                let sentence = control::reject_reason(&reject);
                 let wrong_password = reject.r#type == Some(RejectType::WrongServerPw as i32);
                 self.close(if wrong_password {
                     CloseReason::ServerPassword(sentence)
@@ -857,22 +862,33 @@ impl Session {
                     let by = remove
                         .actor
                         .and_then(|actor| self.users.get(&actor))
-                        .map(|user| format!(" by {}", user.name))
+                        .map(|user| {
+                            Phrase::tr_args(
+                                "mumble-removed-by",
+                                vec![("name", user.name.as_str().into())],
+                            )
+                        })
                         .unwrap_or_default();
-                    let what = if remove.ban == Some(true) {
-                        "banned from"
-                    } else {
-                        "kicked from"
-                    };
                     let reason = remove
                         .reason
                         .as_deref()
                         .map(str::trim)
                         .filter(|reason| !reason.is_empty())
-                        .map(|reason| format!(": {}", plain_text(reason)))
+                        .map(|reason| {
+                            Phrase::tr_args(
+                                "mumble-removed-reason",
+                                vec![("reason", plain_text(reason).into())],
+                            )
+                        })
                         .unwrap_or_default();
-                    self.close(CloseReason::Kicked(format!(
-                        "You were {what} the server{by}{reason}."
+                    let id = if remove.ban == Some(true) {
+                        "mumble-banned"
+                    } else {
+                        "mumble-kicked"
+                    };
+                    self.close(CloseReason::Kicked(Phrase::tr_args(
+                        id,
+                        vec![("by", by.into()), ("reason", reason.into())],
                     )));
                     return;
                 }
@@ -941,8 +957,9 @@ impl Session {
             (Some(key), Some(client), Some(server)) => {
                 match CryptState::from_crypt_setup(key, client, server) {
                     Ok(state) => self.crypt = Some(state),
-                    Err(error) => self.close(CloseReason::Protocol(format!(
-                        "The server sent an unusable voice encryption key ({error})."
+                    Err(error) => self.close(CloseReason::Protocol(Phrase::tr_args(
+                        "mumble-bad-voice-key",
+                        vec![("reason", error.to_string().into())],
                     ))),
                 }
             }
@@ -1069,9 +1086,9 @@ impl Session {
             return;
         }
         let Some(session) = sync.session else {
-            self.close(CloseReason::Protocol(
-                "The server completed the login without giving a session number.".to_owned(),
-            ));
+            self.close(CloseReason::Protocol(Phrase::tr(
+                "mumble-no-session-number",
+            )));
             return;
         };
         self.phase = Phase::Connected;
@@ -1455,8 +1472,11 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-fn protocol_sentence(error: &ControlError) -> String {
-    format!("The server sent data palabre cannot accept, so it disconnected: {error}.")
+fn protocol_phrase(error: &ControlError) -> Phrase {
+    Phrase::tr_args(
+        "mumble-protocol-error",
+        vec![("reason", error.to_string().into())],
+    )
 }
 
 #[cfg(test)]
