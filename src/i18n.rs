@@ -401,7 +401,7 @@ mod tests {
         );
         assert_eq!(
             I18n::new(Language::Fr).say(&phrase),
-            "La connexion n’a pas pu démarrer : Connexion à mumble.example.org:64738….",
+            "La connexion n’a pas pu démarrer\u{a0}: Connexion à mumble.example.org:64738….",
         );
         assert_eq!(
             phrase.to_string(),

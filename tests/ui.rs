@@ -49,6 +49,8 @@ fn harness_at(state: WindowState, pixels_per_point: f32) -> Harness<'static, App
     let mut harness = Harness::builder()
         .with_size([800.0, 500.0])
         .with_pixels_per_point(pixels_per_point)
+        // Frames a sixtieth of a second apart, as on a screen: two clicks are a double-click.
+        .with_step_dt(1.0 / 60.0)
         .build_ui_state(
             |ui, app: &mut App| {
                 view::apply_appearance(ui.ctx(), &app.state.settings);
@@ -946,4 +948,130 @@ fn a_hand_is_raised_in_a_jitsi_meeting() {
     assert_eq!(intents, vec![Intent::RaiseHand(true)]);
     assert_eq!(effects.conference, vec![ConferenceCommand::RaiseHand(true)]);
     harness.get_by_label("Lower hand");
+}
+
+#[test]
+fn the_directory_is_searched_and_filtered() {
+    let mut harness = harness(home());
+    harness.get_by_label("Open TeDomum");
+    type_into(&mut harness, "Search", "lyon");
+    // Only Hadoly is in Lyon.
+    harness.get_by_label("Open Hadoly");
+    assert!(harness.query_by_label("Open TeDomum").is_none());
+    // Its kind is searched in the window's words too.
+    harness.get_by_label("Search").focus();
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.run();
+    harness.get_by_label("Search").type_text("research network");
+    harness.run();
+    harness.get_by_label("Open Belnet");
+    harness.get_by_label("Open SWITCH");
+    assert!(harness.query_by_label("Open Hadoly").is_none());
+    harness.get_by_label("Search").focus();
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.run();
+    harness
+        .get_by_label("Search")
+        .type_text("no such host anywhere");
+    harness.run();
+    harness.get_by_label("No server matches this search.");
+}
+
+#[test]
+fn others_raised_hands_show_and_a_room_is_joined_by_double_click() {
+    let mut state = in_call();
+    state.apply_conference(ConferenceEvent::Roster {
+        participants: vec![
+            participant(1, "me", 0, true),
+            Participant {
+                hand_raised: true,
+                ..participant(2, "alice", 0, false)
+            },
+        ],
+        rooms: vec![
+            Room {
+                id: 0,
+                parent: None,
+                name: "Lobby".into(),
+            },
+            Room {
+                id: 5,
+                parent: Some(0),
+                name: "Upstairs".into(),
+            },
+        ],
+    });
+    let mut harness = harness(state);
+    harness.get_by_label("hand raised");
+    // A double-click on a room's name moves there, as in Mumble's own client.
+    let room = harness.get_by_label("Upstairs");
+    room.click();
+    room.click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(effects.conference, vec![ConferenceCommand::MoveTo(5)]);
+}
+
+#[test]
+fn the_echo_test_starts_and_stops_from_its_screen() {
+    let mut harness = harness(home());
+    harness.get_by_label("Audio set-up and echo test").click();
+    harness.run();
+    apply(&mut harness);
+    assert_eq!(harness.state().state.screen, Screen::AudioSetup);
+    harness.get_by_label("Start the echo test").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(
+        effects.commands,
+        vec![palabre::command::Command::StartEchoTest]
+    );
+    harness.state_mut().state.apply(Event::EchoTestStarted);
+    harness.run();
+    harness.get_by_label("The echo test is running: speak, then listen.");
+    harness.get_by_label("Stop the echo test").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert_eq!(
+        effects.commands,
+        vec![palabre::command::Command::StopEchoTest]
+    );
+}
+
+/// The window in French: the same screens, found by their French labels.
+#[test]
+fn the_window_speaks_french() {
+    let mut settings = Settings::default();
+    settings.language = Language::Fr;
+    let mut harness = harness(WindowState::new(settings, None, true));
+    harness.state_mut().i18n = I18n::new(Language::Fr);
+    harness.run();
+    harness.get_by_label("Rejoindre une réunion");
+    harness.get_by_label("Vos serveurs");
+    type_into(&mut harness, "Rechercher", "réseau de recherche");
+    harness.get_by_label("Ouvrir Belnet");
+    let mut harness = harness_fr(in_call());
+    harness.get_by_label("Connecté");
+    // French typography: no-break spaces before units and double punctuation.
+    harness.get_by_label("Envoi 41\u{a0}kbit/s · réception 83\u{a0}kbit/s · 2,5\u{a0}Mo consommés");
+    harness.get_by_label("Connexion\u{a0}: bonne · aller-retour 40\u{a0}ms · 0\u{a0}% perdus");
+    harness
+        .state_mut()
+        .state
+        .apply_conference(ConferenceEvent::Stage(Stage::Ended {
+            reason: Phrase::tr("mumble-left"),
+            failed: false,
+        }));
+    harness.run();
+    harness.get_by_label("Terminé\u{a0}: Vous avez quitté le serveur.");
+}
+
+/// [`harness`] in French.
+fn harness_fr(state: WindowState) -> Harness<'static, App> {
+    let mut harness = harness(state);
+    harness.state_mut().i18n = I18n::new(Language::Fr);
+    harness.run();
+    harness
 }

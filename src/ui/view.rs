@@ -1114,7 +1114,11 @@ fn room_ui(
         ui.horizontal(|ui| {
             let name = egui::RichText::new(&room.name).strong();
             let response = ui
-                .add(egui::Label::new(name).sense(Sense::click()))
+                .add(
+                    egui::Label::new(name)
+                        .selectable(false)
+                        .sense(Sense::click()),
+                )
                 .on_hover_text(i18n.tr("room-double-click"));
             if active && response.double_clicked() {
                 intents.push(Intent::MoveTo(room.id));
