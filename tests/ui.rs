@@ -1043,8 +1043,10 @@ fn the_echo_test_starts_and_stops_from_its_screen() {
 /// The window in French: the same screens, found by their French labels.
 #[test]
 fn the_window_speaks_french() {
-    let mut settings = Settings::default();
-    settings.language = Language::Fr;
+    let settings = Settings {
+        language: Language::Fr,
+        ..Settings::default()
+    };
     let mut harness = harness(WindowState::new(settings, None, true));
     harness.state_mut().i18n = I18n::new(Language::Fr);
     harness.run();
