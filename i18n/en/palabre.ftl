@@ -201,6 +201,19 @@ instance-checking = checking…
 instance-up = answers in { $ms } ms
 instance-up-users = answers in { $ms } ms · { $users } of { $max } users
 instance-down = not answering
+probe-query-not-built = The query could not be built.
+probe-not-mumble = { $host } answered, but not like a Mumble server.
+probe-no-answer = { $host } did not answer within { $seconds } seconds (it may be down, or not allow queries).
+probe-tls-not-prepared = TLS could not be prepared: { $reason }.
+probe-invalid-name = { $host } is not a valid server name.
+probe-unreachable = { $host } could not be reached ({ $reason }).
+probe-tls-not-started = TLS could not start: { $reason }.
+probe-not-jitsi = { $host } answered, but has no Jitsi Meet configuration (HTTP { $code }).
+probe-not-web = { $host } did not answer like a web server.
+probe-name-not-found = The name { $host } could not be found ({ $reason }).
+probe-no-address = The name { $host } has no address.
+probe-untrusted-certificate = { $host } presented a certificate no recognised authority vouches for.
+probe-tls-failed = The secure connection to { $host } failed ({ $reason }).
 
 ## Before joining
 

@@ -201,6 +201,19 @@ instance-checking = vérification…
 instance-up = répond en { $ms } ms
 instance-up-users = répond en { $ms } ms · { $users } sur { $max } personnes
 instance-down = ne répond pas
+probe-query-not-built = La requête n’a pas pu être construite.
+probe-not-mumble = { $host } a répondu, mais pas comme un serveur Mumble.
+probe-no-answer = { $host } n’a pas répondu en { $seconds } secondes (il est peut-être arrêté, ou refuse les requêtes).
+probe-tls-not-prepared = TLS n’a pas pu être préparé : { $reason }.
+probe-invalid-name = { $host } n’est pas un nom de serveur valide.
+probe-unreachable = { $host } est injoignable ({ $reason }).
+probe-tls-not-started = TLS n’a pas pu démarrer : { $reason }.
+probe-not-jitsi = { $host } a répondu, mais n’a pas de configuration Jitsi Meet (HTTP { $code }).
+probe-not-web = { $host } n’a pas répondu comme un serveur web.
+probe-name-not-found = Le nom { $host } est introuvable ({ $reason }).
+probe-no-address = Le nom { $host } n’a pas d’adresse.
+probe-untrusted-certificate = { $host } a présenté un certificat qu’aucune autorité reconnue ne garantit.
+probe-tls-failed = La connexion sécurisée à { $host } a échoué ({ $reason }).
 
 ## Before joining
 

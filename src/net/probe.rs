@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use rustls::RootCertStore;
 
+use crate::i18n::Phrase;
 use crate::proto::mumble::voice::{Direction, PingPacket, UdpFormat, VoicePacket};
 
 /// How long a probe waits for each step.
@@ -33,8 +34,8 @@ pub enum Probe {
         /// Users connected and allowed (Mumble only).
         users: Option<(u32, u32)>,
     },
-    /// It did not; the sentence says what failed.
-    Down(String),
+    /// It did not; the phrase says what failed.
+    Down(Phrase),
 }
 
 /// Asks a Mumble server at `host:port` with the server query.
@@ -55,7 +56,7 @@ pub fn mumble(host: &str, port: u16) -> Probe {
     });
     let mut bytes = Vec::new();
     if query.encode(UdpFormat::Legacy, &mut bytes).is_err() {
-        return Probe::Down("The query could not be built.".to_owned());
+        return Probe::Down(Phrase::tr("probe-query-not-built"));
     }
     let result = (|| {
         let socket = UdpSocket::bind(bind)?;
@@ -77,12 +78,12 @@ pub fn mumble(host: &str, port: u16) -> Probe {
                     rtt_ms: rtt.as_millis().min(u128::from(u32::MAX)) as u32,
                     users: Some((info.users, info.max_users)),
                 },
-                _ => Probe::Down(format!("{host} answered, but not like a Mumble server.")),
+                _ => Probe::Down(with_host("probe-not-mumble", host)),
             }
         }
-        Err(_) => Probe::Down(format!(
-            "{host} did not answer within {} seconds (it may be down, or not allow queries).",
-            TIMEOUT.as_secs()
+        Err(_) => Probe::Down(Phrase::tr_args(
+            "probe-no-answer",
+            vec![("host", host.into()), ("seconds", TIMEOUT.as_secs().into())],
         )),
     }
 }
@@ -105,23 +106,28 @@ pub fn jitsi_with_roots(host: &str, port: Option<u16>, roots: Arc<RootCertStore>
         .with_safe_default_protocol_versions()
     {
         Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
-        Err(error) => return Probe::Down(format!("TLS could not be prepared: {error}.")),
+        Err(error) => return Probe::Down(with_reason("probe-tls-not-prepared", &error)),
     };
     let name = match rustls_pki_types::ServerName::try_from(host.to_owned()) {
         Ok(name) => name,
-        Err(_) => return Probe::Down(format!("{host} is not a valid server name.")),
+        Err(_) => return Probe::Down(with_host("probe-invalid-name", host)),
     };
     let started = Instant::now();
     let mut tcp = match TcpStream::connect_timeout(&address, TIMEOUT) {
         Ok(tcp) => tcp,
-        Err(error) => return Probe::Down(format!("{host} could not be reached ({error}).")),
+        Err(error) => {
+            return Probe::Down(Phrase::tr_args(
+                "probe-unreachable",
+                vec![("host", host.into()), ("reason", error.to_string().into())],
+            ));
+        }
     };
     let rtt = started.elapsed();
     tcp.set_read_timeout(Some(TIMEOUT)).ok();
     tcp.set_write_timeout(Some(TIMEOUT)).ok();
     let mut connection = match rustls::ClientConnection::new(Arc::new(config), name) {
         Ok(connection) => connection,
-        Err(error) => return Probe::Down(format!("TLS could not start: {error}.")),
+        Err(error) => return Probe::Down(with_reason("probe-tls-not-started", &error)),
     };
     let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
     let request = format!(
@@ -151,31 +157,50 @@ pub fn jitsi_with_roots(host: &str, port: Option<u16>, roots: Arc<RootCertStore>
             rtt_ms: rtt.as_millis().min(u128::from(u32::MAX)) as u32,
             users: None,
         },
-        Some(code) => Probe::Down(format!(
-            "{host} answered, but has no Jitsi Meet configuration (HTTP {code})."
+        Some(code) => Probe::Down(Phrase::tr_args(
+            "probe-not-jitsi",
+            vec![("host", host.into()), ("code", code.to_string().into())],
         )),
-        None => Probe::Down(format!("{host} did not answer like a web server.")),
+        None => Probe::Down(with_host("probe-not-web", host)),
     }
 }
 
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, Phrase> {
     (host, port)
         .to_socket_addrs()
-        .map_err(|error| format!("The name {host} could not be found ({error})."))?
+        .map_err(|error| {
+            Phrase::tr_args(
+                "probe-name-not-found",
+                vec![("host", host.into()), ("reason", error.to_string().into())],
+            )
+        })?
         .next()
-        .ok_or_else(|| format!("The name {host} has no address."))
+        .ok_or_else(|| with_host("probe-no-address", host))
 }
 
-fn secure_failure(host: &str, error: &std::io::Error) -> String {
+fn secure_failure(host: &str, error: &std::io::Error) -> Phrase {
     if error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
     {
-        format!("{host} presented a certificate no recognised authority vouches for.")
+        with_host("probe-untrusted-certificate", host)
     } else {
-        format!("The secure connection to {host} failed ({error}).")
+        Phrase::tr_args(
+            "probe-tls-failed",
+            vec![("host", host.into()), ("reason", error.to_string().into())],
+        )
     }
+}
+
+/// The message `id` about `host`.
+fn with_host(id: &'static str, host: &str) -> Phrase {
+    Phrase::tr_args(id, vec![("host", host.into())])
+}
+
+/// The message `id` with the system's or library's `error` as its reason.
+fn with_reason(id: &'static str, error: &dyn std::fmt::Display) -> Phrase {
+    Phrase::tr_args(id, vec![("reason", error.to_string().into())])
 }
 
 #[cfg(test)]
@@ -189,7 +214,10 @@ mod tests {
         let port = socket.local_addr().expect("addr").port();
         drop(socket);
         match mumble("127.0.0.1", port) {
-            Probe::Down(sentence) => assert!(sentence.contains("did not answer"), "{sentence}"),
+            Probe::Down(sentence) => {
+                let sentence = sentence.to_string();
+                assert!(sentence.contains("did not answer"), "{sentence}")
+            }
             up => panic!("{up:?}"),
         }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -197,7 +225,10 @@ mod tests {
         drop(listener);
         match jitsi("127.0.0.1", Some(port)) {
             Probe::Down(sentence) => {
-                assert!(sentence.contains("could not be reached"), "{sentence}")
+                assert!(
+                    sentence.to_string().contains("could not be reached"),
+                    "{sentence}"
+                )
             }
             up => panic!("{up:?}"),
         }
@@ -247,7 +278,10 @@ mod tests {
             Probe::Up { users: None, .. }
         ));
         match jitsi_with_roots("localhost", Some(port), roots) {
-            Probe::Down(sentence) => assert!(sentence.contains("HTTP 404"), "{sentence}"),
+            Probe::Down(sentence) => {
+                let sentence = sentence.to_string();
+                assert!(sentence.contains("HTTP 404"), "{sentence}")
+            }
             up => panic!("{up:?}"),
         }
         server.join().expect("server thread");

@@ -618,7 +618,7 @@ fn instance_ui(
             }
             Some(Availability::Known(Probe::Down(reason))) => {
                 ui.colored_label(ui.visuals().warn_fg_color, i18n.tr("instance-down"))
-                    .on_hover_text(reason);
+                    .on_hover_text(i18n.say(reason));
             }
         }
     });
