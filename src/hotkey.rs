@@ -11,8 +11,8 @@
 //! shortcuts exists, without key releases), and Windows and macOS are not done yet: there the key
 //! works while palabre's window is in front.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// The X11 key symbol of a push-to-talk key that may be watched outside the window (F1–F12).
 pub fn global_keysym(key: &str) -> Option<u32> {
@@ -32,6 +32,8 @@ pub fn x11_display() -> Option<String> {
 /// A key watched on the whole desktop while this lives.
 pub struct GlobalKey {
     held: Arc<AtomicBool>,
+    /// Why watching could not start, once the watcher's thread found out.
+    failure: Arc<OnceLock<String>>,
     #[cfg(all(unix, not(target_os = "macos")))]
     x11: x11::Watcher,
 }
@@ -46,7 +48,10 @@ impl std::fmt::Debug for GlobalKey {
 
 impl GlobalKey {
     /// Watches `key` (one of F1–F12) on the X server `display` (`:N`; `None`: `DISPLAY`'s);
-    /// `wake` is called on each press and release. The error is a sentence.
+    /// `wake` is called on each press and release, and if watching cannot start. Returns at
+    /// once: the connection to the X server is made on the watcher's own thread, so the window
+    /// never waits for it; [`GlobalKey::failure`] then says why it could not start. The error
+    /// is a sentence, for a key or a system that cannot be watched at all.
     pub fn watch_on(
         display: Option<&str>,
         key: &str,
@@ -56,14 +61,21 @@ impl GlobalKey {
             return Err(format!("{key} is not watched outside the window."));
         };
         let held = Arc::new(AtomicBool::new(false));
+        let failure = Arc::new(OnceLock::new());
         #[cfg(all(unix, not(target_os = "macos")))]
         {
-            let x11 = x11::Watcher::start(display, keysym, held.clone(), wake)?;
-            Ok(Self { held, x11 })
+            let x11 = x11::Watcher::start(
+                display.map(str::to_owned),
+                keysym,
+                held.clone(),
+                failure.clone(),
+                wake,
+            )?;
+            Ok(Self { held, failure, x11 })
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         {
-            let _ = (display, keysym, wake, held);
+            let _ = (display, keysym, wake, held, failure);
             Err("Keys held in other windows are not seen on this system yet.".to_owned())
         }
     }
@@ -71,6 +83,12 @@ impl GlobalKey {
     /// Whether the key is held now.
     pub fn held(&self) -> bool {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// Why watching could not start (no X server, no XInput 2…), once the watcher's thread
+    /// has found out; `None` while it starts or runs.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
     }
 }
 
@@ -83,9 +101,8 @@ impl Drop for GlobalKey {
 
 #[cfg(all(unix, not(target_os = "macos")))]
 mod x11 {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::thread::JoinHandle;
+    use std::sync::{Arc, OnceLock};
 
     use x11rb::connection::Connection as _;
     use x11rb::protocol::Event;
@@ -98,111 +115,141 @@ mod x11 {
     /// XInput's "all master devices".
     const ALL_MASTER_DEVICES: u16 = 1;
 
-    pub(super) struct Watcher {
+    /// What stopping needs once the thread has set up its connection.
+    struct Stopper {
         connection: Arc<RustConnection>,
         /// An input-only window of ours: a message sent to it wakes the thread to stop.
         window: u32,
+    }
+
+    pub(super) struct Watcher {
         stop: Arc<AtomicBool>,
-        thread: Option<JoinHandle<()>>,
+        /// Set by the thread once its connection is ready.
+        stopper: Arc<OnceLock<Stopper>>,
     }
 
     impl Watcher {
+        /// Starts the thread, which connects to the X server, selects the raw key events and
+        /// watches; a failure to set up goes into `failure` and wakes the window.
         pub(super) fn start(
-            display: Option<&str>,
+            display: Option<String>,
             keysym: u32,
             held: Arc<AtomicBool>,
+            failure: Arc<OnceLock<String>>,
             wake: Arc<dyn Fn() + Send + Sync>,
         ) -> Result<Self, String> {
-            let (connection, screen) = x11rb::connect(display)
-                .map_err(|e| format!("The X server could not be reached ({e})."))?;
-            let failed = |e: &dyn std::fmt::Display| format!("The X server refused ({e}).");
-            let version = connection
-                .xinput_xi_query_version(2, 0)
-                .map_err(|e| failed(&e))?
-                .reply()
-                .map_err(|_| "The X server has no XInput 2.".to_owned())?;
-            if version.major_version < 2 {
-                return Err("The X server has no XInput 2.".to_owned());
-            }
-            let setup = connection.setup();
-            let root = setup
-                .roots
-                .get(screen)
-                .ok_or_else(|| "The X server has no such screen.".to_owned())?
-                .root;
-            let (first, last) = (setup.min_keycode, setup.max_keycode);
-            let mapping = connection
-                .get_keyboard_mapping(first, last.saturating_sub(first).saturating_add(1))
-                .map_err(|e| failed(&e))?
-                .reply()
-                .map_err(|e| failed(&e))?;
-            let per_code = usize::from(mapping.keysyms_per_keycode.max(1));
-            let keycode = mapping
-                .keysyms
-                .chunks(per_code)
-                .position(|symbols| symbols.contains(&keysym))
-                .map(|i| u32::from(first) + i as u32)
-                .ok_or_else(|| "The keyboard has no such key.".to_owned())?;
-            connection
-                .xinput_xi_select_events(
-                    root,
-                    &[xinput::EventMask {
-                        deviceid: ALL_MASTER_DEVICES,
-                        mask: vec![XIEventMask::RAW_KEY_PRESS | XIEventMask::RAW_KEY_RELEASE],
-                    }],
-                )
-                .map_err(|e| failed(&e))?
-                .check()
-                .map_err(|e| failed(&e))?;
-            let window = connection.generate_id().map_err(|e| failed(&e))?;
-            connection
-                .create_window(
-                    0,
-                    window,
-                    root,
-                    0,
-                    0,
-                    1,
-                    1,
-                    0,
-                    WindowClass::INPUT_ONLY,
-                    0,
-                    &CreateWindowAux::new(),
-                )
-                .map_err(|e| failed(&e))?
-                .check()
-                .map_err(|e| failed(&e))?;
-            let connection = Arc::new(connection);
             let stop = Arc::new(AtomicBool::new(false));
-            let thread = {
-                let (connection, stop) = (connection.clone(), stop.clone());
-                std::thread::Builder::new()
-                    .name("palabre-keys".into())
-                    .spawn(move || watch(&connection, keycode, &held, &stop, &*wake))
-                    .map_err(|e| format!("No thread for the key ({e})."))?
-            };
-            Ok(Self {
-                connection,
-                window,
-                stop,
-                thread: Some(thread),
-            })
+            let stopper = Arc::new(OnceLock::new());
+            let (thread_stop, thread_stopper) = (stop.clone(), stopper.clone());
+            std::thread::Builder::new()
+                .name("palabre-keys".into())
+                .spawn(move || {
+                    let (connection, keycode, window) = match set_up(display.as_deref(), keysym) {
+                        Ok(ready) => ready,
+                        Err(sentence) => {
+                            failure.set(sentence).ok();
+                            wake();
+                            return;
+                        }
+                    };
+                    let connection = Arc::new(connection);
+                    thread_stopper
+                        .set(Stopper {
+                            connection: connection.clone(),
+                            window,
+                        })
+                        .ok();
+                    // Stopped while setting up: `stop` saw no stopper yet, so nothing will
+                    // wake this thread; it must look (SeqCst on both sides).
+                    if thread_stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    watch(&connection, keycode, &held, &thread_stop, &*wake);
+                })
+                .map_err(|e| format!("No thread for the key ({e})."))?;
+            Ok(Self { stop, stopper })
         }
 
+        /// Asks the thread to stop, without waiting for it: a message to its window wakes it
+        /// if it is watching; if it is still setting up, it sees the flag when done.
         pub(super) fn stop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            let message = ClientMessageEvent::new(32, self.window, 0u32, [0u32; 5]);
-            let sent = self
-                .connection
-                .send_event(false, self.window, EventMask::NO_EVENT, message)
-                .is_ok()
-                && self.connection.flush().is_ok();
-            if let Some(thread) = self.thread.take()
-                && sent
-            {
-                thread.join().ok();
+            self.stop.store(true, Ordering::SeqCst);
+            if let Some(stopper) = self.stopper.get() {
+                let message = ClientMessageEvent::new(32, stopper.window, 0u32, [0u32; 5]);
+                let sent = stopper
+                    .connection
+                    .send_event(false, stopper.window, EventMask::NO_EVENT, message)
+                    .is_ok();
+                if sent {
+                    stopper.connection.flush().ok();
+                }
             }
         }
+    }
+
+    /// The connection with the raw key events of the root window selected, the key's code,
+    /// and an input-only window of ours; or why not, as a sentence.
+    fn set_up(display: Option<&str>, keysym: u32) -> Result<(RustConnection, u32, u32), String> {
+        let (connection, screen) = x11rb::connect(display)
+            .map_err(|e| format!("The X server could not be reached ({e})."))?;
+        let failed = |e: &dyn std::fmt::Display| format!("The X server refused ({e}).");
+        let version = connection
+            .xinput_xi_query_version(2, 0)
+            .map_err(|e| failed(&e))?
+            .reply()
+            .map_err(|_| "The X server has no XInput 2.".to_owned())?;
+        if version.major_version < 2 {
+            return Err("The X server has no XInput 2.".to_owned());
+        }
+        let setup = connection.setup();
+        let root = setup
+            .roots
+            .get(screen)
+            .ok_or_else(|| "The X server has no such screen.".to_owned())?
+            .root;
+        let (first, last) = (setup.min_keycode, setup.max_keycode);
+        let mapping = connection
+            .get_keyboard_mapping(first, last.saturating_sub(first).saturating_add(1))
+            .map_err(|e| failed(&e))?
+            .reply()
+            .map_err(|e| failed(&e))?;
+        let per_code = usize::from(mapping.keysyms_per_keycode.max(1));
+        let keycode = mapping
+            .keysyms
+            .chunks(per_code)
+            .position(|symbols| symbols.contains(&keysym))
+            .map(|i| u32::from(first) + i as u32)
+            .ok_or_else(|| "The keyboard has no such key.".to_owned())?;
+        connection
+            .xinput_xi_select_events(
+                root,
+                &[xinput::EventMask {
+                    deviceid: ALL_MASTER_DEVICES,
+                    mask: vec![XIEventMask::RAW_KEY_PRESS | XIEventMask::RAW_KEY_RELEASE],
+                }],
+            )
+            .map_err(|e| failed(&e))?
+            .check()
+            .map_err(|e| failed(&e))?;
+        let window = connection.generate_id().map_err(|e| failed(&e))?;
+        connection
+            .create_window(
+                0,
+                window,
+                root,
+                0,
+                0,
+                1,
+                1,
+                0,
+                WindowClass::INPUT_ONLY,
+                0,
+                &CreateWindowAux::new(),
+            )
+            .map_err(|e| failed(&e))?
+            .check()
+            .map_err(|e| failed(&e))?;
+        Ok((connection, keycode, window))
     }
 
     /// The thread: blocks on the connection; a press or release of `keycode` sets `held`.

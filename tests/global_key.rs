@@ -68,9 +68,24 @@ fn only_function_keys_are_watched_and_a_missing_server_is_a_sentence() {
     let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(|| {});
     let space = GlobalKey::watch_on(Some(":0"), "Space", wake.clone()).expect_err("Space");
     assert!(space.contains("Space"), "{space}");
-    let unreachable = GlobalKey::watch_on(Some(":4321"), "F1", wake).expect_err("no server");
+    // The connection is made on the watcher's thread, so the window never waits for it: the
+    // failure comes a moment later, and wakes the window.
+    let woken = Arc::new(AtomicUsize::new(0));
+    let counted = woken.clone();
+    let unreachable = GlobalKey::watch_on(
+        Some(":4321"),
+        "F1",
+        Arc::new(move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+        }),
+    )
+    .expect("started");
+    wait_until("the failure", || unreachable.failure().is_some());
+    let sentence = unreachable.failure().unwrap_or_default();
     assert!(
-        unreachable.starts_with("The X server could not be reached"),
-        "{unreachable}"
+        sentence.starts_with("The X server could not be reached"),
+        "{sentence}"
     );
+    assert_eq!(woken.load(Ordering::Relaxed), 1);
+    assert!(!unreachable.held());
 }

@@ -459,6 +459,13 @@ impl PalabreApp {
     /// say) is not tried again in this session; the hint then says the key works in the window
     /// only.
     fn watch_global_key(&mut self, in_push_to_talk_call: bool) {
+        // A watcher whose thread could not start (it wakes the window to say so).
+        if let Some((_, Some(watcher))) = &self.global_key
+            && let Some(sentence) = watcher.failure()
+        {
+            tracing::warn!("push-to-talk outside the window: {sentence}");
+            self.state.global_keys = false;
+        }
         let name = &self.state.settings.push_to_talk_key;
         let wanted = in_push_to_talk_call
             && self.state.global_keys
