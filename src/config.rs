@@ -412,6 +412,36 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The failure in the window's words (the `Display` sentence is the command line's).
+    pub fn phrase(&self) -> crate::i18n::Phrase {
+        use crate::i18n::Phrase;
+        let shown = |path: &Path| path.display().to_string().into();
+        match self {
+            ConfigError::CreateDir { path, source } => Phrase::tr_args(
+                "config-create-dir-failed",
+                vec![("path", shown(path)), ("reason", source.to_string().into())],
+            ),
+            ConfigError::Serialize(error) => Phrase::tr_args(
+                "config-serialize-failed",
+                vec![("reason", error.to_string().into())],
+            ),
+            ConfigError::Write { path, source } => Phrase::tr_args(
+                "config-write-failed",
+                vec![("path", shown(path)), ("reason", source.to_string().into())],
+            ),
+            ConfigError::Rename { from, to, source } => Phrase::tr_args(
+                "config-rename-failed",
+                vec![
+                    ("from", shown(from)),
+                    ("to", shown(to)),
+                    ("reason", source.to_string().into()),
+                ],
+            ),
+        }
+    }
+}
+
 impl Settings {
     /// Reads the settings from `dir`. A missing file gives the defaults. A file that cannot be
     /// read or parsed is renamed to `settings.toml.corrupt-<unix time>` (kept, never deleted),
@@ -600,6 +630,21 @@ pub fn unused_sibling(path: &Path, label: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_save_is_said_in_both_languages() {
+        use crate::i18n::I18n;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blocked = dir.path().join("a-file");
+        std::fs::write(&blocked, b"not a folder").expect("file");
+        let error = Settings::default()
+            .save(&blocked.join("inside"))
+            .expect_err("a file is in the way");
+        let phrase = error.phrase();
+        assert_eq!(phrase.to_string(), error.to_string());
+        let french = I18n::new(Language::Fr).say(&phrase);
+        assert!(french.starts_with("le dossier "), "{french}");
+    }
 
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -103,6 +103,12 @@ engine-stopped = The audio engine stopped. Restart palabre to use sound again.
 
 settings-heading = Settings
 settings-save-failed = Your settings could not be saved: { $reason }
+config-create-dir-failed = the folder { $path } could not be created: { $reason }
+config-serialize-failed = the settings could not be written as TOML: { $reason }
+config-write-failed = the file { $path } could not be written: { $reason }
+config-rename-failed = the file { $from } could not be renamed to { $to }: { $reason }
+config-no-writer = no thread could be started to write them
+decibel-suffix = { " " }dB
 settings-no-dir = No folder was found to keep your settings: changes last until you close palabre.
 config-corrupt = The settings file { $path } could not be read ({ $reason }). It was kept as { $backup } and palabre started with default settings.
 config-corrupt-not-kept = The settings file { $path } could not be read ({ $reason }) and could not be set aside ({ $error }). palabre started with default settings; saving them will replace that file.

@@ -103,6 +103,12 @@ engine-stopped = Le moteur audio s’est arrêté. Relancez palabre pour retrouv
 
 settings-heading = Réglages
 settings-save-failed = Vos réglages n’ont pas pu être enregistrés : { $reason }
+config-create-dir-failed = le dossier { $path } n’a pas pu être créé : { $reason }
+config-serialize-failed = les réglages n’ont pas pu être écrits en TOML : { $reason }
+config-write-failed = le fichier { $path } n’a pas pu être écrit : { $reason }
+config-rename-failed = le fichier { $from } n’a pas pu être renommé en { $to } : { $reason }
+config-no-writer = aucun fil d’exécution n’a pu être lancé pour les écrire
+decibel-suffix = { "\u00A0" }dB
 settings-no-dir = Aucun dossier n’a été trouvé pour garder vos réglages : les changements durent jusqu’à la fermeture de palabre.
 config-corrupt = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }). Il a été conservé sous le nom { $backup } et palabre a démarré avec les réglages par défaut.
 config-corrupt-not-kept = Le fichier de réglages { $path } n’a pas pu être lu ({ $reason }) ni mis de côté ({ $error }). palabre a démarré avec les réglages par défaut ; les enregistrer remplacera ce fichier.

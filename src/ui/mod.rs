@@ -181,7 +181,7 @@ impl PalabreApp {
                 .ok()
         });
         if config_dir.is_some() && saver.is_none() {
-            state.save_error = Some("no thread to write them".into());
+            state.save_error = Some(Phrase::tr("config-no-writer"));
         }
         PalabreApp {
             state,

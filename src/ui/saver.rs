@@ -11,11 +11,12 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use crate::config::Settings;
+use crate::i18n::Phrase;
 
 /// The writer thread and the channels to it.
 pub struct SettingsSaver {
     to_thread: Option<Sender<Settings>>,
-    results: Receiver<Result<(), String>>,
+    results: Receiver<Result<(), Phrase>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -38,10 +39,10 @@ impl SettingsSaver {
                     while let Ok(newer) = copies.try_recv() {
                         newest = newer;
                     }
-                    let result = newest.save(&dir).map_err(|error| error.to_string());
-                    if let Err(error) = &result {
+                    let result = newest.save(&dir).map_err(|error| {
                         tracing::warn!("the settings could not be saved: {error}");
-                    }
+                        error.phrase()
+                    });
                     if report.send(result).is_err() {
                         // The window is gone; whatever is still queued is written next round.
                         continue;
@@ -65,7 +66,7 @@ impl SettingsSaver {
 
     /// How the writes since the last call went: `None` if none ended, else the last one's
     /// result (`Ok` once a write succeeded again after a failure).
-    pub fn last_result(&self) -> Option<Result<(), String>> {
+    pub fn last_result(&self) -> Option<Result<(), Phrase>> {
         self.results.try_iter().last()
     }
 }
@@ -89,7 +90,7 @@ mod tests {
     use super::*;
     use crate::config::Language;
 
-    fn wait_for(saver: &SettingsSaver) -> Result<(), String> {
+    fn wait_for(saver: &SettingsSaver) -> Result<(), Phrase> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(result) = saver.last_result() {
@@ -145,7 +146,7 @@ mod tests {
         let saver = SettingsSaver::start(blocked.clone(), || {}).expect("thread");
         saver.save(&Settings::default());
         let error = wait_for(&saver).expect_err("the write fails");
-        assert!(!error.is_empty());
+        assert!(error.to_string().contains("could not be"), "{error}");
         std::fs::remove_file(&blocked).expect("file removed");
         saver.save(&Settings::default());
         assert_eq!(wait_for(&saver), Ok(()));

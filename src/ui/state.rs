@@ -437,7 +437,7 @@ pub struct WindowState {
     /// The settings-file warning from start-up (already a sentence), until dismissed.
     pub config_warning: Option<String>,
     /// Why the last save failed (the system's words), until the next successful save.
-    pub save_error: Option<String>,
+    pub save_error: Option<Phrase>,
     /// The engine's channel closed: it is gone.
     pub engine_stopped: bool,
     /// Whether there is a folder to save the settings in.

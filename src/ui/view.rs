@@ -1298,7 +1298,7 @@ fn notices_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut Vec<I
     if let Some(reason) = &state.save_error {
         let text = i18n.tr_args(
             "settings-save-failed",
-            &[("reason", FluentValue::from(reason.as_str()))],
+            &[("reason", FluentValue::from(i18n.say(reason)))],
         );
         notice_ui(ui, error, &i18n.tr("settings-heading"), &text, None);
     }
@@ -1735,7 +1735,7 @@ fn level_ui(
         let slider = egui::Slider::new(&mut open_dbfs, GATE_MIN_DBFS..=GATE_MAX_DBFS)
             .step_by(1.0)
             .fixed_decimals(0)
-            .suffix(" dB");
+            .suffix(i18n.tr("decibel-suffix"));
         // Leave room for the value box; the slider then spans most of the meter's width.
         ui.spacing_mut().slider_width = (ui.available_width() - 70.0).max(100.0);
         let response = ui.add_enabled(audio.gate, slider).labelled_by(label.id);
