@@ -758,24 +758,6 @@ fn session_notice(event: &SessionEvent) -> Option<Phrase> {
     })
 }
 
-/// Why a Jitsi Meet conference ended, for the endings palabre itself puts into words (the others
-/// carry the sentence of the connection or of the server).
-fn conference_end(end: &ConferenceEnd) -> Option<Phrase> {
-    Some(Phrase::tr(match end {
-        ConferenceEnd::Left => "jitsi-left",
-        ConferenceEnd::PasswordRequired { wrong: false } => "jitsi-password-required",
-        ConferenceEnd::PasswordRequired { wrong: true } => "jitsi-password-wrong",
-        ConferenceEnd::DisplayNameRequired => "jitsi-name-required",
-        ConferenceEnd::MembersOnly => "jitsi-members-only",
-        ConferenceEnd::RoomFull => "jitsi-room-full",
-        ConferenceEnd::AuthenticationRequired => "jitsi-login-required",
-        ConferenceEnd::LobbyRefused => "jitsi-lobby-refused",
-        ConferenceEnd::Kicked => "jitsi-kicked",
-        ConferenceEnd::RoomDestroyed => "jitsi-room-destroyed",
-        ConferenceEnd::Connection(_) | ConferenceEnd::Refused(_) => return None,
-    }))
-}
-
 /// Joins a Jitsi Meet room. As with Mumble, the audio runs in the engine: it gets
 /// [`Command::StartCall`] once palabre is in the room. Participants get ids of their own (the
 /// window's and the engine's speaker ids), kept for the whole call.
@@ -994,7 +976,7 @@ impl JitsiAdapter {
                 self.emit(ConferenceEvent::Stage(Stage::Reconnecting {
                     attempt,
                     seconds,
-                    reason: Phrase::Text(reason),
+                    reason,
                 }));
                 self.emit_roster();
             }
@@ -1015,8 +997,7 @@ impl JitsiAdapter {
                 let failed = !matches!(end, Some(ConferenceEnd::Left));
                 let reason = end
                     .as_ref()
-                    .and_then(conference_end)
-                    .unwrap_or(Phrase::Text(reason));
+                    .map_or(Phrase::Text(reason), ConferenceEnd::phrase);
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;
             }
@@ -1245,12 +1226,12 @@ mod tests {
             ConferenceEnd::RoomDestroyed,
         ];
         for end in ends {
-            let phrase = conference_end(&end).expect("put into words");
+            let phrase = end.phrase();
             phrases.push((phrase, Some(end.sentence())));
         }
         assert_eq!(
-            conference_end(&ConferenceEnd::Refused("Their words.".into())),
-            None
+            ConferenceEnd::Refused("Their words.".into()).phrase(),
+            Phrase::Text("Their words.".into())
         );
         let events = [
             SessionEvent::TransportChanged { udp: true },

@@ -188,7 +188,7 @@ pub enum JitsiEvent {
         /// Seconds before it.
         seconds: u64,
         /// Why the connection was lost.
-        reason: String,
+        reason: Phrase,
     },
     /// Traffic so far, every second.
     Traffic(JitsiTraffic),
@@ -438,7 +438,10 @@ impl Driver {
                 }
                 // The first connection failed: say so and stop.
                 Err(sentence) if attempt == 0 => return (None, sentence),
-                Err(sentence) => (Some(ConferenceEnd::Connection(sentence.clone())), sentence),
+                Err(sentence) => (
+                    Some(ConferenceEnd::Connection(Phrase::Text(sentence.clone()))),
+                    sentence,
+                ),
             };
             if !matches!(end, Some(ConferenceEnd::Connection(_))) || attempt >= MAX_REJOINS {
                 return (end, reason);
@@ -450,7 +453,9 @@ impl Driver {
             self.emit(JitsiEvent::Reconnecting {
                 attempt,
                 seconds: pause.as_secs(),
-                reason: reason.clone(),
+                reason: end
+                    .as_ref()
+                    .map_or_else(|| Phrase::Text(reason.clone()), ConferenceEnd::phrase),
             });
             if self.pause_before_rejoin(pause, &mut config).await {
                 return (Some(ConferenceEnd::Left), ConferenceEnd::Left.sentence());

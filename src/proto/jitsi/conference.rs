@@ -30,6 +30,7 @@ use super::xml::{self, ElementExt as _};
 use super::xmpp::{
     self, IqFailure, IqType, StanzaError, Stream, StreamConfig, StreamEnd, StreamEvent, jid,
 };
+use crate::i18n::Phrase;
 
 /// The first pause before asking a focus that is not ready again; it doubles each time.
 pub const FOCUS_RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -159,38 +160,48 @@ pub enum ConferenceEnd {
     /// The meeting was ended for everyone.
     RoomDestroyed,
     /// The connection ended; the sentence says why.
-    Connection(String),
+    Connection(Phrase),
     /// The server refused in a way with no better sentence.
-    Refused(String),
+    Refused(Phrase),
 }
 
 impl ConferenceEnd {
-    /// The end as a sentence for the user.
+    /// The end for the user.
+    pub fn phrase(&self) -> Phrase {
+        Phrase::tr(match self {
+            ConferenceEnd::Left => "jitsi-left",
+            ConferenceEnd::PasswordRequired { wrong: false } => "jitsi-password-required",
+            ConferenceEnd::PasswordRequired { wrong: true } => "jitsi-password-wrong",
+            ConferenceEnd::DisplayNameRequired => "jitsi-name-required",
+            ConferenceEnd::MembersOnly => "jitsi-members-only",
+            ConferenceEnd::RoomFull => "jitsi-room-full",
+            ConferenceEnd::AuthenticationRequired => "jitsi-login-required",
+            ConferenceEnd::LobbyRefused => "jitsi-lobby-refused",
+            ConferenceEnd::Kicked => "jitsi-kicked",
+            ConferenceEnd::RoomDestroyed => "jitsi-room-destroyed",
+            ConferenceEnd::Connection(why) | ConferenceEnd::Refused(why) => return why.clone(),
+        })
+    }
+
+    /// The end in English (the command line's words).
     pub fn sentence(&self) -> String {
-        match self {
-            ConferenceEnd::Left => "You left the meeting.".to_owned(),
-            ConferenceEnd::PasswordRequired { wrong: false } => {
-                "This meeting is protected by a password.".to_owned()
-            }
-            ConferenceEnd::PasswordRequired { wrong: true } => {
-                "The meeting password is wrong.".to_owned()
-            }
-            ConferenceEnd::DisplayNameRequired => {
-                "This meeting asks for your name before you can knock: choose a display name."
-                    .to_owned()
-            }
-            ConferenceEnd::MembersOnly => "Only invited members may join this meeting.".to_owned(),
-            ConferenceEnd::RoomFull => "The meeting is full.".to_owned(),
-            ConferenceEnd::AuthenticationRequired => {
-                "This meeting needs a login: guests may not join it.".to_owned()
-            }
-            ConferenceEnd::LobbyRefused => {
-                "A moderator did not let you into the meeting.".to_owned()
-            }
-            ConferenceEnd::Kicked => "A moderator removed you from the meeting.".to_owned(),
-            ConferenceEnd::RoomDestroyed => "The meeting was ended for everyone.".to_owned(),
-            ConferenceEnd::Connection(why) | ConferenceEnd::Refused(why) => why.clone(),
-        }
+        self.phrase().to_string()
+    }
+}
+
+/// A refusal's condition and text, as `condition: text` (or "no reason given").
+fn refusal_detail(condition: &str, text: Option<&str>) -> Phrase {
+    let condition = if condition.is_empty() {
+        Phrase::tr("jitsi-no-reason")
+    } else {
+        Phrase::Text(condition.to_owned())
+    };
+    match text.filter(|text| !text.is_empty()) {
+        Some(text) => Phrase::tr_args(
+            "jitsi-reason-with-text",
+            vec![("condition", condition.into()), ("text", text.into())],
+        ),
+        None => condition,
     }
 }
 
@@ -416,9 +427,7 @@ impl Conference {
         if self.phase == Phase::Joining && self.join_deadline.is_some_and(|at| at <= now) {
             self.join_deadline = None;
             self.finish(
-                ConferenceEnd::Refused(
-                    "The meeting room did not answer palabre's request to join.".to_owned(),
-                ),
+                ConferenceEnd::Refused(Phrase::tr("jitsi-room-no-answer")),
                 now,
             );
         }
@@ -535,8 +544,10 @@ impl Conference {
                 StreamEvent::Closed(end) => {
                     let end = self.end.take().unwrap_or_else(|| match end {
                         StreamEnd::Closed => ConferenceEnd::Left,
-                        StreamEnd::LoginRefused(sentence) => ConferenceEnd::Refused(sentence),
-                        other => ConferenceEnd::Connection(other.sentence()),
+                        StreamEnd::LoginRefused(sentence) => {
+                            ConferenceEnd::Refused(Phrase::Text(sentence))
+                        }
+                        other => ConferenceEnd::Connection(other.phrase()),
                     });
                     self.phase = Phase::Ended;
                     self.retry_at = None;
@@ -659,27 +670,17 @@ impl Conference {
                 }
             }
             Err(IqFailure::Error(error)) => {
-                let sentence = format!(
-                    "The meeting's focus refused the conference ({}{}).",
-                    if error.condition.is_empty() {
-                        "no reason given"
-                    } else {
-                        &error.condition
-                    },
-                    error
-                        .text
-                        .map(|text| format!(": {text}"))
-                        .unwrap_or_default()
-                );
-                self.finish(ConferenceEnd::Refused(sentence), now);
+                let detail = refusal_detail(&error.condition, error.text.as_deref());
+                let refusal =
+                    Phrase::tr_args("jitsi-focus-refused", vec![("detail", detail.into())]);
+                self.finish(ConferenceEnd::Refused(refusal), now);
             }
             Err(IqFailure::Timeout) => {
-                let sentence = format!(
-                    "The meeting's focus ({}) did not answer: the Jitsi Meet server may be \
-                     broken or overloaded.",
-                    self.config.focus
+                let silent = Phrase::tr_args(
+                    "jitsi-focus-no-answer",
+                    vec![("focus", self.config.focus.as_str().into())],
                 );
-                self.finish(ConferenceEnd::Refused(sentence), now);
+                self.finish(ConferenceEnd::Refused(silent), now);
             }
             Err(IqFailure::Closed) => {}
         }
@@ -881,35 +882,21 @@ impl Conference {
                     self.retry_at = Some(now + Duration::from_secs(1));
                 } else {
                     self.finish(
-                        ConferenceEnd::Refused(
-                            "The meeting room was never created by the server's focus.".to_owned(),
-                        ),
+                        ConferenceEnd::Refused(Phrase::tr("jitsi-room-never-created")),
                         now,
                     );
                 }
             }
             ("service-unavailable", _) => self.finish(ConferenceEnd::RoomFull, now),
             ("conflict", _) => self.finish(
-                ConferenceEnd::Refused(
-                    "Someone in the meeting already uses palabre's name on the server.".to_owned(),
-                ),
+                ConferenceEnd::Refused(Phrase::tr("jitsi-name-conflict")),
                 now,
             ),
             (condition, _) => {
-                let sentence = format!(
-                    "The meeting refused palabre ({}{}).",
-                    if condition.is_empty() {
-                        "no reason given"
-                    } else {
-                        condition
-                    },
-                    if text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {text}")
-                    }
-                );
-                self.finish(ConferenceEnd::Refused(sentence), now);
+                let detail = refusal_detail(condition, Some(text.as_ref()));
+                let refusal =
+                    Phrase::tr_args("jitsi-meeting-refused", vec![("detail", detail.into())]);
+                self.finish(ConferenceEnd::Refused(refusal), now);
             }
         }
     }
@@ -930,7 +917,7 @@ impl Conference {
         if nick != self.endpoint || presence.attr("type") != Some("unavailable") {
             if presence.attr("type") == Some("error") {
                 self.finish(
-                    ConferenceEnd::Refused("The meeting's lobby could not be entered.".to_owned()),
+                    ConferenceEnd::Refused(Phrase::tr("jitsi-lobby-not-entered")),
                     now,
                 );
             }

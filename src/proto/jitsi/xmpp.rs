@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use minidom::Element;
+
+use crate::i18n::Phrase;
 use sha1::{Digest as _, Sha1};
 
 use super::ns;
@@ -151,21 +153,22 @@ pub enum StreamEnd {
 }
 
 impl StreamEnd {
-    /// The end as a sentence for the user.
-    pub fn sentence(&self) -> String {
+    /// The end for the user (the server's or the protocol's own words are kept as text).
+    pub fn phrase(&self) -> Phrase {
         match self {
-            StreamEnd::Closed => "Disconnected.".to_owned(),
-            StreamEnd::ClosedByServer => "The server closed the connection.".to_owned(),
+            StreamEnd::Closed => Phrase::tr("jitsi-disconnected"),
+            StreamEnd::ClosedByServer => Phrase::tr("jitsi-server-closed"),
             StreamEnd::LoginRefused(why)
             | StreamEnd::StreamError(why)
-            | StreamEnd::Protocol(why) => why.clone(),
-            StreamEnd::Lost => {
-                "The connection to the server was lost (no answer to pings).".to_owned()
-            }
-            StreamEnd::OpeningTimedOut => {
-                "The server did not complete the connection in time.".to_owned()
-            }
+            | StreamEnd::Protocol(why) => Phrase::Text(why.clone()),
+            StreamEnd::Lost => Phrase::tr("jitsi-connection-lost-pings"),
+            StreamEnd::OpeningTimedOut => Phrase::tr("jitsi-opening-timeout"),
         }
+    }
+
+    /// The end in English (the command line's words).
+    pub fn sentence(&self) -> String {
+        self.phrase().to_string()
     }
 }
 
