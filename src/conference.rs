@@ -470,7 +470,8 @@ pub fn spawn_mumble(
                 incoming: Some(incoming_rx),
                 traffic: TrafficLine::default(),
                 password_given,
-                rtt: None,
+                rtt: (None, None),
+                udp_voice: true,
                 loss: LossWindow::default(),
             };
             run_adapter(adapter, command_rx, adapter_waker);
@@ -515,8 +516,10 @@ struct MumbleAdapter {
     handle: mumble::MumbleHandle,
     /// A server password was given (so a refusal means it is wrong).
     password_given: bool,
-    /// The last round trip measured (UDP pings, else TCP).
-    rtt: Option<Duration>,
+    /// The last round trips measured: (TCP, UDP) pings.
+    rtt: (Option<Duration>, Option<Duration>),
+    /// Voice goes over UDP (until the session says it fell back to the TCP tunnel).
+    udp_voice: bool,
     /// Datagrams from the server lost on the way.
     loss: LossWindow,
     /// The user's send-chain settings (the server's cap may lower the bitrate).
@@ -655,6 +658,9 @@ impl MumbleAdapter {
     }
 
     fn on_session(&mut self, event: SessionEvent) {
+        if let SessionEvent::TransportChanged { udp: false } = event {
+            self.udp_voice = false;
+        }
         match event {
             SessionEvent::Connected { welcome_text, .. } => {
                 if let Some(incoming_rx) = self.incoming.take() {
@@ -698,7 +704,8 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::Notice(notice));
                 }
             }
-            SessionEvent::Latency { tcp, udp } => self.rtt = udp.or(tcp),
+            SessionEvent::Latency { tcp, udp } => self.rtt = (tcp, udp),
+            SessionEvent::TransportChanged { udp: true } => self.udp_voice = true,
             // The window shows mute and voice path itself; the rest is worth a notice.
             SessionEvent::Denied(_)
             | SessionEvent::ChannelNotFound(_)
@@ -716,9 +723,12 @@ impl MumbleAdapter {
     fn on_traffic(&mut self, stats: TrafficStats) {
         let now = Instant::now();
         let quality = Quality {
-            rtt_ms: self
-                .rtt
-                .map(|rtt| rtt.as_millis().min(u128::from(u32::MAX)) as u32),
+            // The path the voice takes: UDP's pings while it goes over UDP, else TCP's.
+            rtt_ms: match self.rtt {
+                (tcp, udp) if self.udp_voice => udp.or(tcp),
+                (tcp, _) => tcp,
+            }
+            .map(|rtt| rtt.as_millis().min(u128::from(u32::MAX)) as u32),
             loss_percent: self
                 .loss
                 .update(now, stats.udp_packets_received, stats.udp_lost),
@@ -798,6 +808,7 @@ pub fn spawn_jitsi(
                 incoming: None,
                 traffic: TrafficLine::default(),
                 quality: Quality::default(),
+                loss_since_report: None,
             };
             run_adapter(adapter, command_rx, adapter_waker);
         })?;
@@ -825,6 +836,8 @@ struct JitsiAdapter {
     traffic: TrafficLine,
     /// The connection's quality, as the media session last measured it.
     quality: Quality,
+    /// The worst loss the media session reported since the line was last worked out.
+    loss_since_report: Option<f32>,
 }
 
 impl Adapter for JitsiAdapter {
@@ -965,7 +978,14 @@ impl JitsiAdapter {
                         .ok();
                 }
             }
-            JitsiEvent::Bridge(_) | JitsiEvent::MediaConnected(_) => {}
+            JitsiEvent::MediaConnected(up) => {
+                if !up {
+                    // The old session's figures say nothing of the next one.
+                    self.quality = Quality::default();
+                    self.loss_since_report = None;
+                }
+            }
+            JitsiEvent::Bridge(_) => {}
             JitsiEvent::Reconnecting {
                 attempt,
                 seconds,
@@ -986,8 +1006,13 @@ impl JitsiAdapter {
                     self.quality.rtt_ms =
                         rtt.map(|rtt| rtt.as_millis().min(u128::from(u32::MAX)) as u32);
                 }
-                if let Some(fraction) = loss {
-                    self.quality.loss_percent = Some(fraction * 100.0);
+                // One report per stream: the worst since the line was last worked out, so a
+                // silent speaker's stream does not hide a lossy one.
+                if let Some(percent) = loss.map(|fraction| fraction * 100.0) {
+                    self.loss_since_report = Some(
+                        self.loss_since_report
+                            .map_or(percent, |worst| worst.max(percent)),
+                    );
                 }
             }
             JitsiEvent::Finished { end, reason, .. } => {
@@ -1086,6 +1111,9 @@ impl JitsiAdapter {
         let received = traffic.udp_bytes_received
             + traffic.udp_packets_received * jitsi::IP_UDP_OVERHEAD
             + traffic.signalling_bytes_received;
+        if let Some(percent) = self.loss_since_report.take() {
+            self.quality.loss_percent = Some(percent);
+        }
         if let Some(traffic) = self
             .traffic
             .report(Instant::now(), (sent, received), self.quality)

@@ -227,7 +227,8 @@ pub struct Settings {
     /// Rooms joined lately, most recent first (at most [`MAX_RECENT_ROOMS`]).
     pub recent_rooms: Vec<String>,
     /// Servers the user added to the picker, in the order they were added (at most
-    /// [`crate::directory::MAX_OWN_SERVERS`]).
+    /// [`crate::directory::MAX_OWN_SERVERS`]); an entry this build cannot read is skipped.
+    #[serde(deserialize_with = "crate::directory::lenient_own_servers")]
     pub own_servers: Vec<crate::directory::OwnServer>,
 }
 
@@ -272,19 +273,20 @@ impl Settings {
             changed = true;
         }
         // Servers edited by hand into something palabre would not have added are dropped.
-        let before = self.own_servers.len();
-        let mut kept = Vec::with_capacity(before.min(crate::directory::MAX_OWN_SERVERS));
+        let before = self.own_servers.clone();
+        let mut kept = Vec::with_capacity(before.len().min(crate::directory::MAX_OWN_SERVERS));
         for server in std::mem::take(&mut self.own_servers) {
             let address = server.link();
+            // Kept as palabre would have added it (a missing name becomes the host).
             if let Ok(checked) =
                 crate::directory::OwnServer::new(&server.name, server.protocol, &address)
-                && checked == server
+                && (checked.protocol, &checked.host) == (server.protocol, &server.host)
             {
                 checked.add_to(&mut kept).ok();
             }
         }
         self.own_servers = kept;
-        changed |= self.own_servers.len() != before;
+        changed |= self.own_servers != before;
         changed
     }
 
@@ -735,12 +737,23 @@ host = "not a host"
 name = "Again"
 protocol = "mumble"
 host = "voice.example.org"
+
+[[own_servers]]
+name = "From a newer palabre"
+protocol = "matrix"
+host = "chat.example.org"
+
+[[own_servers]]
+protocol = "jitsi"
+host = "meet.example.net"
 "#;
         std::fs::write(dir.path().join(SETTINGS_FILE), text).expect("written");
         let (loaded, warning) = Settings::load(dir.path());
         assert!(warning.is_none(), "{warning:?}");
-        assert_eq!(loaded.own_servers.len(), 1);
+        // The unknown protocol is skipped, not the whole file; a missing name is the host's.
+        assert_eq!(loaded.own_servers.len(), 2, "{:?}", loaded.own_servers);
         assert_eq!(loaded.own_servers[0].name, "Fine");
+        assert_eq!(loaded.own_servers[1].name, "meet.example.net");
     }
 
     #[test]

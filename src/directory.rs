@@ -124,11 +124,28 @@ impl Instance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnServer {
     /// The name the user gave it (the host when they gave none).
+    #[serde(default)]
     pub name: String,
     /// Jitsi Meet or Mumble.
     pub protocol: Protocol,
     /// Host name, with `:port` when it is not the protocol's usual one.
     pub host: String,
+}
+
+/// Reads the settings' list of the user's servers, skipping each entry this build cannot read
+/// (a protocol of a newer palabre, a field missing) rather than failing the whole settings file.
+pub fn lenient_own_servers<'de, D>(deserializer: D) -> Result<Vec<OwnServer>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = toml::Value::deserialize(deserializer)?;
+    let toml::Value::Array(items) = value else {
+        return Ok(Vec::new());
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| item.try_into::<OwnServer>().ok())
+        .collect())
 }
 
 /// Why a server could not be added.
@@ -140,6 +157,8 @@ pub enum OwnServerError {
     NotAnAddress(String),
     /// That server is already in the list.
     AlreadyThere(String),
+    /// The list holds [`MAX_OWN_SERVERS`] already.
+    Full,
 }
 
 /// How many servers the user may add (the list is shown in full on the start screen).
@@ -227,7 +246,7 @@ impl OwnServer {
             return Err(OwnServerError::AlreadyThere(self.host));
         }
         if list.len() >= MAX_OWN_SERVERS {
-            list.remove(0);
+            return Err(OwnServerError::Full);
         }
         list.push(self);
         Ok(())
@@ -392,13 +411,19 @@ mod tests {
             .expect("a host")
             .add_to(&mut list)
             .expect("added");
-        for i in 0..MAX_OWN_SERVERS {
+        for i in 0..MAX_OWN_SERVERS - 2 {
             server(&format!("s{i}.example"))
                 .add_to(&mut list)
                 .expect("added");
         }
+        // Full: the next one is refused, and nothing is dropped.
         assert_eq!(list.len(), MAX_OWN_SERVERS);
-        assert_eq!(list.last().map(|s| s.host.as_str()), Some("s49.example"));
+        assert_eq!(
+            server("one-more.example").add_to(&mut list),
+            Err(OwnServerError::Full)
+        );
+        assert_eq!(list.len(), MAX_OWN_SERVERS);
+        assert_eq!(list.first().map(|s| s.host.as_str()), Some("a.example"));
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Drop for GlobalKey {
 #[cfg(all(unix, not(target_os = "macos")))]
 mod x11 {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, OnceLock};
+    use std::sync::{Arc, Mutex, OnceLock};
 
     use x11rb::connection::Connection as _;
     use x11rb::protocol::Event;
@@ -122,10 +122,19 @@ mod x11 {
         window: u32,
     }
 
+    /// Shared by the thread and [`Watcher::stop`], under one lock, so a stop during set-up is
+    /// never missed: either the thread sees `stopped` before it watches, or `stop` finds the
+    /// stopper and wakes it.
+    #[derive(Default)]
+    struct StopState {
+        stopped: bool,
+        stopper: Option<Stopper>,
+    }
+
     pub(super) struct Watcher {
+        /// Looked at by the thread between events.
         stop: Arc<AtomicBool>,
-        /// Set by the thread once its connection is ready.
-        stopper: Arc<OnceLock<Stopper>>,
+        state: Arc<Mutex<StopState>>,
     }
 
     impl Watcher {
@@ -139,8 +148,8 @@ mod x11 {
             wake: Arc<dyn Fn() + Send + Sync>,
         ) -> Result<Self, String> {
             let stop = Arc::new(AtomicBool::new(false));
-            let stopper = Arc::new(OnceLock::new());
-            let (thread_stop, thread_stopper) = (stop.clone(), stopper.clone());
+            let state = Arc::new(Mutex::new(StopState::default()));
+            let (thread_stop, thread_state) = (stop.clone(), state.clone());
             std::thread::Builder::new()
                 .name("palabre-keys".into())
                 .spawn(move || {
@@ -153,34 +162,42 @@ mod x11 {
                         }
                     };
                     let connection = Arc::new(connection);
-                    thread_stopper
-                        .set(Stopper {
+                    {
+                        let Ok(mut shared) = thread_state.lock() else {
+                            return;
+                        };
+                        if shared.stopped {
+                            return;
+                        }
+                        shared.stopper = Some(Stopper {
                             connection: connection.clone(),
                             window,
-                        })
-                        .ok();
-                    // Stopped while setting up: `stop` saw no stopper yet, so nothing will
-                    // wake this thread; it must look (SeqCst on both sides).
-                    if thread_stop.load(Ordering::SeqCst) {
-                        return;
+                        });
                     }
                     watch(&connection, keycode, &held, &thread_stop, &*wake);
                 })
                 .map_err(|e| format!("No thread for the key ({e})."))?;
-            Ok(Self { stop, stopper })
+            Ok(Self { stop, state })
         }
 
         /// Asks the thread to stop, without waiting for it: a message to its window wakes it
-        /// if it is watching; if it is still setting up, it sees the flag when done.
+        /// if it is watching; if it is still setting up, it finds `stopped` when done.
         pub(super) fn stop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            if let Some(stopper) = self.stopper.get() {
+            self.stop.store(true, Ordering::Relaxed);
+            let stopper = match self.state.lock() {
+                Ok(mut shared) => {
+                    shared.stopped = true;
+                    shared.stopper.take()
+                }
+                Err(_) => None,
+            };
+            if let Some(stopper) = stopper {
                 let message = ClientMessageEvent::new(32, stopper.window, 0u32, [0u32; 5]);
-                let sent = stopper
+                if stopper
                     .connection
                     .send_event(false, stopper.window, EventMask::NO_EVENT, message)
-                    .is_ok();
-                if sent {
+                    .is_ok()
+                {
                     stopper.connection.flush().ok();
                 }
             }

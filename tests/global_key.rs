@@ -32,6 +32,9 @@ fn a_function_key_is_seen_held_and_released_from_anywhere() {
     };
     let watched = GlobalKey::watch_on(Some(&xvfb.display), "F8", wake.clone()).expect("watch F8");
     let keyboard = Keyboard::open(&xvfb.display);
+    // The watcher connects on its own thread: give it the moment it takes.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(watched.failure(), None);
 
     // Another key: nothing.
     keyboard.key("F9", true);
@@ -48,19 +51,25 @@ fn a_function_key_is_seen_held_and_released_from_anywhere() {
     wait_until("F8 released", || !watched.held());
     assert_eq!(wakes.load(Ordering::Relaxed), 2);
 
-    // Dropping it stops its thread at once, even with no key pressed.
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        drop(watched);
-        done_tx.send(()).ok();
-    });
-    done_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the watcher stopped");
+    // Dropped, it watches nothing any more, even with no key pressed meanwhile.
+    drop(watched);
     keyboard.key("F8", true);
     keyboard.key("F8", false);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(wakes.load(Ordering::Relaxed), 2, "nothing watches any more");
+
+    // Dropped while its thread is still connecting: it never starts watching.
+    let early = GlobalKey::watch_on(Some(&xvfb.display), "F8", wake.clone()).expect("watch F8");
+    drop(early);
+    std::thread::sleep(Duration::from_millis(500));
+    keyboard.key("F8", true);
+    keyboard.key("F8", false);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        wakes.load(Ordering::Relaxed),
+        2,
+        "the early drop watches nothing"
+    );
 }
 
 #[test]
@@ -80,12 +89,13 @@ fn only_function_keys_are_watched_and_a_missing_server_is_a_sentence() {
         }),
     )
     .expect("started");
-    wait_until("the failure", || unreachable.failure().is_some());
+    wait_until("the failure and its wake-up", || {
+        unreachable.failure().is_some() && woken.load(Ordering::Relaxed) == 1
+    });
     let sentence = unreachable.failure().unwrap_or_default();
     assert!(
         sentence.starts_with("The X server could not be reached"),
         "{sentence}"
     );
-    assert_eq!(woken.load(Ordering::Relaxed), 1);
     assert!(!unreachable.held());
 }

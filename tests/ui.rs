@@ -391,7 +391,7 @@ fn mute_in_a_call() {
     let mut harness = harness(in_call());
     harness.get_by_label("Connected");
     harness.get_by_label("Sending 41 kbit/s · receiving 83 kbit/s · 2.5 MB used");
-    harness.get_by_label("Connection: good · 40 ms round trip · 0 % lost");
+    harness.get_by_label("Connection: good · 40 ms round trip · 0% lost");
     harness.get_by_label("me (you)");
     harness.get_by_label("muted");
     harness.get_by_label("Mute").click();

@@ -172,6 +172,7 @@ own-server-hint = The address is a server's name (with :port if needed) or any l
 own-server-no-address = Type the server's address first.
 own-server-not-an-address = “{ $address }” is not a server address: type a name such as voice.example.org, or paste a link.
 own-server-already-there = { $host } is already among your servers.
+own-server-full = You have { $max } servers already: remove one to add another.
 
 ## Directory
 
@@ -410,5 +411,5 @@ quality-good = Connection: good
 quality-fair = Connection: fair
 quality-poor = Connection: poor
 quality-rtt = { $ms } ms round trip
-quality-loss = { $percent } % lost
-quality-hint = The round trip is the time a packet takes to the server and back; lost is the share of the others' sound that did not arrive. Over 300 ms or 3 % a conversation suffers; over 600 ms or 10 % it becomes hard.
+quality-loss = { $percent }% lost
+quality-hint = The round trip is the time a packet takes to the server and back; lost is the share of the others' sound that did not arrive. Over 300 ms or 3% a conversation suffers; over 600 ms or 10% it becomes hard.

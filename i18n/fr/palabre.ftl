@@ -172,6 +172,7 @@ own-server-hint = L’adresse est le nom d’un serveur (avec :port si besoin) o
 own-server-no-address = Tapez d’abord l’adresse du serveur.
 own-server-not-an-address = « { $address } » n’est pas une adresse de serveur : tapez un nom comme voix.exemple.org, ou collez un lien.
 own-server-already-there = { $host } est déjà parmi vos serveurs.
+own-server-full = Vous avez déjà { $max } serveurs : retirez-en un pour en ajouter un autre.
 
 ## Directory
 

@@ -126,6 +126,10 @@ pub fn run_with_handoff(
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
 }
 
+/// Held while a conference's preparation reads or creates a file of the config folder (the
+/// identity, the machine id), so two joins in quick succession do not each create one.
+static CONFIG_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The eframe application: owns the state, the strings, the engine handle and the running
 /// conference. Public so that tests can drive the whole window (kittest) without a screen.
 pub struct PalabreApp {
@@ -310,6 +314,8 @@ impl PalabreApp {
         let identity_dir = self.config_dir.clone();
         let prepare: crate::conference::Prepare<MumbleOptions> = Box::new(move |options| {
             let dir = identity_dir?;
+            // Two quick joins on first use must not each make an identity.
+            let _one_at_a_time = CONFIG_FILES.lock();
             match Identity::load_or_create(&dir, &options.session.username) {
                 Ok((identity, _created)) => {
                     options.identity = Some(identity);
@@ -372,6 +378,7 @@ impl PalabreApp {
         let dir = self.config_dir.clone();
         let prepare: crate::conference::Prepare<crate::net::jitsi::driver::JitsiOptions> =
             Box::new(move |options| {
+                let _one_at_a_time = CONFIG_FILES.lock();
                 options.machine_uid = crate::jitsi_call::machine_uid(dir.as_deref());
                 None
             });

@@ -116,7 +116,12 @@ mod tests {
         };
         saver.save(&settings);
         assert_eq!(wait_for(&saver), Ok(()));
-        assert!(wakes.load(Ordering::SeqCst) >= 1);
+        // The window is woken just after the result is posted.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while wakes.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the window was not woken");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(Settings::load(dir.path()).0.display_name, "first");
 
         // Many changes in a row: the last one is on disk once the saver is dropped (the window

@@ -357,6 +357,10 @@ fn own_servers_ui(
                         "own-server-already-there",
                         &[("host", FluentValue::from(host.as_str()))],
                     ),
+                    directory::OwnServerError::Full => i18n.tr_args(
+                        "own-server-full",
+                        &[("max", FluentValue::from(directory::MAX_OWN_SERVERS))],
+                    ),
                 };
                 ui.colored_label(ui.visuals().error_fg_color, text);
             }
