@@ -643,12 +643,9 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::PasswordNeeded { wrong });
                 }
                 let failed = !matches!(reason, CloseReason::Left);
-                let reason = match reason {
-                    CloseReason::Left => Phrase::tr("mumble-left"),
-                    CloseReason::ServerPassword(_) if wrong => Phrase::tr("mumble-password-wrong"),
-                    CloseReason::ServerPassword(_) => Phrase::tr("mumble-password-required"),
-                    other => other.phrase(),
-                };
+                // The refusal's own words (with the server's reason when it gave one); the form
+                // that reopens says whether a password is missing or was refused.
+                let reason = reason.phrase();
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;
             }

@@ -492,11 +492,11 @@ fn a_server_password_is_asked_for_and_typed() {
     });
     state.apply_conference(ConferenceEvent::PasswordNeeded { wrong: false });
     state.apply_conference(ConferenceEvent::Stage(Stage::Ended {
-        reason: Phrase::tr("mumble-password-required"),
+        reason: Phrase::tr("mumble-reject-wrong-server-password"),
         failed: true,
     }));
     let mut harness = harness(state);
-    harness.get_by_label("Ended: This server asks for a password.");
+    harness.get_by_label("Ended: The server password is missing or wrong.");
     harness
         .get_by_label("Type the password and join again")
         .click();

@@ -229,8 +229,8 @@ pub enum CloseReason {
     Left,
     /// The server refused the login.
     Rejected(Phrase),
-    /// The server asks for a password, and none or a wrong one was given: the user may try
-    /// again with one.
+    /// The server asks for a password (its own, or a registered name's), and none or a wrong
+    /// one was given: the user may try again with one.
     ServerPassword(Phrase),
     /// Kicked or banned by someone.
     Kicked(Phrase),
@@ -835,7 +835,11 @@ impl Session {
             }
             ControlMessage::Reject(reject) => {
                 let sentence = control::reject_reason(&reject);
-                let wrong_password = reject.r#type == Some(RejectType::WrongServerPw as i32);
+                // The password field fixes both: the server's password, and a registered
+                // name's (Mumble sends one password for either).
+                let wrong_password = [RejectType::WrongServerPw, RejectType::WrongUserPw]
+                    .iter()
+                    .any(|kind| reject.r#type == Some(*kind as i32));
                 self.close(if wrong_password {
                     CloseReason::ServerPassword(sentence)
                 } else {

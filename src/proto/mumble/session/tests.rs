@@ -470,6 +470,7 @@ fn starting_muted_is_sent_right_after_login() {
 fn every_reject_closes_with_a_sentence_and_no_retry() {
     for (kind, needle) in [
         (RejectType::WrongServerPw, "password"),
+        (RejectType::WrongUserPw, "certificate or password"),
         (RejectType::ServerFull, "full"),
         (RejectType::InvalidUsername, "user name"),
     ] {
@@ -490,8 +491,8 @@ fn every_reject_closes_with_a_sentence_and_no_retry() {
         let Some(SessionEvent::Closed(reason)) = events.last() else {
             panic!("{events:?}");
         };
-        if kind == RejectType::WrongServerPw {
-            // The user may try again with a password.
+        if matches!(kind, RejectType::WrongServerPw | RejectType::WrongUserPw) {
+            // The user may try again with a password (the server's, or the name's).
             assert!(matches!(reason, CloseReason::ServerPassword(_)));
         } else {
             assert!(matches!(reason, CloseReason::Rejected(_)));
