@@ -174,21 +174,37 @@ fn keys_used(source: &str) -> Vec<String> {
     keys
 }
 
-#[test]
-fn every_key_used_in_the_source_exists_in_both_locales() {
+/// Every file of `src/` with the code before its unit tests (which sit at the bottom of each
+/// file and use made-up keys on purpose).
+fn code_of_src() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
-    let locales: Vec<_> = LOCALES
+    files
+        .into_iter()
+        .map(|file| {
+            let source = std::fs::read_to_string(&file).expect("readable source");
+            let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+            let code = code.to_owned();
+            (file, code)
+        })
+        .collect()
+}
+
+/// Each locale with its messages' names and variables.
+fn locale_entries() -> Vec<(&'static str, BTreeMap<String, BTreeSet<String>>)> {
+    LOCALES
         .iter()
         .map(|l| (*l, entries(&ftl_source(l))))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_key_used_in_the_source_exists_in_both_locales() {
+    let locales = locale_entries();
     let mut used = 0;
     let mut missing = Vec::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).expect("readable source");
-        // Unit tests sit at the bottom of each file (and use made-up keys on purpose).
-        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
-        for key in keys_used(code) {
+    for (file, code) in code_of_src() {
+        for key in keys_used(&code) {
             used += 1;
             for (locale, entries) in &locales {
                 if !entries.contains_key(&key) {
@@ -224,17 +240,10 @@ fn ids_chosen_through_a_variable_exist_in_both_locales() {
     ];
     /// Literals of those shapes that are not message ids: a link scheme, egui widget ids.
     const NOT_IDS: [&str; 3] = ["jitsi-meet", "own-server", "own-server-protocol"];
-    let mut files = Vec::new();
-    rust_files(&root().join("src"), &mut files);
-    let locales: Vec<_> = LOCALES
-        .iter()
-        .map(|l| (*l, entries(&ftl_source(l))))
-        .collect();
+    let locales = locale_entries();
     let mut checked = 0;
     let mut missing = Vec::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).expect("readable source");
-        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    for (file, code) in code_of_src() {
         for literal in code.split('"').skip(1).step_by(2) {
             let shaped = !literal.is_empty()
                 && literal

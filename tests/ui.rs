@@ -95,6 +95,16 @@ fn type_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
     harness.run();
 }
 
+/// Focuses the field labelled `label`, selects all it holds and types `text` over it.
+fn retype_into(harness: &mut Harness<'_, App>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.run();
+    harness.get_by_label(label).type_text(text);
+    harness.run();
+}
+
 fn toggled(node: &Node<'_>) -> Option<Toggled> {
     node.accesskit_node().toggled()
 }
@@ -339,14 +349,11 @@ fn a_server_of_your_own_is_added_opened_and_removed() {
         "“not a server” is not a server address: type a name such as voice.example.org, or paste a link.",
     );
     // A Mumble link with a channel: the server is kept, under the name given.
-    harness.get_by_label("Address").focus();
-    harness.run();
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    harness.run();
-    harness
-        .get_by_label("Address")
-        .type_text("mumble://ann@voice.example.org/Lobby");
-    harness.run();
+    retype_into(
+        &mut harness,
+        "Address",
+        "mumble://ann@voice.example.org/Lobby",
+    );
     type_into(&mut harness, "Name", "Our club");
     harness.get_by_label("Add").click();
     harness.run();
@@ -959,29 +966,19 @@ fn the_directory_is_searched_and_filtered() {
     harness.get_by_label("Open Hadoly");
     assert!(harness.query_by_label("Open TeDomum").is_none());
     // Its kind is searched in the window's words too.
-    harness.get_by_label("Search").focus();
-    harness.run();
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    harness.run();
-    harness.get_by_label("Search").type_text("research network");
-    harness.run();
+    retype_into(&mut harness, "Search", "research network");
     harness.get_by_label("Open Belnet");
     harness.get_by_label("Open SWITCH");
     assert!(harness.query_by_label("Open Hadoly").is_none());
-    harness.get_by_label("Search").focus();
-    harness.run();
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    harness.run();
-    harness
-        .get_by_label("Search")
-        .type_text("no such host anywhere");
-    harness.run();
+    retype_into(&mut harness, "Search", "no such host anywhere");
     harness.get_by_label("No server matches this search.");
 }
 
 #[test]
 fn others_raised_hands_show_and_a_room_is_joined_by_double_click() {
     let mut state = in_call();
+    // The same rooms (Lobby, and Upstairs in it); alice now has her hand up.
+    let rooms = state.call.rooms.clone();
     state.apply_conference(ConferenceEvent::Roster {
         participants: vec![
             participant(1, "me", 0, true),
@@ -990,18 +987,7 @@ fn others_raised_hands_show_and_a_room_is_joined_by_double_click() {
                 ..participant(2, "alice", 0, false)
             },
         ],
-        rooms: vec![
-            Room {
-                id: 0,
-                parent: None,
-                name: "Lobby".into(),
-            },
-            Room {
-                id: 5,
-                parent: Some(0),
-                name: "Upstairs".into(),
-            },
-        ],
+        rooms,
     });
     let mut harness = harness(state);
     harness.get_by_label("hand raised");

@@ -280,11 +280,11 @@ fn own_servers_ui(
                     intents.push(Intent::OpenLink(server.link()));
                 }
                 ui.label(egui::RichText::new(&server.name).strong());
-                let protocol = match server.protocol {
-                    Protocol::Jitsi => i18n.tr("protocol-jitsi"),
-                    Protocol::Mumble => i18n.tr("protocol-mumble"),
-                };
-                ui.weak(format!("{} · {protocol}", server.host));
+                ui.weak(format!(
+                    "{} · {}",
+                    server.host,
+                    protocol_name(i18n, server.protocol)
+                ));
                 if ui
                     .small_button(i18n.tr("own-server-remove"))
                     .accessible_name(i18n.tr_args("own-server-remove-named", &named))
@@ -325,10 +325,7 @@ fn own_servers_ui(
             ui.horizontal_wrapped(|ui| {
                 let label = ui.label(i18n.tr("own-server-protocol-label"));
                 let protocol = drafts.own_protocol.unwrap_or(Protocol::Mumble);
-                let name = |protocol: Protocol| match protocol {
-                    Protocol::Jitsi => i18n.tr("protocol-jitsi"),
-                    Protocol::Mumble => i18n.tr("protocol-mumble"),
-                };
+                let name = |protocol| protocol_name(i18n, protocol);
                 egui::ComboBox::from_id_salt("own-server-protocol")
                     .selected_text(name(protocol))
                     .show_ui(ui, |ui| {
@@ -516,8 +513,7 @@ fn directory_ui(
         let label = ui.label(i18n.tr("directory-protocol-label"));
         let name = |protocol: Option<Protocol>| match protocol {
             None => i18n.tr("protocol-all"),
-            Some(Protocol::Jitsi) => i18n.tr("protocol-jitsi"),
-            Some(Protocol::Mumble) => i18n.tr("protocol-mumble"),
+            Some(protocol) => protocol_name(i18n, protocol),
         };
         egui::ComboBox::from_id_salt("directory-protocol")
             .selected_text(name(drafts.protocol))
@@ -567,10 +563,7 @@ fn instance_ui(
             intents.push(Intent::ToggleFavourite(link.clone()));
         }
         ui.label(egui::RichText::new(&instance.name).strong());
-        let protocol = match instance.protocol {
-            Protocol::Jitsi => i18n.tr("protocol-jitsi"),
-            Protocol::Mumble => i18n.tr("protocol-mumble"),
-        };
+        let protocol = protocol_name(i18n, instance.protocol);
         ui.label(i18n.tr_args(
             "instance-details",
             &[
@@ -856,6 +849,14 @@ fn quality_ui(ui: &mut Ui, quality: &Quality, i18n: &I18n) {
             .circle_filled(rect.center(), size / 2.0, colour);
         ui.label(text).on_hover_text(i18n.tr("quality-hint"));
     });
+}
+
+/// The protocol's name in the window's words.
+fn protocol_name(i18n: &I18n, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::Jitsi => i18n.tr("protocol-jitsi"),
+        Protocol::Mumble => i18n.tr("protocol-mumble"),
+    }
 }
 
 /// What an organisation of the directory is, in the window's words.

@@ -476,11 +476,6 @@ pub fn reject_reason(reject: &Reject) -> Phrase {
     }
 }
 
-/// [`reject_reason`] in English (the command line's words).
-pub fn reject_reason_sentence(reject: &Reject) -> String {
-    reject_reason(reject).to_string()
-}
-
 /// At most this many characters of a server-supplied reason are shown.
 const MAX_REASON_CHARS: usize = 300;
 
@@ -1211,10 +1206,11 @@ mod tests {
     #[test]
     fn reject_reasons_become_sentences() {
         let sentence = |kind: RejectType| {
-            reject_reason_sentence(&Reject {
+            reject_reason(&Reject {
                 r#type: Some(kind as i32),
                 reason: None,
             })
+            .to_string()
         };
         let expected = [
             (RejectType::None, "The server refused the connection."),
@@ -1249,32 +1245,35 @@ mod tests {
             assert!(text.ends_with('.'), "{kind:?}: a full sentence");
         }
 
-        let with_reason = reject_reason_sentence(&Reject {
+        let with_reason = reject_reason(&Reject {
             r#type: Some(RejectType::InvalidUsername as i32),
             reason: Some("Invalid username".into()),
-        });
+        })
+        .to_string();
         assert_eq!(
             with_reason,
             "The server does not accept this user name. Choose another one. \
              The server said: Invalid username"
         );
-        let unknown_code = reject_reason_sentence(&Reject {
+        let unknown_code = reject_reason(&Reject {
             r#type: Some(42),
             reason: Some("  ".into()),
-        });
+        })
+        .to_string();
         assert_eq!(
             unknown_code,
             "The server refused the connection (reason code 42)."
         );
-        let absent = reject_reason_sentence(&Reject::default());
+        let absent = reject_reason(&Reject::default()).to_string();
         assert_eq!(
             absent, "The server refused the connection.",
             "no type at all"
         );
-        let long = reject_reason_sentence(&Reject {
+        let long = reject_reason(&Reject {
             r#type: None,
             reason: Some("é".repeat(1000)),
-        });
+        })
+        .to_string();
         assert!(long.chars().count() < 400, "a hostile reason is cut short");
     }
 }
