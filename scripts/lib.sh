@@ -20,7 +20,8 @@ need_packages() {
 }
 
 # What building palabre needs.
-BUILD_PACKAGES=(build-essential pkg-config cmake libasound2-dev libpulse-dev)
+# libvpx-dev: VP8 (env-libvpx-sys); libclang-dev: the V4L2 bindings of nokhwa (bindgen).
+BUILD_PACKAGES=(build-essential pkg-config cmake libasound2-dev libpulse-dev libvpx-dev libclang-dev)
 # What the window needs at run time (loaded with dlopen, so the build does not notice).
 RUNTIME_PACKAGES=(libasound2 libgl1 libegl1 libgl1-mesa-dri libx11-6 libx11-xcb1 libxcursor1 libxi6
   libxrandr2 libxkbcommon0 libxkbcommon-x11-0 libwayland-client0 libwayland-cursor0 libwayland-egl1)
