@@ -294,6 +294,16 @@ pub enum ConferenceEvent {
         /// A password was given and refused.
         wrong: bool,
     },
+    /// A new picture of a participant's camera (the user's own too), scaled to a tile; `None`
+    /// when their video stopped.
+    Video {
+        /// The participant.
+        participant: u32,
+        /// The picture.
+        picture: Option<Arc<crate::video::Rgba>>,
+    },
+    /// The user's camera stopped by itself (no camera, a failure); the phrase says why.
+    CameraStopped(Phrase),
 }
 
 /// What the window asks of a back-end.
@@ -314,6 +324,10 @@ pub enum ConferenceCommand {
     },
     /// Move into a room (Mumble channel).
     MoveTo(u32),
+    /// Receive no video (`true`) or others' cameras (Jitsi Meet).
+    AudioOnly(bool),
+    /// Turn the camera on (from this source) or off (Jitsi Meet).
+    Camera(Option<crate::video::camera::Source>),
     /// Leave the conference.
     Leave,
 }
@@ -593,7 +607,10 @@ impl MumbleAdapter {
             ConferenceCommand::MoveTo(channel) => MumbleCommand::JoinChannel(channel),
             ConferenceCommand::Leave => MumbleCommand::Leave,
             // Mumble has no raised hands.
-            ConferenceCommand::RaiseHand(_) => return,
+            // Mumble has no hands and no video.
+            ConferenceCommand::RaiseHand(_)
+            | ConferenceCommand::AudioOnly(_)
+            | ConferenceCommand::Camera(_) => return,
         };
         self.handle.send(mumble);
     }
@@ -792,7 +809,11 @@ pub fn spawn_jitsi(
                 Ok(handle) => handle,
                 Err(error) => return not_started(&event_tx, &*wake, &error),
             };
+            let video = spawn_video_thread(event_tx.clone(), wake.clone(), handle.sender());
             let adapter = JitsiAdapter {
+                video,
+                camera: None,
+                key_wanted: Arc::default(),
                 handle,
                 engine,
                 events: event_tx,
@@ -814,6 +835,88 @@ pub fn spawn_jitsi(
 
 /// The id of the user in a Jitsi roster (participants get 1, 2, …).
 const JITSI_OWN_ID: u32 = 0;
+/// How often the user's own camera tile is refreshed.
+const SELF_VIEW_EVERY: Duration = Duration::from_millis(200);
+/// Video packets waiting for the video thread at most (about 2 s of four cameras).
+const VIDEO_QUEUE: usize = 2000;
+
+/// What the video thread of a Jitsi call is given.
+enum VideoWork {
+    /// One RTP packet of a camera.
+    Packet {
+        participant: u32,
+        ssrc: u32,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Vec<u8>,
+    },
+    /// Forget every stream (audio-only, or a new media session).
+    Clear,
+}
+
+/// Decodes others' cameras on a thread of its own (so that voice never waits behind a
+/// picture) and hands tile-sized pictures to the window; asks senders for key frames.
+fn spawn_video_thread(
+    events: Sender<ConferenceEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    send: impl Fn(JitsiCommand) + Send + 'static,
+) -> SyncSender<VideoWork> {
+    let (tx, rx) = mpsc::sync_channel::<VideoWork>(VIDEO_QUEUE);
+    let spawned = std::thread::Builder::new()
+        .name("palabre-video".to_owned())
+        .spawn(move || {
+            let mut video = crate::video::pipeline::VideoIn::new();
+            let mut failed_once = false;
+            while let Ok(work) = rx.recv() {
+                let VideoWork::Packet {
+                    participant,
+                    ssrc,
+                    seq,
+                    timestamp,
+                    marker,
+                    payload,
+                } = work
+                else {
+                    video.clear();
+                    continue;
+                };
+                let packet = crate::video::vp8::Packet {
+                    seq,
+                    timestamp,
+                    marker,
+                    payload: &payload,
+                };
+                let received = video.receive(ssrc, packet, Instant::now());
+                if received.request_key_frame {
+                    send(JitsiCommand::KeyFrame(ssrc));
+                }
+                if let Some(error) = received.failure
+                    && !failed_once
+                {
+                    failed_once = true;
+                    events
+                        .send(ConferenceEvent::Notice(Phrase::Text(error.to_string())))
+                        .ok();
+                    wake();
+                }
+                if let Some(picture) = received.picture {
+                    let tile = crate::video::Rgba::from_i420(&picture, crate::video::TILE_WIDTH);
+                    events
+                        .send(ConferenceEvent::Video {
+                            participant,
+                            picture: Some(Arc::new(tile)),
+                        })
+                        .ok();
+                    wake();
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "the video thread could not start");
+    }
+    tx
+}
 
 struct JitsiAdapter {
     handle: jitsi::JitsiHandle,
@@ -835,6 +938,12 @@ struct JitsiAdapter {
     quality: Quality,
     /// The worst loss the media session reported since the line was last worked out.
     loss_since_report: Option<f32>,
+    /// Others' video packets go to the video thread this way.
+    video: SyncSender<VideoWork>,
+    /// The camera, while on.
+    camera: Option<crate::video::camera::Capture>,
+    /// The bridge asked for a key frame of the camera.
+    key_wanted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Adapter for JitsiAdapter {
@@ -907,9 +1016,89 @@ impl JitsiAdapter {
                 self.handle.send(JitsiCommand::RaiseHand(at));
                 self.emit_roster();
             }
+            ConferenceCommand::AudioOnly(audio_only) => {
+                self.handle.send(JitsiCommand::AudioOnly(audio_only));
+                if audio_only {
+                    // No video at all: the camera goes off and every tile goes.
+                    self.on_window_command(ConferenceCommand::Camera(None));
+                    self.video.send(VideoWork::Clear).ok();
+                    let ids: Vec<u32> = self.participants.iter().map(|(id, _)| *id).collect();
+                    for participant in ids {
+                        self.emit(ConferenceEvent::Video {
+                            participant,
+                            picture: None,
+                        });
+                    }
+                }
+            }
+            ConferenceCommand::Camera(source) => self.set_camera(source),
             // Jitsi Meet has no deafening and no rooms to move between.
             ConferenceCommand::Deafen(_) | ConferenceCommand::MoveTo(_) => {}
             ConferenceCommand::Leave => self.handle.send(JitsiCommand::Leave),
+        }
+    }
+
+    /// Starts (from `source`) or stops the camera; its frames go straight to the driver, and a
+    /// tile-sized copy to the window.
+    fn set_camera(&mut self, source: Option<crate::video::camera::Source>) {
+        self.camera = None;
+        let Some(source) = source else {
+            self.handle.send(JitsiCommand::Camera(false));
+            self.emit(ConferenceEvent::Video {
+                participant: JITSI_OWN_ID,
+                picture: None,
+            });
+            return;
+        };
+        let send = self.handle.sender();
+        let events = self.events.clone();
+        let wake = self.wake.clone();
+        let mut last_tile: Option<Instant> = None;
+        let started =
+            crate::video::pipeline::start_camera(source, self.key_wanted.clone(), move |output| {
+                match output {
+                    crate::video::pipeline::CameraOutput::Frame(frame, picture) => {
+                        send(JitsiCommand::Video {
+                            payloads: frame.payloads,
+                            timestamp: frame.timestamp,
+                        });
+                        // The user's own tile: a few times a second is enough.
+                        if last_tile.is_none_or(|at| at.elapsed() >= SELF_VIEW_EVERY) {
+                            last_tile = Some(Instant::now());
+                            let tile =
+                                crate::video::Rgba::from_i420(&picture, crate::video::TILE_WIDTH);
+                            events
+                                .send(ConferenceEvent::Video {
+                                    participant: JITSI_OWN_ID,
+                                    picture: Some(Arc::new(tile)),
+                                })
+                                .ok();
+                            wake();
+                        }
+                    }
+                    crate::video::pipeline::CameraOutput::Failed(sentence) => {
+                        send(JitsiCommand::Camera(false));
+                        events
+                            .send(ConferenceEvent::CameraStopped(Phrase::Text(sentence)))
+                            .ok();
+                        events
+                            .send(ConferenceEvent::Video {
+                                participant: JITSI_OWN_ID,
+                                picture: None,
+                            })
+                            .ok();
+                        wake();
+                    }
+                }
+            });
+        match started {
+            Ok(capture) => {
+                self.camera = Some(capture);
+                self.handle.send(JitsiCommand::Camera(true));
+            }
+            Err(error) => self.emit(ConferenceEvent::CameraStopped(Phrase::Text(format!(
+                "The camera could not start: {error}."
+            )))),
         }
     }
 
@@ -981,6 +1170,33 @@ impl JitsiAdapter {
                     self.quality = Quality::default();
                     self.loss_since_report = None;
                 }
+            }
+            JitsiEvent::Video {
+                ssrc,
+                endpoint,
+                seq,
+                timestamp,
+                marker,
+                payload,
+            } => {
+                // Only the announced: a picture must belong to someone in the list.
+                if let Some(endpoint) = endpoint {
+                    let participant = self.id_of(&endpoint);
+                    self.video
+                        .try_send(VideoWork::Packet {
+                            participant,
+                            ssrc,
+                            seq,
+                            timestamp,
+                            marker,
+                            payload,
+                        })
+                        .ok();
+                }
+            }
+            JitsiEvent::KeyFrameWanted => {
+                self.key_wanted
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             JitsiEvent::Bridge(_) => {}
             JitsiEvent::Reconnecting {

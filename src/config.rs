@@ -230,6 +230,12 @@ pub struct Settings {
     /// [`crate::directory::MAX_OWN_SERVERS`]); an entry this build cannot read is skipped.
     #[serde(deserialize_with = "crate::directory::lenient_own_servers")]
     pub own_servers: Vec<crate::directory::OwnServer>,
+    /// Join Jitsi Meet calls without video (the default: sober). Changed before joining or in
+    /// the call; Mumble has no video.
+    pub audio_only: bool,
+    /// The camera (a [`crate::video::camera::CameraInfo::id`], or `test-pattern`); `None` means
+    /// the first camera found.
+    pub camera: Option<String>,
 }
 
 /// How many recent rooms are remembered.
@@ -319,6 +325,8 @@ impl Default for Settings {
             favourites: Vec::new(),
             recent_rooms: Vec::new(),
             own_servers: Vec::new(),
+            audio_only: true,
+            camera: None,
         }
     }
 }

@@ -43,6 +43,19 @@ pub struct JitsiCall {
     /// Start sending the input once a participant of this name (or endpoint id) is there and
     /// audio flows.
     pub wait_for: Option<String>,
+    /// Turn this camera on once media flows (needs `options.audio_only` off to be seen).
+    pub camera: Option<crate::video::camera::Source>,
+}
+
+/// The video one other participant sent, as decoded.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct VideoSeen {
+    /// Pictures decoded.
+    pub frames: u64,
+    /// The last picture's width.
+    pub width: u32,
+    /// The last picture's height.
+    pub height: u32,
 }
 
 /// The JSON line printed at the end.
@@ -98,6 +111,16 @@ pub struct JitsiSummary {
     pub rtt_ms: Option<u32>,
     /// The last RTCP loss figure for what palabre received, percent.
     pub loss_percent: Option<f32>,
+    /// Others' video decoded, by display name (else endpoint id, else SSRC).
+    pub video_received: BTreeMap<String, VideoSeen>,
+    /// Key frames asked of others' cameras.
+    pub key_frames_requested: u64,
+    /// Frames of palabre's camera encoded and sent.
+    pub video_frames_sent: u64,
+    /// Key frames the bridge asked of palabre's camera.
+    pub key_frames_wanted: u64,
+    /// Why the video stopped, when it did.
+    pub video_error: Option<String>,
 }
 
 impl JitsiSummary {
@@ -143,11 +166,98 @@ pub fn run(
     let mut pace = Pace::new(started);
     // When each speaker (SSRC) started being shown speaking, and who they are.
     let mut speaking_since: BTreeMap<u32, (Instant, String)> = BTreeMap::new();
+    let mut video_in = crate::video::pipeline::VideoIn::new();
+    let key_wanted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (camera_tx, camera_rx) = mpsc::channel::<crate::video::pipeline::CameraOutput>();
+    let mut capture: Option<crate::video::camera::Capture> = None;
     let (end, reason, traffic) = loop {
         let now = Instant::now();
         let mut finished = None;
+        while let Ok(output) = camera_rx.try_recv() {
+            match output {
+                crate::video::pipeline::CameraOutput::Frame(frame, _) => {
+                    summary.video_frames_sent += 1;
+                    handle.send(JitsiCommand::Video {
+                        payloads: frame.payloads,
+                        timestamp: frame.timestamp,
+                    });
+                }
+                crate::video::pipeline::CameraOutput::Failed(sentence) => {
+                    say(&sentence);
+                    summary.video_error = Some(sentence);
+                    capture = None;
+                }
+            }
+        }
+        if capture.is_none()
+            && summary.video_error.is_none()
+            && media_up
+            && let Some(source) = &call.camera
+        {
+            let camera_tx = camera_tx.clone();
+            match crate::video::pipeline::start_camera(
+                source.clone(),
+                key_wanted.clone(),
+                move |o| {
+                    camera_tx.send(o).ok();
+                },
+            ) {
+                Ok(started) => {
+                    say("Camera on.");
+                    handle.send(JitsiCommand::Camera(true));
+                    capture = Some(started);
+                }
+                Err(error) => summary.video_error = Some(error.to_string()),
+            }
+        }
         loop {
             match handle.events.try_recv() {
+                Ok(JitsiEvent::Video {
+                    ssrc,
+                    endpoint,
+                    seq,
+                    timestamp,
+                    marker,
+                    payload,
+                }) => {
+                    let packet = crate::video::vp8::Packet {
+                        seq,
+                        timestamp,
+                        marker,
+                        payload: &payload,
+                    };
+                    let received = video_in.receive(ssrc, packet, now);
+                    if received.request_key_frame {
+                        summary.key_frames_requested += 1;
+                        handle.send(JitsiCommand::KeyFrame(ssrc));
+                    }
+                    if let Some(error) = received.failure {
+                        say(&error.to_string());
+                        summary.video_error = Some(error.to_string());
+                    }
+                    if let Some(picture) = received.picture {
+                        let name = match &endpoint {
+                            Some(endpoint) => participants
+                                .get(endpoint)
+                                .map(|p| p.display_name.clone())
+                                .filter(|name| !name.is_empty())
+                                .unwrap_or_else(|| endpoint.clone()),
+                            None => format!("ssrc {ssrc}"),
+                        };
+                        if summary.video_received.len() < 64
+                            || summary.video_received.contains_key(&name)
+                        {
+                            let seen = summary.video_received.entry(name).or_default();
+                            seen.frames += 1;
+                            seen.width = picture.width;
+                            seen.height = picture.height;
+                        }
+                    }
+                }
+                Ok(JitsiEvent::KeyFrameWanted) => {
+                    summary.key_frames_wanted += 1;
+                    key_wanted.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 Ok(JitsiEvent::Finished {
                     end,
                     reason,
@@ -379,6 +489,7 @@ fn on_event(
                 },
             );
         }
+        JitsiEvent::Video { .. } | JitsiEvent::KeyFrameWanted => {}
         JitsiEvent::Bridge(message) => {
             *summary
                 .bridge_messages
@@ -564,7 +675,8 @@ pub fn run_live(
             Ok(Event::Notice(notice)) => say(&notice.to_string()),
             Ok(Event::CertificateChanged(sentence)) => say(&sentence),
             // The ending that follows says why.
-            Ok(Event::PasswordNeeded { .. }) => {}
+            Ok(Event::PasswordNeeded { .. } | Event::Video { .. }) => {}
+            Ok(Event::CameraStopped(why)) => say(&why.to_string()),
             Ok(Event::Chat(message)) if !message.own => {
                 say(&format!("{}: {}", message.from, message.text));
             }

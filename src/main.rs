@@ -220,9 +220,16 @@ struct JoinArgs {
     /// Jitsi Meet: use loopback addresses for the media (a test instance on this machine).
     #[arg(long)]
     ice_loopback: bool,
-    /// Jitsi Meet: receive no video (the default: palabre is audio-only for now).
-    #[arg(long)]
+    /// Jitsi Meet: receive no video (the default).
+    #[arg(long, conflicts_with = "video")]
     audio_only: bool,
+    /// Jitsi Meet: receive others' cameras (at most 360 pixels high).
+    #[arg(long)]
+    video: bool,
+    /// Jitsi Meet: send this camera once in the call (`test-pattern`, a camera's number, or
+    /// empty for the first camera); implies --video.
+    #[arg(long, conflicts_with = "audio_only")]
+    camera: Option<String>,
     /// Jitsi Meet: log in with this account of the instance (meetings that need a login).
     #[arg(long, requires = "login_password")]
     login_user: Option<String>,
@@ -734,6 +741,7 @@ fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<
         ca_file: args.ca_file.clone(),
         ice_loopback: args.ice_loopback,
         audio_muted: args.mute || args.deaf,
+        audio_only: !(args.video || args.camera.is_some()),
         machine_uid: palabre::jitsi_call::machine_uid(config::config_dir().as_deref()),
     };
     let audio = AudioSettings {
@@ -780,6 +788,10 @@ fn join_jitsi(args: JoinArgs, link: palabre::link::JitsiLink) -> anyhow::Result<
         record: args.record.clone(),
         seconds: args.seconds,
         wait_for: args.wait_for.clone(),
+        camera: args
+            .camera
+            .as_deref()
+            .map(palabre::video::camera::Source::parse),
     };
     let control_rx = stdin_lines()?;
     let summary =

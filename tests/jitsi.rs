@@ -268,11 +268,11 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     for accept in &accepts {
         assert_eq!(accept["initial_last_n"], 0, "{accept}");
         assert_eq!(accept["setup"], "active", "{accept}");
-        assert_eq!(
-            accept["sources"].as_array().map(Vec::len),
-            Some(1),
-            "{accept}"
-        );
+        // The microphone, and the camera declared (muted) so that turning it on later needs
+        // no new negotiation.
+        let sources = accept["sources"].as_array().expect("sources");
+        assert_eq!(sources.len(), 2, "{accept}");
+        assert!(sources.iter().any(|s| s["media"] == "video"), "{accept}");
     }
     for run in [&alice, &bob] {
         let constraints = env
@@ -300,6 +300,96 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
         "{}",
         alice.describe()
     );
+}
+
+/// Out of audio-only mode: Dave asks the bridge for cameras and gets the camera bot's test
+/// pattern, decoded; Carol sends palabre's own test pattern, which the bridge decodes with
+/// aiortc's VP8 (an independent depacketizer and decoder), and receives the bot too.
+#[test]
+fn video_is_received_and_sent_out_of_audio_only_mode() {
+    if !JitsiEnv::skip_unless_available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--video-bot"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Palabre-Video");
+    let carol = Palabre::spawn(
+        &link,
+        "Carol",
+        &dir.path().join("c"),
+        &["--camera", "test-pattern", "--seconds", "14"],
+    );
+    let dave = Palabre::spawn(
+        &link,
+        "Dave",
+        &dir.path().join("d"),
+        &["--video", "--seconds", "14"],
+    );
+    let carol = carol.wait();
+    let dave = dave.wait();
+    assert!(carol.ok, "{}", carol.describe());
+    assert!(dave.ok, "{}", dave.describe());
+    for run in [&carol, &dave] {
+        // Pictures of the bot, decoded, no taller than asked.
+        let bot = &run.json["video_received"]["Camera bot"];
+        assert!(
+            bot["frames"].as_u64().is_some_and(|n| n >= 30),
+            "{}",
+            run.describe()
+        );
+        assert!(
+            bot["height"]
+                .as_u64()
+                .is_some_and(|h| (2..=360).contains(&h)),
+            "{}",
+            run.describe()
+        );
+        assert!(run.json["video_error"].is_null(), "{}", run.describe());
+        let constraints = env
+            .events_named("bridge-message")
+            .into_iter()
+            .find(|e| {
+                e["endpoint"] == run.endpoint()
+                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
+            })
+            .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
+        assert_eq!(constraints["message"]["lastN"], 4);
+        assert_eq!(
+            constraints["message"]["defaultConstraints"]["maxHeight"],
+            360
+        );
+    }
+    // Carol's camera: encoded at 15 frames a second, decoded by the bridge at 640×360.
+    assert!(
+        carol.json["video_frames_sent"]
+            .as_u64()
+            .is_some_and(|n| n >= 60),
+        "{}",
+        carol.describe()
+    );
+    let decoded = env
+        .events_named("video-decoded")
+        .into_iter()
+        .filter(|e| e["endpoint"] == carol.endpoint())
+        .max_by_key(|e| e["frames"].as_u64())
+        .unwrap_or_else(|| panic!("the bridge decoded none of Carol's video: {}", env.log()));
+    assert!(
+        decoded["frames"].as_u64().is_some_and(|n| n >= 30),
+        "{decoded}"
+    );
+    assert_eq!(
+        (decoded["width"].as_u64(), decoded["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    // Dave's camera stayed off: the bridge got no video from him.
+    assert!(
+        env.events_named("video-decoded")
+            .iter()
+            .all(|e| e["endpoint"] != dave.endpoint()),
+        "{}",
+        env.log()
+    );
+    assert_eq!(dave.json["video_frames_sent"], 0);
 }
 
 /// An older deployment: offers without SCTP, so the bridge channel is the colibri WebSocket
@@ -885,6 +975,7 @@ fn the_conference_asks_for_the_meeting_password() {
             ca_file: None,
             ice_loopback: true,
             audio_muted: false,
+            audio_only: true,
             machine_uid: String::new(),
         };
         let (engine, _engine_rx) = mpsc::channel();

@@ -372,6 +372,7 @@ impl PalabreApp {
             ca_file: None,
             ice_loopback: false,
             audio_muted: false,
+            audio_only: request.audio_only,
             machine_uid: String::new(),
         };
         // The machine id is read (or made and written) on the conference's thread.

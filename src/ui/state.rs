@@ -7,7 +7,8 @@
 //! conference reports through [`WindowState::apply_conference`]. No I/O happens here, so all of
 //! it is unit-tested.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::audio::device::DeviceInfo;
 use crate::audio::{AudioError, EchoSummary};
@@ -65,6 +66,8 @@ pub struct JoinRequest {
     /// Accept a server certificate that differs from the remembered one (the user decided so
     /// after [`ConferenceEvent::CertificateChanged`]).
     pub accept_new_certificate: bool,
+    /// Join without video (Jitsi Meet).
+    pub audio_only: bool,
 }
 
 impl std::fmt::Debug for JoinRequest {
@@ -177,6 +180,14 @@ pub struct CallState {
     pub chat_to: Option<u32>,
     /// Our voice is going out now (from the engine).
     pub sending: bool,
+    /// The call can carry video (Jitsi Meet, in a build with video).
+    pub video_possible: bool,
+    /// No video is received or sent.
+    pub audio_only: bool,
+    /// Our camera is on.
+    pub camera_on: bool,
+    /// The last picture of each participant's camera (ours too, by id).
+    pub videos: BTreeMap<u32, Arc<crate::video::Rgba>>,
 }
 
 impl Default for CallState {
@@ -200,6 +211,10 @@ impl Default for CallState {
             password_needed: None,
             chat_to: None,
             sending: false,
+            video_possible: false,
+            audio_only: true,
+            camera_on: false,
+            videos: BTreeMap::new(),
         }
     }
 }
@@ -272,6 +287,12 @@ pub struct DeviceLost {
 /// [`WindowState::handle`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
+    /// Receive and send no video (`true`), before joining or in a call.
+    AudioOnly(bool),
+    /// Turn the camera on or off in the call.
+    Camera(bool),
+    /// Use this camera (`None`: the first one found; `test-pattern`: the test picture).
+    SelectCamera(Option<String>),
     /// Use this microphone (`None`: system default).
     SelectInput(Option<String>),
     /// Use these speakers (`None`: system default).
@@ -418,6 +439,8 @@ pub struct WindowState {
     pub settings: Settings,
     /// Settings changed but not yet written (a drag is in progress).
     pub unsaved: bool,
+    /// Cameras, as listed at start (off the window's thread).
+    pub cameras: Vec<crate::video::camera::CameraInfo>,
     /// Capture devices, as last enumerated by the engine.
     pub inputs: Vec<DeviceInfo>,
     /// Playback devices, as last enumerated by the engine.
@@ -578,6 +601,26 @@ impl WindowState {
                 call.certificate_changed = Some(sentence);
             }
             ConferenceEvent::PasswordNeeded { wrong } => call.password_needed = Some(wrong),
+            ConferenceEvent::Video {
+                participant,
+                picture,
+            } => match picture {
+                // Late pictures after the user chose audio-only are not shown.
+                Some(picture) if !call.audio_only && !call.ended() => {
+                    call.videos.insert(participant, picture);
+                }
+                Some(_) => {}
+                None => {
+                    call.videos.remove(&participant);
+                }
+            },
+            ConferenceEvent::CameraStopped(why) => {
+                call.camera_on = false;
+                call.notices.push(why);
+                if call.notices.len() > MAX_NOTICES {
+                    call.notices.remove(0);
+                }
+            }
         }
     }
 
@@ -694,6 +737,7 @@ impl WindowState {
             name: name.to_owned(),
             password: (!password.is_empty()).then(|| password.to_owned()),
             accept_new_certificate: false,
+            audio_only: self.settings.audio_only,
         };
         self.last_join = Some(request.clone());
         effects.join = Some(request);
@@ -702,6 +746,8 @@ impl WindowState {
         effects.save = true;
         self.call = CallState {
             title: form.title.clone(),
+            video_possible: matches!(form.target, Target::Jitsi(_)) && cfg!(feature = "video"),
+            audio_only: self.settings.audio_only,
             ..CallState::default()
         };
         self.screen = Screen::Call;
@@ -809,6 +855,41 @@ impl WindowState {
                         self.call.deafened = false;
                     }
                     effects.conference.push(ConferenceCommand::Mute(mute));
+                }
+            }
+            Intent::AudioOnly(audio_only) => {
+                if self.settings.audio_only != audio_only {
+                    self.settings.audio_only = audio_only;
+                    effects.save = true;
+                }
+                if self.in_call() && self.call.video_possible && self.call.audio_only != audio_only
+                {
+                    self.call.audio_only = audio_only;
+                    if audio_only {
+                        self.call.camera_on = false;
+                        self.call.videos.clear();
+                    }
+                    effects
+                        .conference
+                        .push(ConferenceCommand::AudioOnly(audio_only));
+                }
+            }
+            Intent::Camera(on) => {
+                let allowed = !on || (self.call.video_possible && !self.call.audio_only);
+                if self.in_call() && allowed && self.call.camera_on != on {
+                    self.call.camera_on = on;
+                    let source = on.then(|| {
+                        crate::video::camera::Source::parse(
+                            self.settings.camera.as_deref().unwrap_or_default(),
+                        )
+                    });
+                    effects.conference.push(ConferenceCommand::Camera(source));
+                }
+            }
+            Intent::SelectCamera(id) => {
+                if self.settings.camera != id {
+                    self.settings.camera = id;
+                    effects.save = true;
                 }
             }
             Intent::RaiseHand(raised) => {

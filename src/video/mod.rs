@@ -14,6 +14,7 @@
 
 pub mod camera;
 pub mod codec;
+pub mod pipeline;
 pub mod vp8;
 
 /// The tallest video palabre asks the bridge for, and the most it sends (the project's ≤ 360p).

@@ -6,8 +6,12 @@
 //! the focus gets a media session on one UDP socket; `source-add`/`source-remove` and
 //! `transport-info` update it; a `session-terminate` drops it and the room is kept, waiting for
 //! the next offer (a lone participant's session expires and comes back, brief §0.3). In
-//! audio-only mode (always, for now) the bridge is asked for no video at all: in the
-//! session-accept (`initial-last-n` 0) and on the bridge channel (`lastN` 0).
+//! audio-only mode (the default) the bridge is asked for no video at all: in the
+//! session-accept (`initial-last-n` 0) and on the bridge channel (`lastN` 0). Out of it, the
+//! bridge is asked for [`VIDEO_LAST_N`] cameras at [`crate::video::MAX_HEIGHT`] at most, and
+//! their RTP packets are handed on as they come ([`JitsiEvent::Video`]). palabre's own camera
+//! source is declared in every session-accept that offers VP8 (muted, in the presence, until
+//! the camera is turned on), so that turning it on needs no new negotiation.
 //!
 //! The bridge channel is the SCTP data channel when the offer has one; the colibri WebSocket
 //! the offer names is the fallback, used at once when there is no SCTP (older deployments) or
@@ -74,6 +78,8 @@ const REJOIN_MAX_PAUSE: Duration = Duration::from_secs(30);
 const MEDIA_LOST_AFTER: Duration = Duration::from_secs(10);
 /// Jicofo takes at most this many restart requests a minute from one participant.
 const MAX_RESTARTS_PER_MINUTE: usize = 5;
+/// How many others' cameras the bridge is asked for, out of audio-only mode.
+pub const VIDEO_LAST_N: i32 = 4;
 /// The largest bridge-channel message taken (source maps of big meetings stay far below).
 const MAX_BRIDGE_MESSAGE: usize = 256 * 1024;
 
@@ -95,6 +101,8 @@ pub struct JitsiOptions {
     pub ice_loopback: bool,
     /// Join with the microphone muted.
     pub audio_muted: bool,
+    /// Receive no video (the default); [`JitsiCommand::AudioOnly`] changes it during the call.
+    pub audio_only: bool,
     /// A stable random id of this installation.
     pub machine_uid: String,
 }
@@ -124,6 +132,20 @@ pub enum JitsiCommand {
     Mute(bool),
     /// Raise (with the time in ms since the Unix epoch) or lower the hand.
     RaiseHand(Option<u64>),
+    /// Receive no video (`true`) or others' cameras.
+    AudioOnly(bool),
+    /// The camera is on (`true`) or off, as the others are told.
+    Camera(bool),
+    /// One encoded frame of palabre's camera, cut into RTP payloads
+    /// ([`crate::video::vp8::packetize`]), with its 90 kHz timestamp.
+    Video {
+        /// The payloads, in order (the last gets the marker).
+        payloads: Vec<Vec<u8>>,
+        /// RTP timestamp.
+        timestamp: u32,
+    },
+    /// Ask the sender of this remote video SSRC for a key frame.
+    KeyFrame(u32),
     /// Leave the meeting and stop.
     Leave,
 }
@@ -143,6 +165,10 @@ pub struct JitsiTraffic {
     pub audio_packets_sent: u64,
     /// Opus packets received.
     pub audio_packets_received: u64,
+    /// VP8 RTP packets sent.
+    pub video_packets_sent: u64,
+    /// VP8 RTP packets received.
+    pub video_packets_received: u64,
     /// WebSocket (signalling) bytes sent, text only.
     pub signalling_bytes_sent: u64,
     /// WebSocket bytes received.
@@ -176,6 +202,23 @@ pub enum JitsiEvent {
         /// The sender's audio level in −dBov (0 loudest, 127 silence), when it sent one.
         level: Option<u8>,
     },
+    /// One RTP packet of another's camera (VP8).
+    Video {
+        /// The source's SSRC.
+        ssrc: u32,
+        /// Its endpoint id, when the focus announced it.
+        endpoint: Option<String>,
+        /// RTP sequence number.
+        seq: u16,
+        /// RTP timestamp (90 kHz).
+        timestamp: u32,
+        /// RTP marker.
+        marker: bool,
+        /// RTP payload.
+        payload: Vec<u8>,
+    },
+    /// The bridge asks for a key frame of palabre's camera.
+    KeyFrameWanted,
     /// A message from the bridge.
     Bridge(BridgeMessage),
     /// Media flows (or, `false`, stopped).
@@ -255,6 +298,8 @@ pub fn spawn(
         .name("palabre-jitsi".to_owned())
         .spawn(move || {
             let mut driver = Driver {
+                audio_only: options.audio_only,
+                camera_on: false,
                 options,
                 commands: command_rx,
                 events: event_tx,
@@ -286,6 +331,10 @@ struct Driver {
     events: std_mpsc::Sender<JitsiEvent>,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
     traffic: JitsiTraffic,
+    /// Receive no video (kept across sessions and rejoins).
+    audio_only: bool,
+    /// The camera is on (kept across sessions and rejoins).
+    camera_on: bool,
 }
 
 /// The media side of the call: the socket and the current session.
@@ -296,6 +345,8 @@ struct Media {
     /// Local address used to reach each remote address (ICE needs the real one).
     routes: HashMap<IpAddr, IpAddr>,
     audio_ssrc: u32,
+    /// palabre's camera SSRC (declared whenever the offer takes VP8 and video is built in).
+    video_ssrc: u32,
     next_timeout: Option<Instant>,
     last_terminator: bool,
     /// The IQ id of the current session's session-accept, until the focus answers it.
@@ -395,6 +446,7 @@ impl Driver {
             session: None,
             routes: HashMap::new(),
             audio_ssrc: rand::random::<u32>().max(1),
+            video_ssrc: rand::random::<u32>().max(2),
             next_timeout: None,
             last_terminator: true,
             accept_id: None,
@@ -476,6 +528,8 @@ impl Driver {
                 () = tokio::time::sleep_until(until) => return false,
                 command = self.commands.recv() => match command {
                     Some(JitsiCommand::Mute(muted)) => config.audio_muted = muted,
+                    Some(JitsiCommand::AudioOnly(audio_only)) => self.audio_only = audio_only,
+                    Some(JitsiCommand::Camera(on)) => self.camera_on = on,
                     Some(JitsiCommand::Leave) | None => return true,
                     Some(_) => {}
                 },
@@ -525,6 +579,7 @@ impl Driver {
     ) -> Outcome {
         let now = Instant::now();
         let mut conference = Conference::new(config, now, rand::random());
+        conference.set_video_muted(!self.camera_on);
         let mut joined = false;
         let mut buffer = vec![0u8; 2048];
         let mut next_stats = now + STATS_INTERVAL;
@@ -629,6 +684,31 @@ impl Driver {
                         Some(JitsiCommand::Chat { text, to }) => conference.send_chat(&text, to.as_deref()),
                         Some(JitsiCommand::Mute(muted)) => conference.set_audio_muted(muted),
                         Some(JitsiCommand::RaiseHand(at)) => conference.set_raised_hand(at),
+                        Some(JitsiCommand::AudioOnly(audio_only)) => {
+                            if self.audio_only != audio_only {
+                                self.audio_only = audio_only;
+                                let constraints = self.video_constraints();
+                                self.send_bridge(media, &constraints);
+                            }
+                        }
+                        Some(JitsiCommand::Camera(on)) => {
+                            self.camera_on = on;
+                            conference.set_video_muted(!on);
+                        }
+                        Some(JitsiCommand::Video { payloads, timestamp }) => {
+                            if let Some(session) = &mut media.session && self.camera_on {
+                                let count = payloads.len();
+                                for (index, payload) in payloads.into_iter().enumerate() {
+                                    session.send_video(now, payload, timestamp, index + 1 == count);
+                                    self.traffic.video_packets_sent += 1;
+                                }
+                            }
+                        }
+                        Some(JitsiCommand::KeyFrame(ssrc)) => {
+                            if let Some(session) = &mut media.session {
+                                session.request_key_frame(ssrc);
+                            }
+                        }
                         Some(JitsiCommand::Leave) | None => {
                             if let Some(session) = &media.session {
                                 let terminate = jingle::session_terminate(session.sid(), "success", None);
@@ -796,6 +876,7 @@ impl Driver {
         let config = MediaConfig {
             endpoint: endpoint.clone(),
             audio_ssrc: media.audio_ssrc,
+            video_ssrc: cfg!(feature = "video").then_some(media.video_ssrc),
             local_addresses,
             // A meeting on this very machine (a test instance) is reached over loopback.
             allow_loopback: self.options.ice_loopback || is_loopback_host(&self.options.link.host),
@@ -840,10 +921,20 @@ impl Driver {
                 msid: format!("{stream_id} {stream_id}-track"),
                 video_type: None,
             }),
-            video: None,
-            audio_only: true,
-            // VP8 is answered as browsers do, so that the video content is a valid answer;
-            // with `initial-last-n` 0 and `lastN` 0 the bridge sends none.
+            video: local.video_ssrc.map(|ssrc| {
+                let stream_id = format!("{endpoint}-video-1");
+                jingle::LocalSource {
+                    ssrc,
+                    rtx_ssrc: None,
+                    name: format!("{endpoint}-v0"),
+                    msid: format!("{stream_id} {stream_id}-track"),
+                    video_type: Some("camera".to_owned()),
+                }
+            }),
+            audio_only: self.audio_only,
+            // VP8 is answered as browsers do, so that the video content is a valid answer
+            // even in audio-only mode (then `initial-last-n` 0 and `lastN` 0: the bridge
+            // sends none).
             codecs: jingle::AcceptedCodecs { vp8: true },
         };
         let responder = conference.jid().unwrap_or_default().to_owned();
@@ -957,7 +1048,7 @@ impl Driver {
                     socket.open = true;
                 }
                 self.stage(Phrase::tr("jitsi-bridge-socket-open"));
-                self.send_bridge(media, &colibri::audio_only_constraints());
+                self.send_bridge(media, &self.video_constraints());
             }
             Some(BridgeSocketEvent::Text(text)) => {
                 self.traffic.signalling_bytes_received += text.len() as u64;
@@ -976,6 +1067,16 @@ impl Driver {
             }
             // The task ended (it never does by itself): forget it.
             None => media.bridge_socket = None,
+        }
+    }
+
+    /// The video palabre asks the bridge for: none in audio-only mode, else up to
+    /// [`VIDEO_LAST_N`] cameras at [`crate::video::MAX_HEIGHT`] at most.
+    fn video_constraints(&self) -> BridgeMessage {
+        if self.audio_only {
+            colibri::audio_only_constraints()
+        } else {
+            colibri::video_constraints(VIDEO_LAST_N, crate::video::MAX_HEIGHT as i32)
         }
     }
 
@@ -1054,10 +1155,29 @@ impl Driver {
                             level,
                         });
                     }
+                    MediaEvent::Video {
+                        ssrc,
+                        seq,
+                        timestamp,
+                        marker,
+                        payload,
+                    } => {
+                        self.traffic.video_packets_received += 1;
+                        let endpoint = session.video_owner_of(ssrc).map(str::to_owned);
+                        self.emit(JitsiEvent::Video {
+                            ssrc,
+                            endpoint,
+                            seq,
+                            timestamp,
+                            marker,
+                            payload,
+                        });
+                    }
+                    MediaEvent::KeyFrameWanted => self.emit(JitsiEvent::KeyFrameWanted),
                     MediaEvent::BridgeOpen => {
                         media.bridge_fallback_at = None;
                         if media.bridge_socket.is_none() {
-                            session.send_bridge(&colibri::audio_only_constraints());
+                            session.send_bridge(&self.video_constraints());
                         }
                     }
                     MediaEvent::Bridge(message) => self.on_bridge_message(media, message),

@@ -354,6 +354,23 @@ pub fn audio_only_constraints() -> BridgeMessage {
     }
 }
 
+/// The constraints palabre sends out of audio-only mode: at most `last_n` cameras, none taller
+/// than `max_height`
+/// (`{"colibriClass":"ReceiverVideoConstraints","lastN":4,"defaultConstraints":{"maxHeight":360}}`).
+pub fn video_constraints(last_n: i32, max_height: i32) -> BridgeMessage {
+    BridgeMessage::ReceiverVideoConstraints {
+        last_n: Some(last_n),
+        selected_sources: None,
+        on_stage_sources: None,
+        default_constraints: Some(VideoConstraints {
+            max_height,
+            max_frame_rate: None,
+        }),
+        constraints: None,
+        assumed_bandwidth_bps: None,
+    }
+}
+
 /// The answer to an end-to-end ping: for an [`BridgeMessage::EndpointMessage`] from another
 /// endpoint whose payload is `{"type":"e2e-ping-request","id":…}`, the message
 /// `{"type":"e2e-ping-response","id":…}` back to its sender. `None` for anything else.
@@ -489,6 +506,17 @@ mod tests {
         for message in messages {
             round_trip(message);
         }
+    }
+
+    #[test]
+    fn video_constraints_ask_for_low_resolution() {
+        let json: serde_json::Value =
+            serde_json::from_str(&encode(&video_constraints(4, 360))).expect("JSON");
+        assert_eq!(
+            json,
+            json!({"colibriClass": "ReceiverVideoConstraints", "lastN": 4,
+                   "defaultConstraints": {"maxHeight": 360}})
+        );
     }
 
     #[test]

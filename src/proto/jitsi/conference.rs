@@ -302,6 +302,8 @@ pub struct Conference {
     participants: BTreeMap<String, Participant>,
     sent_muc_join: bool,
     audio_muted: bool,
+    /// The camera is off (as `SourceInfo` and `<videomuted>` say).
+    video_muted: bool,
     raised_hand: Option<u64>,
     /// The focus occupant's full JID, `room@conference.domain/focus`.
     focus_occupant: String,
@@ -322,6 +324,7 @@ impl Conference {
         let focus_occupant = format!("{}/focus", config.room);
         Conference {
             audio_muted: config.audio_muted,
+            video_muted: true,
             config,
             stream,
             phase: Phase::Connecting,
@@ -467,6 +470,14 @@ impl Conference {
     pub fn set_audio_muted(&mut self, muted: bool) {
         if self.audio_muted != muted {
             self.audio_muted = muted;
+            self.send_presence();
+        }
+    }
+
+    /// Turns the camera on (`false`) or off as others see it.
+    pub fn set_video_muted(&mut self, muted: bool) {
+        if self.video_muted != muted {
+            self.video_muted = muted;
             self.send_presence();
         }
     }
@@ -718,7 +729,7 @@ impl Conference {
         );
         let source_info = serde_json::json!({
             format!("{}-a0", self.endpoint): { "muted": self.audio_muted },
-            format!("{}-v0", self.endpoint): { "muted": true },
+            format!("{}-v0", self.endpoint): { "muted": self.video_muted, "videoType": "camera" },
         });
         presence.append_child(
             xml::element("SourceInfo", ns::CLIENT).text_node(source_info.to_string()),
@@ -726,7 +737,9 @@ impl Conference {
         presence.append_child(
             xml::element("audiomuted", ns::JITMEET_AUDIO).text_node(self.audio_muted.to_string()),
         );
-        presence.append_child(xml::element("videomuted", ns::JITMEET_VIDEO).text_node("true"));
+        presence.append_child(
+            xml::element("videomuted", ns::JITMEET_VIDEO).text_node(self.video_muted.to_string()),
+        );
         presence.append_child(
             xml::element("jitsi_participant_raisedHand", ns::CLIENT).text_node(
                 self.raised_hand

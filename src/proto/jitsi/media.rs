@@ -11,8 +11,11 @@
 //!
 //! str0m runs in RTP mode: each Opus packet goes out and comes in as one RTP packet, since
 //! several people speak in one Jingle content and palabre's audio engine keeps one jitter
-//! buffer per speaker (keyed by SSRC). Video is not received: palabre declares no video
-//! media, so the bridge's video packets (there should be none in audio-only mode) are dropped.
+//! buffer per speaker (keyed by SSRC). Video, when the offer has VP8, is declared too: each
+//! remote video source gets a receive stream whose RTP packets come out as they are
+//! ([`MediaEvent::Video`]; the caller puts frames together), and palabre's camera, when it has
+//! one, a send stream ([`MediaSession::send_video`]). Whether the bridge sends any video is
+//! for the bridge channel's constraints to say.
 //!
 //! Like str0m, the session does no I/O and reads no clock: the caller passes datagrams in
 //! ([`MediaSession::handle_receive`]), time ([`MediaSession::handle_timeout`]) and polls
@@ -26,7 +29,7 @@ use str0m::change::DirectApi;
 use str0m::channel::{ChannelConfig, ChannelId};
 use str0m::config::{DtlsVersion, Fingerprint};
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{Frequency, MediaKind as StrMediaKind, Mid, Pt};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaKind as StrMediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{Extension, ExtensionValues, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, RtcConfig};
@@ -43,6 +46,8 @@ pub const BRIDGE_CHANNEL_LABEL: &str = "JVB data channel";
 pub const BRIDGE_CHANNEL_PROTOCOL: &str = "http://jitsi.org/protocols/colibri";
 /// The most remote audio sources followed at once.
 pub const MAX_REMOTE_SOURCES: usize = 256;
+/// The most remote video sources followed at once.
+pub const MAX_REMOTE_VIDEO_SOURCES: usize = 64;
 
 /// Header extensions palabre's media session uses, by URI: the same set the session-accept
 /// keeps ([`jingle::build`]), so that the answer tells the truth.
@@ -60,6 +65,8 @@ pub struct MediaConfig {
     pub endpoint: String,
     /// The SSRC of palabre's microphone stream.
     pub audio_ssrc: u32,
+    /// The SSRC of palabre's camera stream, when it may send video.
+    pub video_ssrc: Option<u32>,
     /// The local UDP socket's addresses to offer as host candidates.
     pub local_addresses: Vec<SocketAddr>,
     /// Use loopback addresses (127.0.0.0/8, ::1) for ICE, which is normally skipped: for local
@@ -86,6 +93,10 @@ pub struct LocalDescription {
     pub header_extensions: Vec<(u8, String)>,
     /// palabre's audio SSRC.
     pub audio_ssrc: u32,
+    /// palabre's video SSRC, when the offer takes VP8 and palabre may send video.
+    pub video_ssrc: Option<u32>,
+    /// The VP8 payload type, when the offer has one.
+    pub vp8_pt: Option<u8>,
 }
 
 /// What happened in the media session.
@@ -108,6 +119,21 @@ pub enum MediaEvent {
         /// The sender's audio level in −dBov (0 loudest, 127 silence), when it sent one.
         level: Option<u8>,
     },
+    /// One RTP packet of a remote video source (VP8).
+    Video {
+        /// The RTP SSRC (one per camera).
+        ssrc: u32,
+        /// The sequence number.
+        seq: u16,
+        /// The RTP timestamp (90 kHz).
+        timestamp: u32,
+        /// The RTP marker (the last packet of a frame).
+        marker: bool,
+        /// The RTP payload (VP8 descriptor and data).
+        payload: Vec<u8>,
+    },
+    /// The bridge asks for a key frame of palabre's video.
+    KeyFrameWanted,
     /// The bridge channel opened (palabre has sent its `ClientHello`).
     BridgeOpen,
     /// RTCP's figures for one stream (every [`STATS_INTERVAL`]).
@@ -161,6 +187,12 @@ pub struct MediaSession {
     next_seq: u64,
     channel: Option<ChannelId>,
     remote: HashMap<u32, RemoteSource>,
+    /// The video content's mid and VP8 payload type, when the offer has them.
+    video: Option<(Mid, Pt)>,
+    video_ssrc: Option<Ssrc>,
+    next_video_seq: u64,
+    /// Remote video sources: their owner's endpoint id.
+    remote_video: HashMap<u32, Option<String>>,
     local: LocalDescription,
     allow_loopback: bool,
     failed: bool,
@@ -241,6 +273,24 @@ impl MediaSession {
                 ..FormatParams::default()
             },
         );
+        let video_offer = offer.content(&MediaKind::Video).and_then(|content| {
+            let description = content.description.as_ref()?;
+            let vp8 = description
+                .payload_types
+                .iter()
+                .find(|pt| pt.name.eq_ignore_ascii_case("vp8") && pt.clockrate == Some(90_000))?;
+            Some((Mid::from(content.name.as_str()), Pt::from(vp8.id), vp8.id))
+        });
+        if let Some((_, pt, _)) = video_offer {
+            rtc_config.codec_config().add_config(
+                pt,
+                None,
+                Codec::Vp8,
+                Frequency::NINETY_KHZ,
+                None,
+                FormatParams::default(),
+            );
+        }
         let mut audio_level_id = None;
         let twcc = header_extensions
             .iter()
@@ -301,6 +351,12 @@ impl MediaSession {
                 api.enable_twcc_feedback();
             }
             api.declare_stream_tx(audio_ssrc, None, audio_mid, None);
+            if let Some((mid, _, _)) = video_offer {
+                api.declare_media(mid, StrMediaKind::Video);
+                if let Some(ssrc) = config.video_ssrc {
+                    api.declare_stream_tx(Ssrc::from(ssrc), None, mid, None);
+                }
+            }
             api.start_dtls(true)
                 .map_err(|error| format!("DTLS could not start: {error}."))?;
             if offer
@@ -323,6 +379,10 @@ impl MediaSession {
             next_seq: u64::from(rand::random::<u16>() & 0x7fff),
             channel: None,
             remote: HashMap::new(),
+            video: video_offer.map(|(mid, pt, _)| (mid, pt)),
+            video_ssrc: video_offer.and(config.video_ssrc).map(Ssrc::from),
+            next_video_seq: u64::from(rand::random::<u16>() & 0x7fff),
+            remote_video: HashMap::new(),
             local: LocalDescription {
                 ufrag: local_creds.ufrag,
                 pwd: local_creds.pass,
@@ -332,6 +392,8 @@ impl MediaSession {
                 opus_pt: opus.id,
                 header_extensions,
                 audio_ssrc: config.audio_ssrc,
+                video_ssrc: video_offer.and(config.video_ssrc),
+                vp8_pt: video_offer.map(|(_, _, id)| id),
             },
             allow_loopback: config.allow_loopback,
             failed: false,
@@ -378,13 +440,30 @@ impl MediaSession {
             .and_then(|source| source.owner.as_deref())
     }
 
-    /// Adds (`add`) or removes the audio sources of a `session-initiate`, `source-add` or
-    /// `source-remove`. The bridge's own sources (`jvb-a0`) only carry RTCP and are skipped.
+    /// The remote video source with this SSRC: its owner's endpoint id.
+    pub fn video_owner_of(&self, ssrc: u32) -> Option<&str> {
+        self.remote_video.get(&ssrc).and_then(Option::as_deref)
+    }
+
+    /// Asks the sender of a remote video source for a key frame (RTCP PLI).
+    pub fn request_key_frame(&mut self, ssrc: u32) {
+        if let Some(stream) = self.rtc.direct_api().stream_rx(&Ssrc::from(ssrc)) {
+            stream.request_keyframe(KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// Adds (`add`) or removes the sources of a `session-initiate`, `source-add` or
+    /// `source-remove`. The bridge's own sources (`jvb-a0`, `jvb-v0`) only carry RTCP and are
+    /// skipped.
     pub fn apply_sources(&mut self, jingle: &Jingle, add: bool) {
         for content in &jingle.contents {
             let Some(description) = &content.description else {
                 continue;
             };
+            if description.media == MediaKind::Video {
+                self.apply_video_sources(description, add);
+                continue;
+            }
             if description.media != MediaKind::Audio {
                 continue;
             }
@@ -412,6 +491,42 @@ impl MediaSession {
                 } else if self.remote.remove(&source.ssrc).is_some() {
                     self.rtc.direct_api().remove_stream_rx(ssrc);
                 }
+            }
+        }
+    }
+
+    fn apply_video_sources(&mut self, description: &jingle::Description, add: bool) {
+        let Some((mid, _)) = self.video else {
+            return;
+        };
+        // The retransmission SSRCs of FID groups are not streams of their own here.
+        let rtx: Vec<u32> = description
+            .ssrc_groups
+            .iter()
+            .filter(|group| group.semantics == "FID")
+            .filter_map(|group| group.ssrcs.get(1).copied())
+            .collect();
+        for source in &description.sources {
+            if source.is_bridge()
+                || Some(Ssrc::from(source.ssrc)) == self.video_ssrc
+                || rtx.contains(&source.ssrc)
+            {
+                continue;
+            }
+            let ssrc = Ssrc::from(source.ssrc);
+            if add {
+                if self.remote_video.len() >= MAX_REMOTE_VIDEO_SOURCES
+                    || self.remote_video.contains_key(&source.ssrc)
+                {
+                    continue;
+                }
+                self.rtc
+                    .direct_api()
+                    .expect_stream_rx(ssrc, None, mid, None);
+                self.remote_video
+                    .insert(source.ssrc, source.endpoint_id().map(str::to_owned));
+            } else if self.remote_video.remove(&source.ssrc).is_some() {
+                self.rtc.direct_api().remove_stream_rx(ssrc);
             }
         }
     }
@@ -505,6 +620,23 @@ impl MediaSession {
         }
     }
 
+    /// Sends one RTP payload of palabre's video (VP8, 90 kHz `timestamp`); `marker` on the
+    /// last packet of a frame. Nothing when the session takes no video from palabre.
+    pub fn send_video(&mut self, now: Instant, payload: Vec<u8>, timestamp: u32, marker: bool) {
+        let (Some((_, pt)), Some(ssrc)) = (self.video, self.video_ssrc) else {
+            return;
+        };
+        if self.failed {
+            return;
+        }
+        let seq = SeqNo::from(self.next_video_seq);
+        self.next_video_seq += 1;
+        let write = RtpWrite::new(pt, seq, timestamp, now, payload).marker(marker);
+        if let Some(stream) = self.rtc.direct_api().stream_tx(&ssrc) {
+            stream.write_rtp(write);
+        }
+    }
+
     /// Sends a message on the bridge channel; `false` when it is not open.
     pub fn send_bridge(&mut self, message: &BridgeMessage) -> bool {
         let Some(id) = self.channel else {
@@ -569,6 +701,21 @@ impl MediaSession {
                 Some(MediaEvent::Reconnected)
             }
             Event::RtpPacket(packet) => {
+                if let Some((_, vp8)) = self.video
+                    && packet.header.payload_type == vp8
+                {
+                    let ssrc: u32 = *packet.header.ssrc;
+                    if !self.remote_video.contains_key(&ssrc) {
+                        return None;
+                    }
+                    return Some(MediaEvent::Video {
+                        ssrc,
+                        seq: (*packet.seq_no & 0xffff) as u16,
+                        timestamp: packet.header.timestamp,
+                        marker: packet.header.marker,
+                        payload: packet.payload.to_vec(),
+                    });
+                }
                 if packet.header.payload_type != self.opus_pt {
                     return None;
                 }
@@ -587,6 +734,9 @@ impl MediaSession {
                     opus: packet.payload.to_vec(),
                     level,
                 })
+            }
+            Event::KeyframeRequest(_) if self.video_ssrc.is_some() => {
+                Some(MediaEvent::KeyFrameWanted)
             }
             Event::ChannelOpen(id, _) if Some(id) == self.channel => {
                 let hello = BridgeMessage::ClientHello {};
