@@ -720,6 +720,8 @@ mod tests {
                 )
                 .expect("a host"),
             ],
+            audio_only: false,
+            camera: Some("test-pattern".into()),
         };
         settings.save(dir.path()).expect("save");
         let (loaded, warning) = Settings::load(dir.path());

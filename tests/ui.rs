@@ -1063,3 +1063,90 @@ fn harness_fr(state: WindowState) -> Harness<'static, App> {
     harness.run();
     harness
 }
+
+/// Jitsi Meet out of audio-only mode: chosen before joining (and remembered), others' cameras
+/// shown as tiles, the camera turned on, then audio only again drops the tiles and the camera.
+#[test]
+fn video_is_chosen_before_joining_and_in_the_call() {
+    let mut state = home();
+    state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
+    let mut harness = harness(state);
+    // Audio only, checked by default; the camera list waits until it is unchecked.
+    let audio_only = harness.get_by_label("Audio only");
+    assert_eq!(toggled(&audio_only), Some(Toggled::True));
+    assert!(!audio_only.accesskit_node().is_disabled());
+    assert!(
+        harness
+            .get_by_label("Camera")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Audio only").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::AudioOnly(false)]);
+    assert!(effects.save && !harness.state().state.settings.audio_only);
+    assert!(
+        !harness
+            .get_by_label("Camera")
+            .accesskit_node()
+            .is_disabled()
+    );
+    type_into(&mut harness, "Your name", "me");
+    harness.get_by_label("Join").click();
+    harness.run();
+    let (_, effects) = apply(&mut harness);
+    assert!(!effects.join.expect("a join request").audio_only);
+    let state = &mut harness.state_mut().state;
+    state.apply_conference(ConferenceEvent::Stage(Stage::Connected));
+    state.apply_conference(ConferenceEvent::Roster {
+        participants: vec![
+            Participant {
+                room: None,
+                ..participant(0, "me", 0, true)
+            },
+            Participant {
+                room: None,
+                ..participant(1, "alice", 0, false)
+            },
+        ],
+        rooms: Vec::new(),
+    });
+    let picture = palabre::video::Rgba::from_i420(
+        &palabre::video::TestPattern::new(320, 180).next_frame(),
+        palabre::video::TILE_WIDTH,
+    );
+    state.apply_conference(ConferenceEvent::Video {
+        participant: 1,
+        picture: Some(std::sync::Arc::new(picture)),
+    });
+    harness.run();
+    harness.get_by_label("Camera of alice");
+    // The camera, allowed out of audio-only mode.
+    let camera = harness.get_by_label("Turn camera on");
+    assert!(!camera.accesskit_node().is_disabled());
+    camera.click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::Camera(true)]);
+    assert_eq!(
+        effects.conference,
+        vec![ConferenceCommand::Camera(Some(
+            palabre::video::camera::Source::Default
+        ))]
+    );
+    harness.get_by_label("Turn camera off");
+    // Audio only again: the tiles go, the camera goes off and cannot be turned on.
+    harness.get_by_label("Audio only").click();
+    harness.run();
+    let (intents, effects) = apply(&mut harness);
+    assert_eq!(intents, vec![Intent::AudioOnly(true)]);
+    assert_eq!(effects.conference, vec![ConferenceCommand::AudioOnly(true)]);
+    assert!(harness.query_by_label("Camera of alice").is_none());
+    assert!(
+        harness
+            .get_by_label("Turn camera on")
+            .accesskit_node()
+            .is_disabled()
+    );
+}

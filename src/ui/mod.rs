@@ -160,6 +160,8 @@ pub struct PalabreApp {
     probe_results: (Sender<ProbeResult>, Receiver<ProbeResult>),
     /// Writes the settings off the window's thread (`None`: nowhere to keep them).
     saver: Option<saver::SettingsSaver>,
+    /// The cameras, listed once on a thread of their own at start.
+    cameras: Option<Receiver<Vec<crate::video::camera::CameraInfo>>>,
 }
 
 impl PalabreApp {
@@ -203,6 +205,7 @@ impl PalabreApp {
             meters_shown: None,
             probe_results: std::sync::mpsc::channel(),
             saver,
+            cameras: list_cameras(ctx),
         }
     }
 
@@ -512,12 +515,38 @@ impl PalabreApp {
     }
 }
 
+/// Lists the cameras on a thread (device I/O stays off the window's thread); the window is
+/// woken when the list is ready. Only in builds with video.
+fn list_cameras(ctx: &egui::Context) -> Option<Receiver<Vec<crate::video::camera::CameraInfo>>> {
+    if !cfg!(feature = "video") {
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wake = ctx.clone();
+    std::thread::Builder::new()
+        .name("palabre-cameras".to_owned())
+        .spawn(move || {
+            let cameras = crate::video::camera::list().unwrap_or_else(|error| {
+                tracing::info!("{error}");
+                Vec::new()
+            });
+            tx.send(cameras).ok();
+            repaint_once(&wake);
+        })
+        .ok()?;
+    Some(rx)
+}
+
 impl eframe::App for PalabreApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
         self.drain_conference();
         while let Ok((link, probe)) = self.probe_results.1.try_recv() {
             self.state.apply_probe(link, probe);
+        }
+        if let Some(cameras) = self.cameras.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.state.cameras = cameras;
+            self.cameras = None;
         }
         if let Some(result) = self.saver.as_ref().and_then(|saver| saver.last_result()) {
             self.state.save_error = result.err();

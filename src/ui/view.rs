@@ -61,6 +61,64 @@ pub struct Drafts {
     pub own_added_seen: u64,
     /// The [`JoinForm::id`] whose password field was given the focus.
     pub password_focused: u64,
+    /// The textures of the video tiles, refreshed when a new picture comes.
+    pub tiles: VideoTextures,
+}
+
+/// One texture per participant's camera, with the picture it holds.
+#[derive(Clone, Default)]
+pub struct VideoTextures(
+    std::collections::HashMap<u32, (std::sync::Arc<crate::video::Rgba>, egui::TextureHandle)>,
+);
+
+impl std::fmt::Debug for VideoTextures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VideoTextures({})", self.0.len())
+    }
+}
+
+impl VideoTextures {
+    /// The texture showing `picture`, uploaded only when the picture changed.
+    fn texture(
+        &mut self,
+        ctx: &egui::Context,
+        participant: u32,
+        picture: &std::sync::Arc<crate::video::Rgba>,
+    ) -> egui::TextureHandle {
+        let image = || {
+            egui::ColorImage::from_rgba_unmultiplied(
+                [picture.width as usize, picture.height as usize],
+                &picture.pixels,
+            )
+        };
+        match self.0.get_mut(&participant) {
+            Some((shown, handle)) => {
+                if !std::sync::Arc::ptr_eq(shown, picture) {
+                    handle.set(image(), egui::TextureOptions::LINEAR);
+                    *shown = picture.clone();
+                }
+                handle.clone()
+            }
+            None => {
+                let handle = ctx.load_texture(
+                    format!("video-{participant}"),
+                    image(),
+                    egui::TextureOptions::LINEAR,
+                );
+                self.0
+                    .insert(participant, (picture.clone(), handle.clone()));
+                handle
+            }
+        }
+    }
+
+    /// Drops the textures of those without a picture now.
+    fn keep(
+        &mut self,
+        videos: &std::collections::BTreeMap<u32, std::sync::Arc<crate::video::Rgba>>,
+    ) {
+        self.0.retain(|id, _| videos.contains_key(id));
+    }
 }
 
 /// Left end of the level meter, dBFS.
@@ -753,25 +811,23 @@ fn join_form_ui(
             join |= response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             ui.end_row();
         });
-    let mut audio_only = true;
-    ui.add_enabled(
-        false,
-        egui::Checkbox::new(&mut audio_only, i18n.tr("audio-only-checkbox")),
-    )
-    .on_disabled_hover_text(match form.target {
-        Target::Mumble(_) => i18n.tr("audio-only-mumble"),
-        _ => i18n.tr("audio-only-jitsi"),
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label(i18n.tr("camera-label"));
-        ui.add_enabled_ui(false, |ui| {
-            egui::ComboBox::from_id_salt("camera")
-                .selected_text(i18n.tr("camera-unavailable"))
-                .show_ui(ui, |_| {})
-                .response
-                .labelled_by(label.id);
+    // Mumble carries no video; a build without video has none either.
+    let video_possible = !matches!(form.target, Target::Mumble(_)) && cfg!(feature = "video");
+    let mut audio_only = state.settings.audio_only || !video_possible;
+    let checkbox = ui
+        .add_enabled(
+            video_possible,
+            egui::Checkbox::new(&mut audio_only, i18n.tr("audio-only-checkbox")),
+        )
+        .on_hover_text(i18n.tr("audio-only-hint"))
+        .on_disabled_hover_text(match form.target {
+            Target::Mumble(_) => i18n.tr("audio-only-mumble"),
+            _ => i18n.tr("audio-only-no-video"),
         });
-    });
+    if checkbox.changed() {
+        intents.push(Intent::AudioOnly(audio_only));
+    }
+    camera_choice_ui(ui, state, i18n, video_possible && !audio_only, intents);
     ui.add_space(6.0);
     let can_join = form.joinable() && !drafts.name.trim().is_empty() && !state.engine_stopped;
     ui.horizontal(|ui| {
@@ -795,6 +851,82 @@ fn join_form_ui(
             password: drafts.password.clone(),
         });
     }
+}
+
+/// The camera list: the first camera found, each camera, or the test picture.
+fn camera_choice_ui(
+    ui: &mut Ui,
+    state: &WindowState,
+    i18n: &I18n,
+    enabled: bool,
+    intents: &mut Vec<Intent>,
+) {
+    let chosen = state.settings.camera.clone();
+    let name_of = |id: &Option<String>| match id.as_deref() {
+        None => i18n.tr("camera-first"),
+        Some(crate::video::camera::TEST_PATTERN) => i18n.tr("camera-test-pattern"),
+        Some(id) => state
+            .cameras
+            .iter()
+            .find(|camera| camera.id == id)
+            .map_or_else(|| id.to_owned(), |camera| camera.name.clone()),
+    };
+    ui.horizontal(|ui| {
+        let label = ui.label(i18n.tr("camera-label"));
+        ui.add_enabled_ui(enabled, |ui| {
+            egui::ComboBox::from_id_salt("camera")
+                .selected_text(name_of(&chosen))
+                .show_ui(ui, |ui| {
+                    let mut choices: Vec<Option<String>> = vec![None];
+                    choices.extend(state.cameras.iter().map(|camera| Some(camera.id.clone())));
+                    choices.push(Some(crate::video::camera::TEST_PATTERN.to_owned()));
+                    for choice in choices {
+                        let selected = choice == chosen;
+                        if ui.selectable_label(selected, name_of(&choice)).clicked() && !selected {
+                            intents.push(Intent::SelectCamera(choice));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        if enabled && state.cameras.is_empty() {
+            ui.weak(i18n.tr("camera-none-found"));
+        }
+    });
+}
+
+/// Everyone's camera, as tiles of at most [`crate::video::TILE_WIDTH`] pixels (smaller when the
+/// window is narrow).
+fn video_tiles_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, drafts: &mut Drafts) {
+    let call = &state.call;
+    drafts.tiles.keep(&call.videos);
+    if call.videos.is_empty() {
+        return;
+    }
+    let width = (crate::video::TILE_WIDTH as f32)
+        .min(ui.available_width() / 2.0 - 8.0)
+        .max(80.0);
+    ui.horizontal_wrapped(|ui| {
+        for (id, picture) in &call.videos {
+            let name = call
+                .participants
+                .iter()
+                .find(|p| p.id == *id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
+            let texture = drafts.tiles.texture(ui.ctx(), *id, picture);
+            let height = width * picture.height as f32 / picture.width.max(1) as f32;
+            ui.vertical(|ui| {
+                let label = i18n.tr_args("video-of", &[("name", FluentValue::from(name.clone()))]);
+                ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(width, height)))
+                    .widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Image, true, label.clone())
+                    });
+                ui.weak(name);
+            });
+        }
+    });
 }
 
 /// The room name asked for a Jitsi Meet server given without one.
@@ -983,6 +1115,9 @@ fn call_ui(
     ui.add_space(4.0);
     call_controls_ui(ui, state, i18n, intents);
     ui.separator();
+    if !call.audio_only {
+        video_tiles_ui(ui, state, i18n, drafts);
+    }
     if call.chat_open {
         ui.columns(2, |columns| {
             let layout = egui::Layout::top_down(egui::Align::Min);
@@ -1040,6 +1175,32 @@ fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut
                 .clicked()
             {
                 intents.push(Intent::RaiseHand(!call.hand_raised));
+            }
+        }
+        // Jitsi Meet in a build with video: audio only, and the camera outside it.
+        if call.video_possible {
+            let mut audio_only = call.audio_only;
+            if ui
+                .toggle_value(&mut audio_only, i18n.tr("audio-only-checkbox"))
+                .on_hover_text(i18n.tr("audio-only-hint"))
+                .clicked()
+            {
+                intents.push(Intent::AudioOnly(audio_only));
+            }
+            let camera = if call.camera_on {
+                i18n.tr("camera-off")
+            } else {
+                i18n.tr("camera-on")
+            };
+            if ui
+                .add_enabled(
+                    !call.audio_only,
+                    egui::Button::new(camera).selected(call.camera_on),
+                )
+                .on_disabled_hover_text(i18n.tr("camera-audio-only"))
+                .clicked()
+            {
+                intents.push(Intent::Camera(!call.camera_on));
             }
         }
         let chat = if call.unread > 0 {
