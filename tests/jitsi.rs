@@ -390,6 +390,16 @@ fn video_is_received_and_sent_out_of_audio_only_mode() {
         env.log()
     );
     assert_eq!(dave.json["video_frames_sent"], 0);
+    // The figures, for whoever runs this with --nocapture (measured in benchmarks, not here).
+    for (who, run) in [("Carol", &carol), ("Dave", &dave)] {
+        eprintln!(
+            "{who}: {:.1} s, wire bytes sent {}, received {}, video {}",
+            run.json["seconds"].as_f64().unwrap_or(0.0),
+            run.json["wire_bytes_sent"],
+            run.json["wire_bytes_received"],
+            run.json["video_received"]
+        );
+    }
 }
 
 /// An older deployment: offers without SCTP, so the bridge channel is the colibri WebSocket

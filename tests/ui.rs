@@ -1149,4 +1149,28 @@ fn video_is_chosen_before_joining_and_in_the_call() {
             .accesskit_node()
             .is_disabled()
     );
+    // Out of it again, alice's next picture is shown until she leaves.
+    harness.get_by_label("Audio only").click();
+    harness.run();
+    apply(&mut harness);
+    let state = &mut harness.state_mut().state;
+    let picture = palabre::video::Rgba::from_i420(&palabre::video::I420::black(64, 36), 320);
+    state.apply_conference(ConferenceEvent::Video {
+        participant: 1,
+        picture: Some(std::sync::Arc::new(picture)),
+    });
+    harness.run();
+    harness.get_by_label("Camera of alice");
+    harness
+        .state_mut()
+        .state
+        .apply_conference(ConferenceEvent::Roster {
+            participants: vec![Participant {
+                room: None,
+                ..participant(0, "me", 0, true)
+            }],
+            rooms: Vec::new(),
+        });
+    harness.run();
+    assert!(harness.query_by_label("Camera of alice").is_none());
 }

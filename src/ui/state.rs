@@ -562,6 +562,8 @@ impl WindowState {
             ConferenceEvent::Stage(stage) => {
                 if matches!(stage, Stage::Ended { .. }) {
                     call.speaking.clear();
+                    call.videos.clear();
+                    call.camera_on = false;
                     call.leaving = false;
                 }
                 call.stage = stage;
@@ -583,6 +585,9 @@ impl WindowState {
                 }
                 call.speaking
                     .retain(|id| participants.iter().any(|p| p.id == *id));
+                // Those who left take their camera's tile with them.
+                call.videos
+                    .retain(|id, _| participants.iter().any(|p| p.id == *id));
                 call.participants = participants;
                 call.rooms = rooms;
             }
