@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use jitsi::JitsiEnv;
 use palabre::conference::Stage;
 use palabre::config::{Language, Settings};
@@ -179,4 +179,140 @@ fn the_window_joins_a_jitsi_meeting_and_talks() {
             .is_some_and(|names| names.iter().any(|n| n == "Anaïs")),
         "{json}"
     );
+}
+
+/// Video from the window: joined audio only (the default), then "Audio only" unticked in the
+/// call shows the camera bot's tile; the camera (the test picture, chosen in the settings) is
+/// turned on, shows the user's own tile and reaches the bridge, which decodes it with aiortc;
+/// "Audio only" ticked again removes the tiles, turns the camera off and tells the bridge.
+#[test]
+fn the_window_turns_video_on_and_off_in_a_meeting() {
+    if !available() {
+        return;
+    }
+    let env = JitsiEnv::start(&["--video-bot"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = env.link("Window-Video");
+    // Jingle starts with two participants (the bot does not count): a headless peer.
+    let mut peer = Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["join", &link, "--headless", "--name", "Peer", "--seconds", "40"])
+        .env("PALABRE_CONFIG_DIR", dir.path().join("peer"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the peer");
+    let settings = Settings {
+        language: Language::En,
+        display_name: "Anaïs".to_owned(),
+        camera: Some("test-pattern".to_owned()),
+        ..Settings::default()
+    };
+    let config = dir.path().join("config");
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(|cc| {
+            PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config.clone()),
+                None,
+                Some(link.clone()),
+                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
+            )
+        });
+    harness.step();
+    harness.step();
+    harness.get_by_label("Join").click();
+    step_until(
+        &mut harness,
+        Duration::from_secs(30),
+        "in the meeting with the camera bot",
+        |app| {
+            app.state().call.stage == Stage::Connected
+                && app
+                    .state()
+                    .call
+                    .participants
+                    .iter()
+                    .any(|p| p.name == "Camera bot")
+        },
+    );
+    let bot = harness
+        .state()
+        .state()
+        .call
+        .participants
+        .iter()
+        .find(|p| p.name == "Camera bot")
+        .map(|p| p.id)
+        .expect("the bot");
+    let endpoint = env
+        .wait_for(Duration::from_secs(10), |e| {
+            e["event"] == "participant-joined" && e["nick"] == "Anaïs"
+        })
+        .and_then(|e| e["endpoint"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("the window's endpoint: {}", env.log()));
+    // Audio only: no tile, the camera button disabled.
+    std::thread::sleep(Duration::from_secs(2));
+    harness.step();
+    assert!(harness.state().state().call.videos.is_empty());
+    assert!(
+        harness
+            .get_by_label("Turn camera on")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Audio only").click();
+    step_until(&mut harness, Duration::from_secs(15), "the bot's tile", |app| {
+        app.state().call.videos.contains_key(&bot)
+    });
+    harness.get_by_label("Camera of Camera bot");
+    harness.get_by_label("Turn camera on").click();
+    step_until(&mut harness, Duration::from_secs(15), "our own tile", |app| {
+        app.state().call.camera_on && app.state().call.videos.contains_key(&0)
+    });
+    harness.get_by_label("Camera of Anaïs");
+    let decoded = env
+        .wait_for(Duration::from_secs(20), |e| {
+            e["event"] == "video-decoded" && e["endpoint"] == endpoint.as_str() && e["frames"] == 30
+        })
+        .unwrap_or_else(|| panic!("the bridge decoded none of the window's video: {}", env.log()));
+    assert_eq!((decoded["width"].as_u64(), decoded["height"].as_u64()), (Some(640), Some(360)));
+    // The others were told the camera is on (presence), and off again below.
+    harness.get_by_label("Audio only").click();
+    for _ in 0..3 {
+        harness.step();
+    }
+    let call = &harness.state().state().call;
+    assert!(call.videos.is_empty() && !call.camera_on);
+    assert!(
+        harness
+            .get_by_label("Turn camera on")
+            .accesskit_node()
+            .is_disabled()
+    );
+    // What the window told the bridge, in order: nothing, then 4 cameras at 360, then nothing.
+    let constraints = |env: &JitsiEnv| -> Vec<i64> {
+        env.events_named("bridge-message")
+            .into_iter()
+            .filter(|e| {
+                e["endpoint"] == endpoint.as_str()
+                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
+            })
+            .filter_map(|e| e["message"]["lastN"].as_i64())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while constraints(&env) != [0, 4, 0] {
+        assert!(Instant::now() < deadline, "constraints: {:?}", constraints(&env));
+        std::thread::sleep(Duration::from_millis(100));
+        harness.step();
+    }
+    harness.get_by_label("Leave").click();
+    step_until(&mut harness, Duration::from_secs(10), "ended", |app| {
+        matches!(app.state().call.stage, Stage::Ended { failed: false, .. })
+    });
+    peer.kill().ok();
+    peer.wait().ok();
 }
