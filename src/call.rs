@@ -457,7 +457,7 @@ fn on_event(
 ) -> Option<(CloseReason, TrafficStats)> {
     match event {
         MumbleEvent::Stage(stage) => say(&stage.to_string()),
-        MumbleEvent::Certificate(sentence) => say(&sentence),
+        MumbleEvent::Certificate(phrase) => say(&phrase.to_string()),
         MumbleEvent::Reconnecting {
             attempt,
             delay,

@@ -287,7 +287,7 @@ pub enum ConferenceEvent {
     Traffic(Traffic),
     /// The server's certificate changed since the last connection: the conference ends, and
     /// the user may choose to trust the new certificate and join again. The sentence explains.
-    CertificateChanged(String),
+    CertificateChanged(Phrase),
     /// The server or meeting asks for a password: the conference ends, and the user may join
     /// again with one. `wrong`: one was given and refused.
     PasswordNeeded {
@@ -632,9 +632,7 @@ impl MumbleAdapter {
                     self.emit(ConferenceEvent::Stage(Stage::Connecting(sentence)));
                 }
             }
-            MumbleEvent::Certificate(sentence) => {
-                self.emit(ConferenceEvent::Notice(Phrase::Text(sentence)))
-            }
+            MumbleEvent::Certificate(sentence) => self.emit(ConferenceEvent::Notice(sentence)),
             MumbleEvent::Tree(tree) => {
                 self.tree = tree;
                 self.emit(roster(&self.tree));
@@ -653,7 +651,7 @@ impl MumbleAdapter {
             }
             MumbleEvent::Finished { reason, .. } => {
                 if let CloseReason::CertificateChanged(sentence) = &reason {
-                    self.emit(ConferenceEvent::CertificateChanged(sentence.to_string()));
+                    self.emit(ConferenceEvent::CertificateChanged(sentence.clone()));
                 }
                 let wrong = self.password_given;
                 if let CloseReason::ServerPassword(_) = &reason {
@@ -771,7 +769,7 @@ fn session_notice(event: &SessionEvent) -> Option<Phrase> {
                 ("frame", (*frame_ms).into()),
             ],
         ),
-        SessionEvent::Denied(sentence) => Phrase::Text(sentence.clone()),
+        SessionEvent::Denied(phrase) => phrase.clone(),
         SessionEvent::ChannelNotFound(path) => Phrase::tr_args(
             "mumble-channel-not-found",
             vec![("channel", path.as_str().into())],
@@ -895,9 +893,7 @@ fn spawn_video_thread(
                     && !failed_once
                 {
                     failed_once = true;
-                    events
-                        .send(ConferenceEvent::Notice(Phrase::Text(error.to_string())))
-                        .ok();
+                    events.send(ConferenceEvent::Notice(error.phrase())).ok();
                     wake();
                 }
                 if let Some(picture) = received.picture {
@@ -1078,9 +1074,7 @@ impl JitsiAdapter {
                     }
                     crate::video::pipeline::CameraOutput::Failed(sentence) => {
                         send(JitsiCommand::Camera(false));
-                        events
-                            .send(ConferenceEvent::CameraStopped(Phrase::Text(sentence)))
-                            .ok();
+                        events.send(ConferenceEvent::CameraStopped(sentence)).ok();
                         events
                             .send(ConferenceEvent::Video {
                                 participant: JITSI_OWN_ID,
@@ -1096,9 +1090,10 @@ impl JitsiAdapter {
                 self.camera = Some(capture);
                 self.handle.send(JitsiCommand::Camera(true));
             }
-            Err(error) => self.emit(ConferenceEvent::CameraStopped(Phrase::Text(format!(
-                "The camera could not start: {error}."
-            )))),
+            Err(error) => self.emit(ConferenceEvent::CameraStopped(Phrase::tr_args(
+                "camera-start-failed",
+                vec![("error", error.to_string().into())],
+            ))),
         }
     }
 
@@ -1233,9 +1228,7 @@ impl JitsiAdapter {
                     self.emit(ConferenceEvent::PasswordNeeded { wrong: *wrong });
                 }
                 let failed = !matches!(end, Some(ConferenceEnd::Left));
-                let reason = end
-                    .as_ref()
-                    .map_or(Phrase::Text(reason), ConferenceEnd::phrase);
+                let reason = end.as_ref().map_or(reason, ConferenceEnd::phrase);
                 self.emit(ConferenceEvent::Stage(Stage::Ended { reason, failed }));
                 return true;
             }
@@ -1312,7 +1305,7 @@ impl JitsiAdapter {
             }
             JitsiConferenceEvent::JingleAnswered {
                 result: Err(why), ..
-            } => self.emit(ConferenceEvent::Notice(Phrase::Text(why))),
+            } => self.emit(ConferenceEvent::Notice(why)),
             _ => {}
         }
     }

@@ -183,6 +183,7 @@ pub fn run(
                     });
                 }
                 crate::video::pipeline::CameraOutput::Failed(sentence) => {
+                    let sentence = sentence.to_string();
                     say(&sentence);
                     summary.video_error = Some(sentence);
                     capture = None;
@@ -281,7 +282,7 @@ pub fn run(
                 Err(mpsc::TryRecvError::Disconnected) => {
                     finished = Some((
                         None,
-                        "The network thread stopped.".to_owned(),
+                        crate::i18n::Phrase::tr("jitsi-thread-stopped"),
                         summary.traffic,
                     ));
                     break;
@@ -389,7 +390,7 @@ pub fn run(
         None => "error",
     }
     .to_owned();
-    summary.reason = reason;
+    summary.reason = reason.to_string();
     let end_time = Instant::now();
     for (since, name) in speaking_since.into_values() {
         *summary.speaking_seconds.entry(name).or_default() +=
@@ -567,7 +568,7 @@ fn on_event(
             ConferenceEvent::StartedMuted => say(conference::STARTED_MUTED),
             ConferenceEvent::JingleAnswered {
                 result: Err(why), ..
-            } => say(&why),
+            } => say(&why.to_string()),
             ConferenceEvent::JingleAnswered { .. } | ConferenceEvent::Jingle(_) => {}
             // A lost connection is told with the rejoin, or at the end.
             ConferenceEvent::Ended(ConferenceEnd::Connection(_)) => {}
@@ -673,7 +674,7 @@ pub fn run_live(
             }
             Ok(Event::Stage(Stage::Reconnecting { reason, .. })) => say(&reason.to_string()),
             Ok(Event::Notice(notice)) => say(&notice.to_string()),
-            Ok(Event::CertificateChanged(sentence)) => say(&sentence),
+            Ok(Event::CertificateChanged(sentence)) => say(&sentence.to_string()),
             // The ending that follows says why.
             Ok(Event::PasswordNeeded { .. } | Event::Video { .. }) => {}
             Ok(Event::CameraStopped(why)) => say(&why.to_string()),

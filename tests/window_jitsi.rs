@@ -195,7 +195,15 @@ fn the_window_turns_video_on_and_off_in_a_meeting() {
     let link = env.link("Window-Video");
     // Jingle starts with two participants (the bot does not count): a headless peer.
     let mut peer = Command::new(env!("CARGO_BIN_EXE_palabre"))
-        .args(["join", &link, "--headless", "--name", "Peer", "--seconds", "40"])
+        .args([
+            "join",
+            &link,
+            "--headless",
+            "--name",
+            "Peer",
+            "--seconds",
+            "40",
+        ])
         .env("PALABRE_CONFIG_DIR", dir.path().join("peer"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -264,21 +272,35 @@ fn the_window_turns_video_on_and_off_in_a_meeting() {
             .is_disabled()
     );
     harness.get_by_label("Audio only").click();
-    step_until(&mut harness, Duration::from_secs(15), "the bot's tile", |app| {
-        app.state().call.videos.contains_key(&bot)
-    });
+    step_until(
+        &mut harness,
+        Duration::from_secs(15),
+        "the bot's tile",
+        |app| app.state().call.videos.contains_key(&bot),
+    );
     harness.get_by_label("Camera of Camera bot");
     harness.get_by_label("Turn camera on").click();
-    step_until(&mut harness, Duration::from_secs(15), "our own tile", |app| {
-        app.state().call.camera_on && app.state().call.videos.contains_key(&0)
-    });
+    step_until(
+        &mut harness,
+        Duration::from_secs(15),
+        "our own tile",
+        |app| app.state().call.camera_on && app.state().call.videos.contains_key(&0),
+    );
     harness.get_by_label("Camera of Anaïs");
     let decoded = env
         .wait_for(Duration::from_secs(20), |e| {
             e["event"] == "video-decoded" && e["endpoint"] == endpoint.as_str() && e["frames"] == 30
         })
-        .unwrap_or_else(|| panic!("the bridge decoded none of the window's video: {}", env.log()));
-    assert_eq!((decoded["width"].as_u64(), decoded["height"].as_u64()), (Some(640), Some(360)));
+        .unwrap_or_else(|| {
+            panic!(
+                "the bridge decoded none of the window's video: {}",
+                env.log()
+            )
+        });
+    assert_eq!(
+        (decoded["width"].as_u64(), decoded["height"].as_u64()),
+        (Some(640), Some(360))
+    );
     // The others were told the camera is on (presence), and off again below.
     harness.get_by_label("Audio only").click();
     for _ in 0..3 {
@@ -305,7 +327,11 @@ fn the_window_turns_video_on_and_off_in_a_meeting() {
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while constraints(&env) != [0, 4, 0] {
-        assert!(Instant::now() < deadline, "constraints: {:?}", constraints(&env));
+        assert!(
+            Instant::now() < deadline,
+            "constraints: {:?}",
+            constraints(&env)
+        );
         std::thread::sleep(Duration::from_millis(100));
         harness.step();
     }

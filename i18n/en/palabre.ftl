@@ -418,3 +418,113 @@ quality-poor = Connection: poor
 quality-rtt = { $ms } ms round trip
 quality-loss = { $percent }% lost
 quality-hint = The round trip is the time a packet takes to the server and back; lost is the share of the others' sound that did not arrive. Over 300 ms or 3% a conversation suffers; over 600 ms or 10% it becomes hard.
+
+## Jitsi Meet: reading the instance's settings (config.js) failed
+discovery-too-large = This server's Jitsi Meet configuration (config.js) is larger than 1 MiB, more than palabre reads.
+discovery-not-java-script = This server's Jitsi Meet configuration (config.js) is not valid JavaScript: { $detail }.
+discovery-script-failed = This server's Jitsi Meet configuration (config.js) stopped with an error: { $detail }.
+discovery-too-slow = This server's Jitsi Meet configuration (config.js) took more than a second to run, so palabre stopped it.
+discovery-too-much-memory = This server's Jitsi Meet configuration (config.js) needed more than 32 MiB of memory, so palabre stopped it.
+discovery-too-deep = This server's Jitsi Meet configuration (config.js) nests too deeply, so palabre stopped it.
+discovery-interpreter = palabre could not start its JavaScript interpreter ({ $detail }).
+discovery-no-config = This server's config.js defines no Jitsi Meet configuration (no `config` object): it may not be a Jitsi Meet server.
+discovery-missing = This server's Jitsi Meet configuration has no { $what } ({ $field }).
+discovery-bad-value = This server's Jitsi Meet configuration has an unusable { $field }: { $reason }.
+discovery-bosh-only = This server offers XMPP only over BOSH (its configuration has no WebSocket address), and palabre connects only over WebSocket.
+discovery-downgrade = The room link is secure (https), but the server's configuration points to an unencrypted WebSocket address ({ $url }); palabre does not connect without encryption.
+discovery-host-not-found = The server name { $host } could not be found: check the room link.
+discovery-connect = palabre could not connect to { $host } ({ $detail }).
+discovery-untrusted = { $host } presented a certificate that no trusted authority vouches for. For a private instance, give its authority's certificate with --ca-file.
+discovery-bad-certificate = { $host } presented a certificate that cannot be accepted ({ $detail }).
+discovery-tls = The secure connection to { $host } failed ({ $detail }).
+discovery-not-found = { $host } has no Jitsi Meet configuration at { $url } (HTTP 404): it is not a Jitsi Meet server, or the room link is wrong.
+discovery-http-status = { $host } answered HTTP { $status } instead of its Jitsi Meet configuration.
+discovery-too-many-redirects = { $host } redirected palabre more than 5 times without giving its configuration.
+discovery-insecure-redirect = { $host } redirected palabre from a secure (https) address to an unencrypted one ({ $url }); palabre does not follow it.
+discovery-timeout = { $host } did not send its Jitsi Meet configuration within { $seconds } seconds.
+discovery-not-utf8 = { $host } sent a Jitsi Meet configuration that is not UTF-8 text.
+discovery-ca-file = The certificate file { $path } could not be used: { $detail }.
+discovery-http = Fetching the Jitsi Meet configuration from { $host } failed ({ $detail }).
+discovery-what-domain = XMPP domain
+discovery-what-muc = conference room domain
+
+## Jitsi Meet: connection and media failures
+jitsi-lookup-stopped = The settings lookup stopped unexpectedly.
+jitsi-no-udp = No UDP socket for the media: { $error }.
+jitsi-no-answer = { $host } did not answer within 15 seconds.
+jitsi-thread-stopped = The network thread stopped.
+jitsi-answer-not-built = { $error }
+jitsi-bridge-socket-closed = The bridge's WebSocket closed; connecting it again…
+jitsi-bridge-socket-no-answer = The bridge's WebSocket did not answer within 15 seconds.
+jitsi-socket-no-host = The WebSocket address has no host.
+jitsi-socket-unreachable = { $host } could not be reached ({ $error }).
+jitsi-socket-bad-name = { $host } is not a valid server name.
+jitsi-socket-tls-failed = The secure connection to { $host } failed: { $error }.
+jitsi-socket-bad-address = The WebSocket address is not usable: { $error }.
+jitsi-socket-bad-origin = { $host } is not a valid origin.
+jitsi-socket-refused-xmpp = { $host } refused the XMPP WebSocket: { $error }.
+jitsi-socket-refused-bridge = { $host } refused the bridge's WebSocket: { $error }.
+media-no-audio = The conference offered no audio.
+media-no-description = The conference's audio offer has no description.
+media-no-opus = The conference does not offer the Opus codec, the only one palabre speaks.
+media-no-transport = The conference's offer has no network transport.
+media-no-ice-credentials = The conference's offer has no ICE credentials.
+media-no-fingerprint = The conference's offer has no DTLS fingerprint.
+media-bad-fingerprint = The conference's DTLS fingerprint is malformed.
+media-dtls-not-started = DTLS could not start: { $error }.
+media-failed = The media connection failed: { $error }.
+media-closed = The bridge closed the media connection.
+media-no-address = palabre has no network address to offer the conference's bridge.
+
+## Mumble: requests the server refused
+mumble-denied-permission = You are not allowed to do that in the channel.
+mumble-denied-permission-in = You are not allowed to do that in the channel “{ $channel }”.
+mumble-denied-full = The channel is full.
+mumble-denied-full-in = The channel “{ $channel }” is full.
+mumble-denied-too-long = The message is too long for this server.
+mumble-denied-no-certificate = Registering needs a certificate, and none was presented.
+mumble-denied-user-name = This user name cannot be registered.
+mumble-denied-temporary = That cannot be done in a temporary channel.
+mumble-denied-superuser = That cannot be done to the SuperUser.
+mumble-denied-repeat = The server refused the message as a repeat.
+mumble-denied-reason = The server refused: { $reason }
+mumble-denied = The server refused the request.
+mumble-text-not-connected = Not connected.
+mumble-text-too-long = The message is too long for this server ({ $limit } characters allowed).
+
+## Server certificates (Mumble)
+trust-ca-verified = The certificate of { $server } is vouched for by a recognised authority.
+trust-pinned = The certificate of { $server } is the one accepted on earlier connections.
+trust-first-use = First connection to { $server }: its certificate ({ $fingerprint }) was accepted and will be checked on later connections.
+trust-replaced = The certificate of { $server } had changed (was { $old }, now { $new }); the new one was accepted as you asked and will be checked on later connections.
+trust-changed = The certificate of { $server } has changed since you last connected (was { $old }, now { $new }). This can mean someone is intercepting the connection. Connect with --accept-new-certificate only if the server's admin confirms the change.
+
+## Video: the camera and the codec
+camera-list-failed = The cameras could not be listed: { $error }.
+camera-none = No camera was found on this computer.
+camera-open-failed = The camera could not be opened: { $error }.
+camera-start-failed = The camera would not start: { $error }.
+camera-stopped = The camera stopped: { $error }.
+camera-format-unreadable = The camera sends its pictures as { $format }, which palabre cannot read; try another camera.
+video-not-built = This build of palabre has no video (it was built without the `video` feature).
+codec-init = The VP8 codec could not start (libvpx error { $code }).
+codec-decode = A VP8 frame could not be decoded (libvpx error { $code }).
+codec-encode = A picture could not be encoded as VP8 (libvpx error { $code }).
+codec-too-big = A video stream is { $width }×{ $height } pixels, more than palabre shows.
+
+## Jitsi Meet: the XMPP connection
+xmpp-unexpected-while-opening = The server sent <{ $element }/> while the connection was opening.
+xmpp-no-binding = The server offered no resource binding after the login.
+xmpp-unexpected-login-answer = The server answered the login with <{ $element }/>.
+xmpp-binding-failed = The server did not give palabre an address (resource binding failed).
+xmpp-stream-error-text = The server ended the connection: { $condition } ({ $text }).
+xmpp-stream-error = The server ended the connection: { $condition }.
+xmpp-no-guests = The server { $domain } does not let guests in (no anonymous login): this meeting needs an account.
+xmpp-no-password-login = The server { $domain } does not accept a user name and password here.
+xmpp-wrong-password = The server refused the login: wrong user name or password.
+xmpp-guest-refused = The server { $domain } refused a guest login ({ $reason }).
+xmpp-account-disabled = This account is disabled.
+xmpp-login-refused = The server refused the login ({ $reason }).
+jitsi-answer-refused = The conference server refused palabre's media description ({ $detail }).
+jitsi-answer-unanswered = The conference server did not answer palabre's media description.
+jitsi-answer-connection-ended = The connection ended.

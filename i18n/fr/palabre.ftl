@@ -418,3 +418,113 @@ quality-poor = Connexion : mauvaise
 quality-rtt = aller-retour { $ms } ms
 quality-loss = { $percent } % perdus
 quality-hint = L’aller-retour est le temps qu’un paquet met pour aller au serveur et revenir ; « perdus » est la part du son des autres qui n’est pas arrivée. Au-delà de 300 ms ou 3 %, la conversation en souffre ; au-delà de 600 ms ou 10 %, elle devient difficile.
+
+## Jitsi Meet : la lecture des réglages de l’instance (config.js) a échoué
+discovery-too-large = La configuration Jitsi Meet de ce serveur (config.js) dépasse 1 Mio, plus que ce que palabre lit.
+discovery-not-java-script = La configuration Jitsi Meet de ce serveur (config.js) n’est pas du JavaScript valide : { $detail }.
+discovery-script-failed = La configuration Jitsi Meet de ce serveur (config.js) s’est arrêtée sur une erreur : { $detail }.
+discovery-too-slow = La configuration Jitsi Meet de ce serveur (config.js) a mis plus d’une seconde à s’exécuter, palabre l’a donc arrêtée.
+discovery-too-much-memory = La configuration Jitsi Meet de ce serveur (config.js) a demandé plus de 32 Mio de mémoire, palabre l’a donc arrêtée.
+discovery-too-deep = La configuration Jitsi Meet de ce serveur (config.js) s’imbrique trop profondément, palabre l’a donc arrêtée.
+discovery-interpreter = palabre n’a pas pu démarrer son interpréteur JavaScript ({ $detail }).
+discovery-no-config = Le config.js de ce serveur ne définit aucune configuration Jitsi Meet (pas d’objet `config`) : ce n’est peut-être pas un serveur Jitsi Meet.
+discovery-missing = La configuration Jitsi Meet de ce serveur n’indique pas de { $what } ({ $field }).
+discovery-bad-value = La configuration Jitsi Meet de ce serveur a un { $field } inutilisable : { $reason }.
+discovery-bosh-only = Ce serveur n’offre XMPP que par BOSH (sa configuration n’a pas d’adresse WebSocket), et palabre ne se connecte que par WebSocket.
+discovery-downgrade = Le lien de la salle est sécurisé (https), mais la configuration du serveur indique une adresse WebSocket non chiffrée ({ $url }) ; palabre ne se connecte pas sans chiffrement.
+discovery-host-not-found = Le nom de serveur { $host } est introuvable : vérifiez le lien de la salle.
+discovery-connect = palabre n’a pas pu se connecter à { $host } ({ $detail }).
+discovery-untrusted = { $host } a présenté un certificat qu’aucune autorité de confiance ne garantit. Pour une instance privée, donnez le certificat de son autorité avec --ca-file.
+discovery-bad-certificate = { $host } a présenté un certificat qui ne peut pas être accepté ({ $detail }).
+discovery-tls = La connexion sécurisée à { $host } a échoué ({ $detail }).
+discovery-not-found = { $host } n’a pas de configuration Jitsi Meet à { $url } (HTTP 404) : ce n’est pas un serveur Jitsi Meet, ou le lien de la salle est faux.
+discovery-http-status = { $host } a répondu HTTP { $status } au lieu de sa configuration Jitsi Meet.
+discovery-too-many-redirects = { $host } a redirigé palabre plus de 5 fois sans donner sa configuration.
+discovery-insecure-redirect = { $host } a redirigé palabre d’une adresse sécurisée (https) vers une adresse non chiffrée ({ $url }) ; palabre ne la suit pas.
+discovery-timeout = { $host } n’a pas envoyé sa configuration Jitsi Meet en { $seconds } secondes.
+discovery-not-utf8 = { $host } a envoyé une configuration Jitsi Meet qui n’est pas du texte UTF-8.
+discovery-ca-file = Le fichier de certificat { $path } n’a pas pu être utilisé : { $detail }.
+discovery-http = La récupération de la configuration Jitsi Meet depuis { $host } a échoué ({ $detail }).
+discovery-what-domain = domaine XMPP
+discovery-what-muc = domaine des salles de conférence
+
+## Jitsi Meet : échecs de connexion et des médias
+jitsi-lookup-stopped = La recherche des réglages s’est arrêtée de façon inattendue.
+jitsi-no-udp = Pas de socket UDP pour les médias : { $error }.
+jitsi-no-answer = { $host } n’a pas répondu en 15 secondes.
+jitsi-thread-stopped = Le fil d’exécution réseau s’est arrêté.
+jitsi-answer-not-built = { $error }
+jitsi-bridge-socket-closed = Le WebSocket du pont s’est fermé ; reconnexion…
+jitsi-bridge-socket-no-answer = Le WebSocket du pont n’a pas répondu en 15 secondes.
+jitsi-socket-no-host = L’adresse WebSocket n’a pas d’hôte.
+jitsi-socket-unreachable = { $host } est injoignable ({ $error }).
+jitsi-socket-bad-name = { $host } n’est pas un nom de serveur valide.
+jitsi-socket-tls-failed = La connexion sécurisée à { $host } a échoué : { $error }.
+jitsi-socket-bad-address = L’adresse WebSocket est inutilisable : { $error }.
+jitsi-socket-bad-origin = { $host } n’est pas une origine valide.
+jitsi-socket-refused-xmpp = { $host } a refusé le WebSocket XMPP : { $error }.
+jitsi-socket-refused-bridge = { $host } a refusé le WebSocket du pont : { $error }.
+media-no-audio = La conférence n’a proposé aucun son.
+media-no-description = L’offre audio de la conférence n’a pas de description.
+media-no-opus = La conférence ne propose pas le codec Opus, le seul que palabre parle.
+media-no-transport = L’offre de la conférence n’a pas de transport réseau.
+media-no-ice-credentials = L’offre de la conférence n’a pas d’identifiants ICE.
+media-no-fingerprint = L’offre de la conférence n’a pas d’empreinte DTLS.
+media-bad-fingerprint = L’empreinte DTLS de la conférence est mal formée.
+media-dtls-not-started = DTLS n’a pas pu démarrer : { $error }.
+media-failed = La connexion des médias a échoué : { $error }.
+media-closed = Le pont a fermé la connexion des médias.
+media-no-address = palabre n’a aucune adresse réseau à proposer au pont de la conférence.
+
+## Mumble : demandes refusées par le serveur
+mumble-denied-permission = Vous n’avez pas le droit de faire cela dans ce salon.
+mumble-denied-permission-in = Vous n’avez pas le droit de faire cela dans le salon « { $channel } ».
+mumble-denied-full = Le salon est plein.
+mumble-denied-full-in = Le salon « { $channel } » est plein.
+mumble-denied-too-long = Le message est trop long pour ce serveur.
+mumble-denied-no-certificate = L’enregistrement demande un certificat, et aucun n’a été présenté.
+mumble-denied-user-name = Ce nom d’utilisateur ne peut pas être enregistré.
+mumble-denied-temporary = Cela ne peut pas se faire dans un salon temporaire.
+mumble-denied-superuser = Cela ne peut pas se faire au SuperUser.
+mumble-denied-repeat = Le serveur a refusé le message comme une répétition.
+mumble-denied-reason = Le serveur a refusé : { $reason }
+mumble-denied = Le serveur a refusé la demande.
+mumble-text-not-connected = Pas connecté.
+mumble-text-too-long = Le message est trop long pour ce serveur ({ $limit } caractères permis).
+
+## Certificats des serveurs (Mumble)
+trust-ca-verified = Le certificat de { $server } est garanti par une autorité reconnue.
+trust-pinned = Le certificat de { $server } est celui accepté lors des connexions précédentes.
+trust-first-use = Première connexion à { $server } : son certificat ({ $fingerprint }) a été accepté et sera vérifié lors des prochaines connexions.
+trust-replaced = Le certificat de { $server } avait changé (c’était { $old }, c’est maintenant { $new }) ; le nouveau a été accepté comme vous l’avez demandé et sera vérifié lors des prochaines connexions.
+trust-changed = Le certificat de { $server } a changé depuis votre dernière connexion (c’était { $old }, c’est maintenant { $new }). Cela peut signifier que quelqu’un intercepte la connexion. Connectez-vous avec --accept-new-certificate seulement si l’administrateur du serveur confirme le changement.
+
+## Vidéo : la caméra et le codec
+camera-list-failed = Les caméras n’ont pas pu être listées : { $error }.
+camera-none = Aucune caméra n’a été trouvée sur cet ordinateur.
+camera-open-failed = La caméra n’a pas pu être ouverte : { $error }.
+camera-start-failed = La caméra n’a pas voulu démarrer : { $error }.
+camera-stopped = La caméra s’est arrêtée : { $error }.
+camera-format-unreadable = La caméra envoie ses images en { $format }, que palabre ne sait pas lire ; essayez une autre caméra.
+video-not-built = Cette version de palabre n’a pas de vidéo (elle a été construite sans la fonction `video`).
+codec-init = Le codec VP8 n’a pas pu démarrer (erreur libvpx { $code }).
+codec-decode = Une image VP8 n’a pas pu être décodée (erreur libvpx { $code }).
+codec-encode = Une image n’a pas pu être encodée en VP8 (erreur libvpx { $code }).
+codec-too-big = Un flux vidéo fait { $width }×{ $height } pixels, plus que ce que palabre affiche.
+
+## Jitsi Meet : la connexion XMPP
+xmpp-unexpected-while-opening = Le serveur a envoyé <{ $element }/> pendant l’ouverture de la connexion.
+xmpp-no-binding = Le serveur n’a proposé aucune liaison de ressource après la connexion.
+xmpp-unexpected-login-answer = Le serveur a répondu à la connexion par <{ $element }/>.
+xmpp-binding-failed = Le serveur n’a pas donné d’adresse à palabre (la liaison de ressource a échoué).
+xmpp-stream-error-text = Le serveur a mis fin à la connexion : { $condition } ({ $text }).
+xmpp-stream-error = Le serveur a mis fin à la connexion : { $condition }.
+xmpp-no-guests = Le serveur { $domain } n’accepte pas d’invités (pas de connexion anonyme) : cette réunion demande un compte.
+xmpp-no-password-login = Le serveur { $domain } n’accepte pas ici de nom d’utilisateur et de mot de passe.
+xmpp-wrong-password = Le serveur a refusé la connexion : nom d’utilisateur ou mot de passe erroné.
+xmpp-guest-refused = Le serveur { $domain } a refusé une connexion d’invité ({ $reason }).
+xmpp-account-disabled = Ce compte est désactivé.
+xmpp-login-refused = Le serveur a refusé la connexion ({ $reason }).
+jitsi-answer-refused = Le serveur de conférence a refusé la description des médias de palabre ({ $detail }).
+jitsi-answer-unanswered = Le serveur de conférence n’a pas répondu à la description des médias de palabre.
+jitsi-answer-connection-ended = La connexion s’est terminée.

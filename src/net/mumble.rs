@@ -124,7 +124,7 @@ pub enum MumbleEvent {
     /// A step of connecting, for the user.
     Stage(Phrase),
     /// How the server's certificate was judged.
-    Certificate(String),
+    Certificate(Phrase),
     /// Something the session reported.
     Session(SessionEvent),
     /// The tree after a change.
@@ -400,9 +400,7 @@ impl Driver {
             Ok(Err(error)) => {
                 if let Some(Trust::Changed { .. }) = probe.trust() {
                     return Ending {
-                        reason: CloseReason::CertificateChanged(Phrase::Text(
-                            probe.sentence().unwrap_or_default(),
-                        )),
+                        reason: CloseReason::CertificateChanged(probe.phrase().unwrap_or_default()),
                         was_connected: false,
                     };
                 }
@@ -450,7 +448,7 @@ impl Driver {
             {
                 tracing::warn!("the server's certificate could not be remembered: {error}");
             }
-            self.emit(MumbleEvent::Certificate(trust.sentence(&server)));
+            self.emit(MumbleEvent::Certificate(trust.phrase(&server)));
         }
 
         // UDP, connected to the server's address so only its datagrams arrive.

@@ -18,6 +18,7 @@
 //! after the handshake, which of these paths was taken ([`Trust`]). The driver then records the
 //! certificate with [`KnownServers::record`] and saves the list.
 
+use crate::i18n::{Arg, Phrase};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -297,29 +298,38 @@ impl Trust {
         }
     }
 
-    /// What happened, in a sentence for the user; `server` is `host:port`.
-    pub fn sentence(&self, server: &str) -> String {
+    /// What happened, in the user's words; `server` is `host:port`.
+    pub fn phrase(&self, server: &str) -> Phrase {
+        let server = || ("server", Arg::from(server));
         match self {
-            Trust::CaVerified { .. } => {
-                format!("The certificate of {server} is vouched for by a recognised authority.")
-            }
-            Trust::Pinned => {
-                format!("The certificate of {server} is the one accepted on earlier connections.")
-            }
-            Trust::FirstUse { fingerprint } => format!(
-                "First connection to {server}: its certificate ({fingerprint}) was accepted and \
-                 will be checked on later connections."
+            Trust::CaVerified { .. } => Phrase::tr_args("trust-ca-verified", vec![server()]),
+            Trust::Pinned => Phrase::tr_args("trust-pinned", vec![server()]),
+            Trust::FirstUse { fingerprint } => Phrase::tr_args(
+                "trust-first-use",
+                vec![server(), ("fingerprint", fingerprint.as_str().into())],
             ),
-            Trust::Replaced { old, new } => format!(
-                "The certificate of {server} had changed (was {old}, now {new}); the new one was \
-                 accepted as you asked and will be checked on later connections."
+            Trust::Replaced { old, new } => Phrase::tr_args(
+                "trust-replaced",
+                vec![
+                    server(),
+                    ("old", old.as_str().into()),
+                    ("new", new.as_str().into()),
+                ],
             ),
-            Trust::Changed { old, new } => format!(
-                "The certificate of {server} has changed since you last connected (was {old}, \
-                 now {new}). This can mean someone is intercepting the connection. Connect with \
-                 --accept-new-certificate only if the server's admin confirms the change."
+            Trust::Changed { old, new } => Phrase::tr_args(
+                "trust-changed",
+                vec![
+                    server(),
+                    ("old", old.as_str().into()),
+                    ("new", new.as_str().into()),
+                ],
             ),
         }
+    }
+
+    /// What happened, in a sentence for the terminal; `server` is `host:port`.
+    pub fn sentence(&self, server: &str) -> String {
+        self.phrase(server).to_string()
     }
 }
 
@@ -350,6 +360,11 @@ impl TrustProbe {
     /// [`Trust::sentence`] for this server, once the certificate has been seen.
     pub fn sentence(&self) -> Option<String> {
         self.trust().map(|trust| trust.sentence(&self.server))
+    }
+
+    /// [`Self::sentence`] in the user's words.
+    pub fn phrase(&self) -> Option<Phrase> {
+        self.trust().map(|trust| trust.phrase(&self.server))
     }
 
     /// Records an outcome (the last one wins).

@@ -172,7 +172,7 @@ pub struct CallState {
     pub leaving: bool,
     /// The server's certificate changed: why the call could not start (the user may trust the
     /// new certificate and join again).
-    pub certificate_changed: Option<String>,
+    pub certificate_changed: Option<Phrase>,
     /// The server or meeting asked for a password (`Some(true)`: the one given was wrong); the
     /// user may go back to the form and type one.
     pub password_needed: Option<bool>,

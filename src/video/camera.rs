@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{I420, SEND_FPS, SEND_HEIGHT, SEND_WIDTH, TestPattern};
+use crate::i18n::Phrase;
 
 /// The name of the test pattern in settings and on the command line.
 pub const TEST_PATTERN: &str = "test-pattern";
@@ -47,12 +48,17 @@ impl Source {
 pub enum CameraEvent {
     /// A picture.
     Frame(I420),
-    /// The capture stopped; the sentence says why.
-    Failed(String),
+    /// The capture stopped; the phrase says why.
+    Failed(Phrase),
+}
+
+/// A failure with what the system said.
+fn failed(id: &'static str, error: &dyn std::fmt::Display) -> Phrase {
+    Phrase::tr_args(id, vec![("error", error.to_string().into())])
 }
 
 /// Lists the system's cameras (device I/O: not on the window's thread).
-pub fn list() -> Result<Vec<CameraInfo>, String> {
+pub fn list() -> Result<Vec<CameraInfo>, Phrase> {
     imp::list()
 }
 
@@ -89,7 +95,7 @@ pub fn start(
     Ok(Capture { stop })
 }
 
-fn run_pattern(stop: &AtomicBool, on_event: &mut dyn FnMut(CameraEvent)) -> Result<(), String> {
+fn run_pattern(stop: &AtomicBool, on_event: &mut dyn FnMut(CameraEvent)) -> Result<(), Phrase> {
     let mut pattern = TestPattern::new(SEND_WIDTH, SEND_HEIGHT);
     let period = Duration::from_secs(1) / SEND_FPS;
     let mut next = Instant::now();
@@ -117,12 +123,13 @@ mod imp {
         ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
     };
 
-    use super::{CameraEvent, CameraInfo, Source};
+    use super::{CameraEvent, CameraInfo, Source, failed};
+    use crate::i18n::Phrase;
     use crate::video::{I420, SEND_FPS, SEND_HEIGHT, SEND_WIDTH};
 
-    pub fn list() -> Result<Vec<CameraInfo>, String> {
+    pub fn list() -> Result<Vec<CameraInfo>, Phrase> {
         let cameras = nokhwa::query(ApiBackend::Auto)
-            .map_err(|error| format!("The cameras could not be listed: {error}."))?;
+            .map_err(|error| failed("camera-list-failed", &error))?;
         Ok(cameras
             .into_iter()
             .map(|info| CameraInfo {
@@ -136,7 +143,7 @@ mod imp {
         source: Source,
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(CameraEvent),
-    ) -> Result<(), String> {
+    ) -> Result<(), Phrase> {
         let index = match source {
             Source::Device(id) => match id.parse::<u32>() {
                 Ok(number) => CameraIndex::Index(number),
@@ -144,9 +151,7 @@ mod imp {
             },
             _ => {
                 let cameras = list()?;
-                let first = cameras
-                    .first()
-                    .ok_or("No camera was found on this computer.")?;
+                let first = cameras.first().ok_or(Phrase::tr("camera-none"))?;
                 match first.id.parse::<u32>() {
                     Ok(number) => CameraIndex::Index(number),
                     Err(_) => CameraIndex::String(first.id.clone()),
@@ -155,17 +160,17 @@ mod imp {
         };
         let wanted = CameraFormat::new_from(SEND_WIDTH, SEND_HEIGHT, FrameFormat::YUYV, SEND_FPS);
         let format = RequestedFormat::new::<YuyvFormat>(RequestedFormatType::Closest(wanted));
-        let mut camera = Camera::new(index, format)
-            .map_err(|error| format!("The camera could not be opened: {error}."))?;
+        let mut camera =
+            Camera::new(index, format).map_err(|error| failed("camera-open-failed", &error))?;
         camera
             .open_stream()
-            .map_err(|error| format!("The camera would not start: {error}."))?;
+            .map_err(|error| failed("camera-start-failed", &error))?;
         let period = Duration::from_secs(1) / SEND_FPS;
         let mut last: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
             let buffer = camera
                 .frame()
-                .map_err(|error| format!("The camera stopped: {error}."))?;
+                .map_err(|error| failed("camera-stopped", &error))?;
             // A camera faster than SEND_FPS: frames in between are skipped.
             if last.is_some_and(|at| at.elapsed() < period.mul_f32(0.8)) {
                 continue;
@@ -183,9 +188,9 @@ mod imp {
                     I420::from_rgb(width, height, &rgb)
                 }
                 other => {
-                    return Err(format!(
-                        "The camera sends its pictures as {other}, which palabre cannot read; \
-                         try another camera."
+                    return Err(Phrase::tr_args(
+                        "camera-format-unreadable",
+                        vec![("format", other.to_string().into())],
                     ));
                 }
             };
@@ -204,13 +209,14 @@ mod imp {
     use std::sync::atomic::AtomicBool;
 
     use super::{CameraEvent, CameraInfo, Source};
+    use crate::i18n::Phrase;
 
-    pub fn list() -> Result<Vec<CameraInfo>, String> {
+    pub fn list() -> Result<Vec<CameraInfo>, Phrase> {
         Ok(Vec::new())
     }
 
-    pub fn run(_: Source, _: &AtomicBool, _: &mut dyn FnMut(CameraEvent)) -> Result<(), String> {
-        Err("This build of palabre has no video.".to_owned())
+    pub fn run(_: Source, _: &AtomicBool, _: &mut dyn FnMut(CameraEvent)) -> Result<(), Phrase> {
+        Err(Phrase::tr("video-not-built"))
     }
 }
 
@@ -255,7 +261,7 @@ mod tests {
                     .iter()
                     .all(|c| !c.name.is_empty() || !c.id.is_empty())
             ),
-            Err(sentence) => assert!(sentence.ends_with('.')),
+            Err(sentence) => assert!(sentence.to_string().ends_with('.')),
         }
     }
 
@@ -268,10 +274,17 @@ mod tests {
             }
         })
         .expect("thread");
-        let sentence = rx.recv_timeout(Duration::from_secs(10)).expect("a failure");
+        let phrase = rx.recv_timeout(Duration::from_secs(10)).expect("a failure");
+        let sentence = phrase.to_string();
         assert!(
             sentence.starts_with("The camera") || sentence.starts_with("This build"),
             "{sentence}"
+        );
+        // And in French, in French.
+        let french = crate::i18n::I18n::new(crate::config::Language::Fr).say(&phrase);
+        assert!(
+            french.starts_with("La caméra") || french.starts_with("Cette version"),
+            "{french}"
         );
     }
 }

@@ -33,6 +33,29 @@ pub struct Encoded {
     pub key: bool,
 }
 
+impl CodecError {
+    /// The error in the window's words (the `Display` sentence is the command line's).
+    pub fn phrase(&self) -> crate::i18n::Phrase {
+        use crate::i18n::Phrase;
+        let code = |id: &'static str, code: &i32| {
+            Phrase::tr_args(id, vec![("code", code.to_string().into())])
+        };
+        match self {
+            CodecError::NotBuilt => Phrase::tr("video-not-built"),
+            CodecError::Init(c) => code("codec-init", c),
+            CodecError::Decode(c) => code("codec-decode", c),
+            CodecError::Encode(c) => code("codec-encode", c),
+            CodecError::TooBig(w, h) => Phrase::tr_args(
+                "codec-too-big",
+                vec![
+                    ("width", w.to_string().into()),
+                    ("height", h.to_string().into()),
+                ],
+            ),
+        }
+    }
+}
+
 #[cfg(feature = "video")]
 pub use imp::{Decoder, Encoder};
 
@@ -397,6 +420,27 @@ mod imp {
             unsafe {
                 vpx::vpx_codec_destroy(&mut *self.ctx);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod phrase_tests {
+    use super::CodecError;
+
+    #[test]
+    fn every_codec_error_is_said_in_both_languages() {
+        let french = crate::i18n::I18n::new(crate::config::Language::Fr);
+        for error in [
+            CodecError::NotBuilt,
+            CodecError::Init(1),
+            CodecError::Decode(2),
+            CodecError::Encode(3),
+            CodecError::TooBig(4000, 3000),
+        ] {
+            let phrase = error.phrase();
+            assert_eq!(phrase.to_string(), error.to_string());
+            assert_ne!(french.say(&phrase), error.to_string(), "{error:?}");
         }
     }
 }

@@ -185,7 +185,7 @@ pub enum CameraOutput {
     /// A frame to send, and its picture.
     Frame(Outgoing, I420),
     /// The camera or the encoder stopped.
-    Failed(String),
+    Failed(crate::i18n::Phrase),
 }
 
 /// Starts the camera (or the test pattern) and encodes on its thread; `key_wanted` (set when
@@ -207,7 +207,7 @@ pub fn start_camera(
                     Ok(new) => encoder = Some(new),
                     Err(error) => {
                         failed = true;
-                        output(CameraOutput::Failed(error.to_string()));
+                        output(CameraOutput::Failed(error.phrase()));
                         return;
                     }
                 }
@@ -224,7 +224,7 @@ pub fn start_camera(
                 }
                 Err(error) => {
                     failed = true;
-                    output(CameraOutput::Failed(error.to_string()));
+                    output(CameraOutput::Failed(error.phrase()));
                 }
             }
         }

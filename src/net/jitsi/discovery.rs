@@ -41,6 +41,7 @@ mod http;
 #[cfg(test)]
 mod tests;
 
+use crate::i18n::Phrase;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -298,6 +299,128 @@ pub enum DiscoveryError {
         /// What went wrong.
         detail: String,
     },
+}
+
+impl DiscoveryError {
+    /// The error in the window's words (the `Display` sentence is the command line's).
+    pub fn phrase(&self) -> Phrase {
+        // The two settings palabre cannot do without, named in words.
+        fn what_id(field: &str) -> &'static str {
+            if field == "hosts.muc" {
+                "discovery-what-muc"
+            } else {
+                "discovery-what-domain"
+            }
+        }
+        match self {
+            DiscoveryError::TooLarge => Phrase::tr("discovery-too-large"),
+            DiscoveryError::NotJavaScript { detail } => Phrase::tr_args(
+                "discovery-not-java-script",
+                vec![("detail", detail.as_str().into())],
+            ),
+            DiscoveryError::ScriptFailed { detail } => Phrase::tr_args(
+                "discovery-script-failed",
+                vec![("detail", detail.as_str().into())],
+            ),
+            DiscoveryError::TooSlow => Phrase::tr("discovery-too-slow"),
+            DiscoveryError::TooMuchMemory => Phrase::tr("discovery-too-much-memory"),
+            DiscoveryError::TooDeep => Phrase::tr("discovery-too-deep"),
+            DiscoveryError::Interpreter { detail } => Phrase::tr_args(
+                "discovery-interpreter",
+                vec![("detail", detail.as_str().into())],
+            ),
+            DiscoveryError::NoConfig => Phrase::tr("discovery-no-config"),
+            DiscoveryError::Missing { field, .. } => Phrase::tr_args(
+                "discovery-missing",
+                vec![
+                    ("field", (*field).into()),
+                    ("what", Phrase::tr(what_id(field)).into()),
+                ],
+            ),
+            DiscoveryError::BadValue { field, reason } => Phrase::tr_args(
+                "discovery-bad-value",
+                vec![
+                    ("field", (*field).into()),
+                    ("reason", reason.as_str().into()),
+                ],
+            ),
+            DiscoveryError::BoshOnly => Phrase::tr("discovery-bosh-only"),
+            DiscoveryError::Downgrade { url } => {
+                Phrase::tr_args("discovery-downgrade", vec![("url", url.as_str().into())])
+            }
+            DiscoveryError::HostNotFound { host } => Phrase::tr_args(
+                "discovery-host-not-found",
+                vec![("host", host.as_str().into())],
+            ),
+            DiscoveryError::Connect { host, detail } => Phrase::tr_args(
+                "discovery-connect",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("detail", detail.as_str().into()),
+                ],
+            ),
+            DiscoveryError::Untrusted { host } => {
+                Phrase::tr_args("discovery-untrusted", vec![("host", host.as_str().into())])
+            }
+            DiscoveryError::BadCertificate { host, detail } => Phrase::tr_args(
+                "discovery-bad-certificate",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("detail", detail.as_str().into()),
+                ],
+            ),
+            DiscoveryError::Tls { host, detail } => Phrase::tr_args(
+                "discovery-tls",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("detail", detail.as_str().into()),
+                ],
+            ),
+            DiscoveryError::NotFound { host, url } => Phrase::tr_args(
+                "discovery-not-found",
+                vec![("host", host.as_str().into()), ("url", url.as_str().into())],
+            ),
+            DiscoveryError::HttpStatus { host, status } => Phrase::tr_args(
+                "discovery-http-status",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("status", status.to_string().into()),
+                ],
+            ),
+            DiscoveryError::TooManyRedirects { host } => Phrase::tr_args(
+                "discovery-too-many-redirects",
+                vec![("host", host.as_str().into())],
+            ),
+            DiscoveryError::InsecureRedirect { host, url } => Phrase::tr_args(
+                "discovery-insecure-redirect",
+                vec![("host", host.as_str().into()), ("url", url.as_str().into())],
+            ),
+            DiscoveryError::Timeout { host, seconds } => Phrase::tr_args(
+                "discovery-timeout",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("seconds", seconds.to_string().into()),
+                ],
+            ),
+            DiscoveryError::NotUtf8 { host } => {
+                Phrase::tr_args("discovery-not-utf8", vec![("host", host.as_str().into())])
+            }
+            DiscoveryError::CaFile { path, detail } => Phrase::tr_args(
+                "discovery-ca-file",
+                vec![
+                    ("path", path.as_str().into()),
+                    ("detail", detail.as_str().into()),
+                ],
+            ),
+            DiscoveryError::Http { host, detail } => Phrase::tr_args(
+                "discovery-http",
+                vec![
+                    ("host", host.as_str().into()),
+                    ("detail", detail.as_str().into()),
+                ],
+            ),
+        }
+    }
 }
 
 /// The address of an instance's `config.js` for a link:

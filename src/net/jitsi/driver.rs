@@ -240,7 +240,7 @@ pub enum JitsiEvent {
         /// How the conference ended (`None` when it never started: see `reason`).
         end: Option<ConferenceEnd>,
         /// The sentence.
-        reason: String,
+        reason: Phrase,
         /// Traffic of the whole call.
         traffic: JitsiTraffic,
     },
@@ -366,7 +366,7 @@ struct Media {
 /// How one connection's conference ended.
 struct Outcome {
     end: Option<ConferenceEnd>,
-    reason: String,
+    reason: Phrase,
     /// It got into the room.
     joined: bool,
     /// The microphone's state at the end, kept for a rejoin.
@@ -394,8 +394,8 @@ enum BridgeSocketEvent {
     Open,
     /// A text message from the bridge.
     Text(String),
-    /// Closed or not reachable; the sentence says why. The task tries again.
-    Closed(String),
+    /// Closed or not reachable; the phrase says why. The task tries again.
+    Closed(Phrase),
 }
 
 impl Driver {
@@ -411,7 +411,7 @@ impl Driver {
         self.emit(JitsiEvent::Stage(phrase.into()));
     }
 
-    async fn run(&mut self) -> (Option<ConferenceEnd>, String) {
+    async fn run(&mut self) -> (Option<ConferenceEnd>, Phrase) {
         let link = self.options.link.clone();
         if !link.secure {
             self.stage(Phrase::tr_args(
@@ -431,13 +431,18 @@ impl Driver {
         };
         let (instance, websocket) = match lookup {
             Ok(Ok(found)) => found,
-            Ok(Err(error)) => return (None, error.to_string()),
-            Err(_) => return (None, "The settings lookup stopped unexpectedly.".to_owned()),
+            Ok(Err(error)) => return (None, error.phrase()),
+            Err(_) => return (None, Phrase::tr("jitsi-lookup-stopped")),
         };
         let mut config = self.conference_config(&instance, &link);
         let udp = match UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await {
             Ok(udp) => udp,
-            Err(error) => return (None, format!("No UDP socket for the media: {error}.")),
+            Err(error) => {
+                return (
+                    None,
+                    Phrase::tr_args("jitsi-no-udp", vec![("error", error.to_string().into())]),
+                );
+            }
         };
         let port = udp.local_addr().map(|a| a.port()).unwrap_or(0);
         let mut media = Media {
@@ -469,9 +474,9 @@ impl Driver {
             )
             .await
             .unwrap_or_else(|_| {
-                Err(format!(
-                    "{} did not answer within 15 seconds.",
-                    websocket.host_str().unwrap_or("The server")
+                Err(Phrase::tr_args(
+                    "jitsi-no-answer",
+                    vec![("host", websocket.host_str().unwrap_or(&link.host).into())],
                 ))
             });
             let (end, reason) = match connected {
@@ -490,10 +495,7 @@ impl Driver {
                 }
                 // The first connection failed: say so and stop.
                 Err(sentence) if attempt == 0 => return (None, sentence),
-                Err(sentence) => (
-                    Some(ConferenceEnd::Connection(Phrase::Text(sentence.clone()))),
-                    sentence,
-                ),
+                Err(sentence) => (Some(ConferenceEnd::Connection(sentence.clone())), sentence),
             };
             if !matches!(end, Some(ConferenceEnd::Connection(_))) || attempt >= MAX_REJOINS {
                 return (end, reason);
@@ -507,10 +509,10 @@ impl Driver {
                 seconds: pause.as_secs(),
                 reason: end
                     .as_ref()
-                    .map_or_else(|| Phrase::Text(reason.clone()), ConferenceEnd::phrase),
+                    .map_or_else(|| reason.clone(), ConferenceEnd::phrase),
             });
             if self.pause_before_rejoin(pause, &mut config).await {
-                return (Some(ConferenceEnd::Left), ConferenceEnd::Left.sentence());
+                return (Some(ConferenceEnd::Left), ConferenceEnd::Left.phrase());
             }
         }
     }
@@ -602,7 +604,7 @@ impl Driver {
                     }
                     media.close();
                     let _ = socket.close(None).await;
-                    let sentence = end.sentence();
+                    let sentence = end.phrase();
                     self.emit(JitsiEvent::Conference(event.clone()));
                     return Outcome {
                         end: Some(end.clone()),
@@ -812,14 +814,16 @@ impl Driver {
                 match self.accept(conference, media, &jingle, now) {
                     Ok(()) => self.stage(Phrase::tr("jitsi-connecting-audio")),
                     Err(sentence) => {
+                        // The focus gets the English sentence; the user their own words.
+                        let text = sentence.to_string();
                         self.stage(Phrase::tr_args(
                             "jitsi-offer-refused",
-                            vec![("reason", sentence.as_str().into())],
+                            vec![("reason", sentence.into())],
                         ));
                         let terminate = jingle::session_terminate(
                             &jingle.sid,
                             "failed-application",
-                            Some(&sentence),
+                            Some(&text),
                         );
                         conference.send_jingle(terminate, now);
                     }
@@ -862,7 +866,7 @@ impl Driver {
         media: &mut Media,
         offer: &Jingle,
         now: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), Phrase> {
         let remote: Vec<IpAddr> = MediaSession::remote_addresses(offer);
         media.learn_routes(remote.iter().copied());
         let mut local_addresses: Vec<SocketAddr> = media
@@ -938,8 +942,12 @@ impl Driver {
             codecs: jingle::AcceptedCodecs { vp8: true },
         };
         let responder = conference.jid().unwrap_or_default().to_owned();
-        let accept = jingle::session_accept(offer, &local_media, &responder)
-            .map_err(|error| error.to_string())?;
+        let accept = jingle::session_accept(offer, &local_media, &responder).map_err(|error| {
+            Phrase::tr_args(
+                "jitsi-answer-not-built",
+                vec![("error", error.to_string().into())],
+            )
+        })?;
         media.accept_id = conference.send_jingle(accept, now);
         media.session = Some(session);
         media.next_timeout = Some(now);
@@ -1317,10 +1325,10 @@ async fn bridge_socket_task(
                         },
                     }
                 }
-                "The bridge's WebSocket closed; connecting it again…".to_owned()
+                Phrase::tr("jitsi-bridge-socket-closed")
             }
             Ok(Err(sentence)) => sentence,
-            Err(_) => "The bridge's WebSocket did not answer within 15 seconds.".to_owned(),
+            Err(_) => Phrase::tr("jitsi-bridge-socket-no-answer"),
         };
         if events.send(BridgeSocketEvent::Closed(why)).is_err() {
             return;
@@ -1343,47 +1351,58 @@ async fn connect(
     url: &Url,
     ca_file: Option<&std::path::Path>,
     handshake: Handshake,
-) -> Result<Socket, String> {
+) -> Result<Socket, Phrase> {
     let host = url
         .host_str()
-        .ok_or("The WebSocket address has no host.")?
+        .ok_or(Phrase::tr("jitsi-socket-no-host"))?
         .to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
         .await
-        .map_err(|error| format!("{host} could not be reached ({error})."))?;
+        .map_err(|error| with_host("jitsi-socket-unreachable", &host, &error))?;
     tcp.set_nodelay(true).ok();
     let stream: Box<dyn Io> = match url.scheme() {
         "wss" => {
-            let config = discovery::tls_config(ca_file).map_err(|error| error.to_string())?;
+            let config = discovery::tls_config(ca_file).map_err(|error| error.phrase())?;
             let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-            let name = rustls_pki_types::ServerName::try_from(host.clone())
-                .map_err(|_| format!("{host} is not a valid server name."))?;
+            let name = rustls_pki_types::ServerName::try_from(host.clone()).map_err(|_| {
+                Phrase::tr_args(
+                    "jitsi-socket-bad-name",
+                    vec![("host", host.as_str().into())],
+                )
+            })?;
             let tls = connector
                 .connect(name, tcp)
                 .await
-                .map_err(|error| format!("The secure connection to {host} failed: {error}."))?;
+                .map_err(|error| with_host("jitsi-socket-tls-failed", &host, &error))?;
             Box::new(tls)
         }
         _ => Box::new(tcp),
     };
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|error| format!("The WebSocket address is not usable: {error}."))?;
+    let mut request = url.as_str().into_client_request().map_err(|error| {
+        Phrase::tr_args(
+            "jitsi-socket-bad-address",
+            vec![("error", error.to_string().into())],
+        )
+    })?;
     let (limit, what) = match handshake {
         Handshake::Xmpp => {
             request.headers_mut().insert(
                 "Sec-WebSocket-Protocol",
                 tokio_tungstenite::tungstenite::http::HeaderValue::from_static("xmpp"),
             );
-            (xml::MAX_ELEMENT_BYTES, "XMPP")
+            (xml::MAX_ELEMENT_BYTES, "jitsi-socket-refused-xmpp")
         }
         Handshake::Colibri { origin } => {
             let origin = tokio_tungstenite::tungstenite::http::HeaderValue::from_str(&origin)
-                .map_err(|_| format!("{host} is not a valid origin."))?;
+                .map_err(|_| {
+                    Phrase::tr_args(
+                        "jitsi-socket-bad-origin",
+                        vec![("host", host.as_str().into())],
+                    )
+                })?;
             request.headers_mut().insert("Origin", origin);
-            (MAX_BRIDGE_MESSAGE, "bridge's")
+            (MAX_BRIDGE_MESSAGE, "jitsi-socket-refused-bridge")
         }
     };
     let mut config = WebSocketConfig::default();
@@ -1392,6 +1411,14 @@ async fn connect(
     let (socket, _response) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(config))
             .await
-            .map_err(|error| format!("{host} refused the {what} WebSocket: {error}."))?;
+            .map_err(|error| with_host(what, &host, &error))?;
     Ok(socket)
+}
+
+/// A connection failure about `host`, with what the system or the library said.
+fn with_host(id: &'static str, host: &str, error: &dyn std::fmt::Display) -> Phrase {
+    Phrase::tr_args(
+        id,
+        vec![("host", host.into()), ("error", error.to_string().into())],
+    )
 }

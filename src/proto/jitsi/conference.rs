@@ -235,8 +235,8 @@ pub enum ConferenceEvent {
     JingleAnswered {
         /// The id [`Conference::send_jingle`] returned.
         id: String,
-        /// `Err` with a sentence when the focus refused or did not answer.
-        result: Result<(), String>,
+        /// `Err` with a phrase when the focus refused or did not answer.
+        result: Result<(), Phrase>,
     },
     /// A chat message.
     Chat {
@@ -555,9 +555,7 @@ impl Conference {
                 StreamEvent::Closed(end) => {
                     let end = self.end.take().unwrap_or_else(|| match end {
                         StreamEnd::Closed => ConferenceEnd::Left,
-                        StreamEnd::LoginRefused(sentence) => {
-                            ConferenceEnd::Refused(Phrase::Text(sentence))
-                        }
+                        StreamEnd::LoginRefused(sentence) => ConferenceEnd::Refused(sentence),
                         other => ConferenceEnd::Connection(other.phrase()),
                     });
                     self.phase = Phase::Ended;
@@ -631,18 +629,19 @@ impl Conference {
             }
             let result = match result {
                 Ok(_) => Ok(()),
-                Err(IqFailure::Error(error)) => Err(format!(
-                    "The conference server refused palabre's media description ({}{}).",
-                    error.condition,
-                    error
-                        .text
-                        .map(|text| format!(": {text}"))
-                        .unwrap_or_default()
+                Err(IqFailure::Error(error)) => Err(Phrase::tr_args(
+                    "jitsi-answer-refused",
+                    vec![(
+                        "detail",
+                        match error.text {
+                            Some(text) => format!("{}: {text}", error.condition),
+                            None => error.condition,
+                        }
+                        .into(),
+                    )],
                 )),
-                Err(IqFailure::Timeout) => Err(
-                    "The conference server did not answer palabre's media description.".to_owned(),
-                ),
-                Err(IqFailure::Closed) => Err("The connection ended.".to_owned()),
+                Err(IqFailure::Timeout) => Err(Phrase::tr("jitsi-answer-unanswered")),
+                Err(IqFailure::Closed) => Err(Phrase::tr("jitsi-answer-connection-ended")),
             };
             self.events
                 .push(ConferenceEvent::JingleAnswered { id, result });

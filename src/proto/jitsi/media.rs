@@ -36,6 +36,7 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, 
 
 use super::colibri::{self, BridgeMessage};
 use super::jingle::{self, Jingle, MediaKind};
+use crate::i18n::Phrase;
 
 /// How often str0m reports a stream's RTCP figures (round trip, loss) for the connection line.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(2);
@@ -145,8 +146,8 @@ pub enum MediaEvent {
     },
     /// A message from the bridge.
     Bridge(BridgeMessage),
-    /// The session cannot go on; the sentence says why.
-    Failed(String),
+    /// The session cannot go on; the phrase says why.
+    Failed(Phrase),
 }
 
 /// What the caller must do next.
@@ -216,35 +217,33 @@ impl MediaSession {
         offer: &Jingle,
         config: &MediaConfig,
         now: Instant,
-    ) -> Result<MediaSession, String> {
+    ) -> Result<MediaSession, Phrase> {
         let audio = offer
             .content(&MediaKind::Audio)
-            .ok_or("The conference offered no audio.")?;
+            .ok_or(Phrase::tr("media-no-audio"))?;
         let description = audio
             .description
             .as_ref()
-            .ok_or("The conference's audio offer has no description.")?;
+            .ok_or(Phrase::tr("media-no-description"))?;
         let opus = description
             .payload_types
             .iter()
             .find(|pt| pt.name.eq_ignore_ascii_case("opus") && pt.clockrate == Some(48_000))
-            .ok_or("The conference does not offer the Opus codec, the only one palabre speaks.")?;
-        let transport = offer
-            .transport()
-            .ok_or("The conference's offer has no network transport.")?;
+            .ok_or(Phrase::tr("media-no-opus"))?;
+        let transport = offer.transport().ok_or(Phrase::tr("media-no-transport"))?;
         let (ufrag, pwd) = match (&transport.ufrag, &transport.pwd) {
             (Some(ufrag), Some(pwd)) => (ufrag.clone(), pwd.clone()),
-            _ => return Err("The conference's offer has no ICE credentials.".to_owned()),
+            _ => return Err(Phrase::tr("media-no-ice-credentials")),
         };
         let fingerprint = transport
             .fingerprints
             .iter()
             .find(|f| f.hash.eq_ignore_ascii_case("sha-256"))
             .or_else(|| transport.fingerprints.first())
-            .ok_or("The conference's offer has no DTLS fingerprint.")?;
+            .ok_or(Phrase::tr("media-no-fingerprint"))?;
         let remote_fingerprint: Fingerprint = format!("{} {}", fingerprint.hash, fingerprint.value)
             .parse()
-            .map_err(|_| "The conference's DTLS fingerprint is malformed.".to_owned())?;
+            .map_err(|_| Phrase::tr("media-bad-fingerprint"))?;
 
         let header_extensions: Vec<(u8, String)> = description
             .header_extensions
@@ -330,9 +329,7 @@ impl MediaSession {
             }
         }
         if candidates.is_empty() {
-            return Err(
-                "palabre has no network address to offer the conference's bridge.".to_owned(),
-            );
+            return Err(Phrase::tr("media-no-address"));
         }
 
         let audio_mid = Mid::from(audio.name.as_str());
@@ -358,7 +355,7 @@ impl MediaSession {
                 }
             }
             api.start_dtls(true)
-                .map_err(|error| format!("DTLS could not start: {error}."))?;
+                .map_err(|error| failed("media-dtls-not-started", &error))?;
             if offer
                 .contents
                 .iter()
@@ -586,7 +583,7 @@ impl MediaSession {
     /// Lets time pass.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Err(error) = self.rtc.handle_input(Input::Timeout(now)) {
-            self.fail(format!("The media connection failed: {error}."));
+            self.fail(failed("media-failed", &error));
         }
     }
 
@@ -664,9 +661,7 @@ impl MediaSession {
                 Ok(output) => output,
                 Err(error) => {
                     self.failed = true;
-                    return MediaOutput::Event(MediaEvent::Failed(format!(
-                        "The media connection failed: {error}."
-                    )));
+                    return MediaOutput::Event(MediaEvent::Failed(failed("media-failed", &error)));
                 }
             };
             match output {
@@ -761,19 +756,22 @@ impl MediaSession {
                 rtt: stats.rtt,
                 loss: None,
             }),
-            Event::Closed => Some(MediaEvent::Failed(
-                "The bridge closed the media connection.".to_owned(),
-            )),
+            Event::Closed => Some(MediaEvent::Failed(Phrase::tr("media-closed"))),
             _ => None,
         }
     }
 
-    fn fail(&mut self, sentence: String) {
+    fn fail(&mut self, sentence: Phrase) {
         if !self.failed {
             self.failed = true;
             self.pending.push(MediaEvent::Failed(sentence));
         }
     }
+}
+
+/// A failure with what the library said.
+fn failed(id: &'static str, error: &dyn std::fmt::Display) -> Phrase {
+    Phrase::tr_args(id, vec![("error", error.to_string().into())])
 }
 
 /// A 32-bit RTP timestamp extended to 64 bits next to the previous extended one.

@@ -140,16 +140,16 @@ pub enum StreamEnd {
     Closed,
     /// The server closed the stream.
     ClosedByServer,
-    /// The server refused the login; the sentence says why.
-    LoginRefused(String),
-    /// The server reported a stream error; the sentence says which.
-    StreamError(String),
+    /// The server refused the login; the phrase says why.
+    LoginRefused(Phrase),
+    /// The server reported a stream error; the phrase says which.
+    StreamError(Phrase),
     /// The server stopped answering pings.
     Lost,
     /// The opening did not finish in time.
     OpeningTimedOut,
-    /// The server broke the protocol; the sentence says how.
-    Protocol(String),
+    /// The server broke the protocol; the phrase says how.
+    Protocol(Phrase),
 }
 
 impl StreamEnd {
@@ -160,7 +160,7 @@ impl StreamEnd {
             StreamEnd::ClosedByServer => Phrase::tr("jitsi-server-closed"),
             StreamEnd::LoginRefused(why)
             | StreamEnd::StreamError(why)
-            | StreamEnd::Protocol(why) => Phrase::Text(why.clone()),
+            | StreamEnd::Protocol(why) => why.clone(),
             StreamEnd::Lost => Phrase::tr("jitsi-connection-lost-pings"),
             StreamEnd::OpeningTimedOut => Phrase::tr("jitsi-opening-timeout"),
         }
@@ -393,10 +393,10 @@ impl Stream {
         let element = match xml::parse(text) {
             Ok(element) => element,
             Err(error) => {
-                self.end(StreamEnd::Protocol(format!(
+                self.end(StreamEnd::Protocol(Phrase::Text(format!(
                     "{}.",
                     capitalise_first(&error.to_string())
-                )));
+                ))));
                 return;
             }
         };
@@ -420,13 +420,14 @@ impl Stream {
                 .find(|child| child.name() == "text")
                 .map(Element::text);
             let sentence = match text {
-                Some(text) if !text.trim().is_empty() => {
-                    format!(
-                        "The server ended the connection: {condition} ({}).",
-                        text.trim()
-                    )
-                }
-                _ => format!("The server ended the connection: {condition}."),
+                Some(text) if !text.trim().is_empty() => Phrase::tr_args(
+                    "xmpp-stream-error-text",
+                    vec![
+                        ("condition", condition.into()),
+                        ("text", text.trim().into()),
+                    ],
+                ),
+                _ => Phrase::tr_args("xmpp-stream-error", vec![("condition", condition.into())]),
             };
             self.end(StreamEnd::StreamError(sentence));
             return;
@@ -552,9 +553,9 @@ impl Stream {
             return;
         }
         if !element.is("features", ns::STREAMS) {
-            self.end(StreamEnd::Protocol(format!(
-                "The server sent <{}/> while the connection was opening.",
-                element.name()
+            self.end(StreamEnd::Protocol(Phrase::tr_args(
+                "xmpp-unexpected-while-opening",
+                vec![("element", element.name().into())],
             )));
             return;
         }
@@ -584,16 +585,10 @@ impl Stream {
                 }
             };
             if !mechanisms.iter().any(|m| m == mechanism) {
+                let domain = || ("domain", self.config.domain.as_str().into());
                 let sentence = match self.config.auth {
-                    Auth::Anonymous => format!(
-                        "The server {} does not let guests in (no anonymous login): this \
-                         meeting needs an account.",
-                        self.config.domain
-                    ),
-                    Auth::Plain { .. } => format!(
-                        "The server {} does not accept a user name and password here.",
-                        self.config.domain
-                    ),
+                    Auth::Anonymous => Phrase::tr_args("xmpp-no-guests", vec![domain()]),
+                    Auth::Plain { .. } => Phrase::tr_args("xmpp-no-password-login", vec![domain()]),
                 };
                 self.end(StreamEnd::LoginRefused(sentence));
                 return;
@@ -606,9 +601,7 @@ impl Stream {
             self.state = State::Authenticating;
         } else {
             if !element.has_child("bind", ns::BIND) {
-                self.end(StreamEnd::Protocol(
-                    "The server offered no resource binding after the login.".to_owned(),
-                ));
+                self.end(StreamEnd::Protocol(Phrase::tr("xmpp-no-binding")));
                 return;
             }
             self.sm_offered = element.has_child("sm", ns::SM);
@@ -638,34 +631,28 @@ impl Stream {
                 .find(|child| child.name() != "text")
                 .map(|child| child.name().to_owned())
                 .unwrap_or_default();
+            let reason = if condition.is_empty() {
+                Phrase::tr("jitsi-no-reason")
+            } else {
+                Phrase::Text(condition.clone())
+            };
             let sentence = match (&self.config.auth, condition.as_str()) {
-                (Auth::Plain { .. }, "not-authorized") => {
-                    "The server refused the login: wrong user name or password.".to_owned()
-                }
-                (Auth::Anonymous, _) => format!(
-                    "The server {} refused a guest login ({}).",
-                    self.config.domain,
-                    if condition.is_empty() {
-                        "no reason given"
-                    } else {
-                        &condition
-                    }
+                (Auth::Plain { .. }, "not-authorized") => Phrase::tr("xmpp-wrong-password"),
+                (Auth::Anonymous, _) => Phrase::tr_args(
+                    "xmpp-guest-refused",
+                    vec![
+                        ("domain", self.config.domain.as_str().into()),
+                        ("reason", reason.into()),
+                    ],
                 ),
-                (_, "account-disabled") => "This account is disabled.".to_owned(),
-                (_, other) => format!(
-                    "The server refused the login ({}).",
-                    if other.is_empty() {
-                        "no reason given"
-                    } else {
-                        other
-                    }
-                ),
+                (_, "account-disabled") => Phrase::tr("xmpp-account-disabled"),
+                (_, _) => Phrase::tr_args("xmpp-login-refused", vec![("reason", reason.into())]),
             };
             self.end(StreamEnd::LoginRefused(sentence));
         } else {
-            self.end(StreamEnd::Protocol(format!(
-                "The server answered the login with <{}/>.",
-                element.name()
+            self.end(StreamEnd::Protocol(Phrase::tr_args(
+                "xmpp-unexpected-login-answer",
+                vec![("element", element.name().into())],
             )));
         }
     }
@@ -690,9 +677,7 @@ impl Stream {
                 self.next_ping = Some(now + PING_INTERVAL);
                 self.events.push_back(StreamEvent::Ready { jid });
             }
-            _ => self.end(StreamEnd::Protocol(
-                "The server did not give palabre an address (resource binding failed).".to_owned(),
-            )),
+            _ => self.end(StreamEnd::Protocol(Phrase::tr("xmpp-binding-failed"))),
         }
     }
 

@@ -326,8 +326,8 @@ pub enum SessionEvent {
         /// The message as plain text (HTML removed).
         message: String,
     },
-    /// The server refused a request; the sentence says which and why.
-    Denied(String),
+    /// The server refused a request; the phrase says which and why.
+    Denied(Phrase),
     /// One voice packet from another user.
     Voice {
         /// Sender session.
@@ -397,7 +397,7 @@ impl SessionEvent {
                 cap / 1000,
                 bitrate / 1000
             ),
-            Self::Denied(sentence) => sentence.clone(),
+            Self::Denied(phrase) => phrase.to_string(),
             Self::ChannelNotFound(path) => {
                 format!("There is no channel {path} on this server; you stay where you are.")
             }
@@ -680,17 +680,17 @@ impl Session {
     }
 
     /// Sends a text message (plain text; it is escaped for servers that allow HTML).
-    pub fn send_text(&mut self, target: TextTarget, message: &str) -> Result<(), String> {
+    pub fn send_text(&mut self, target: TextTarget, message: &str) -> Result<(), Phrase> {
         if self.phase != Phase::Connected {
-            return Err("Not connected.".to_owned());
+            return Err(Phrase::tr("mumble-text-not-connected"));
         }
         let message = escape_html(message);
         if let Some(limit) = self.message_length.filter(|&limit| limit > 0)
             && message.len() > limit as usize
         {
-            return Err(format!(
-                "The message is too long for this server ({} characters allowed).",
-                limit
+            return Err(Phrase::tr_args(
+                "mumble-text-too-long",
+                vec![("limit", limit.to_string().into())],
             ));
         }
         let mut text = TextMessage {
@@ -1307,35 +1307,38 @@ impl Session {
         }
     }
 
-    fn denied_sentence(&self, denied: &super::messages::PermissionDenied) -> String {
+    fn denied_sentence(&self, denied: &super::messages::PermissionDenied) -> Phrase {
         let channel = denied
             .channel_id
             .and_then(|id| self.channels.get(&id))
-            .map(|channel| format!(" “{}”", channel.name))
-            .unwrap_or_default();
+            .map(|channel| channel.name.clone());
         let reason = denied
             .reason
             .as_deref()
             .map(plain_text)
             .filter(|reason| !reason.trim().is_empty());
+        let in_channel = |plain: &'static str, named: &'static str| match &channel {
+            Some(name) => Phrase::tr_args(named, vec![("channel", name.as_str().into())]),
+            None => Phrase::tr(plain),
+        };
         match denied.r#type.and_then(|t| DenyType::try_from(t).ok()) {
             Some(DenyType::Permission) => {
-                format!("You are not allowed to do that in the channel{channel}.")
+                in_channel("mumble-denied-permission", "mumble-denied-permission-in")
             }
-            Some(DenyType::ChannelFull) => format!("The channel{channel} is full."),
-            Some(DenyType::TextTooLong) => "The message is too long for this server.".to_owned(),
-            Some(DenyType::MissingCertificate) => {
-                "Registering needs a certificate, and none was presented.".to_owned()
+            Some(DenyType::ChannelFull) => {
+                in_channel("mumble-denied-full", "mumble-denied-full-in")
             }
-            Some(DenyType::UserName) => "This user name cannot be registered.".to_owned(),
-            Some(DenyType::TemporaryChannel) => {
-                "That cannot be done in a temporary channel.".to_owned()
-            }
-            Some(DenyType::SuperUser) => "That cannot be done to the SuperUser.".to_owned(),
-            Some(DenyType::H9k) => "The server refused the message as a repeat.".to_owned(),
+            Some(DenyType::TextTooLong) => Phrase::tr("mumble-denied-too-long"),
+            Some(DenyType::MissingCertificate) => Phrase::tr("mumble-denied-no-certificate"),
+            Some(DenyType::UserName) => Phrase::tr("mumble-denied-user-name"),
+            Some(DenyType::TemporaryChannel) => Phrase::tr("mumble-denied-temporary"),
+            Some(DenyType::SuperUser) => Phrase::tr("mumble-denied-superuser"),
+            Some(DenyType::H9k) => Phrase::tr("mumble-denied-repeat"),
             _ => match reason {
-                Some(reason) => format!("The server refused: {reason}"),
-                None => "The server refused the request.".to_owned(),
+                Some(reason) => {
+                    Phrase::tr_args("mumble-denied-reason", vec![("reason", reason.into())])
+                }
+                None => Phrase::tr("mumble-denied"),
             },
         }
     }

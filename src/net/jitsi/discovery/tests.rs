@@ -806,3 +806,84 @@ fn fetch_over_https_with_a_private_authority() {
         Err(DiscoveryError::CaFile { .. })
     ));
 }
+
+/// Every discovery failure in the window's words: in English the command line's sentence, in
+/// French another one, with no message missing.
+#[test]
+fn every_discovery_error_is_said_in_both_languages() {
+    use crate::config::Language;
+    use crate::i18n::I18n;
+    let s = |t: &str| t.to_owned();
+    let errors = [
+        DiscoveryError::TooLarge,
+        DiscoveryError::NotJavaScript { detail: s("x") },
+        DiscoveryError::ScriptFailed { detail: s("x") },
+        DiscoveryError::TooSlow,
+        DiscoveryError::TooMuchMemory,
+        DiscoveryError::TooDeep,
+        DiscoveryError::Interpreter { detail: s("x") },
+        DiscoveryError::NoConfig,
+        DiscoveryError::Missing {
+            field: "hosts.domain",
+            what: "XMPP domain",
+        },
+        DiscoveryError::Missing {
+            field: "hosts.muc",
+            what: "conference room domain",
+        },
+        DiscoveryError::BadValue {
+            field: "websocket",
+            reason: s("x"),
+        },
+        DiscoveryError::BoshOnly,
+        DiscoveryError::Downgrade { url: s("ws://a") },
+        DiscoveryError::HostNotFound { host: s("a.org") },
+        DiscoveryError::Connect {
+            host: s("a.org"),
+            detail: s("x"),
+        },
+        DiscoveryError::Untrusted { host: s("a.org") },
+        DiscoveryError::BadCertificate {
+            host: s("a.org"),
+            detail: s("x"),
+        },
+        DiscoveryError::Tls {
+            host: s("a.org"),
+            detail: s("x"),
+        },
+        DiscoveryError::NotFound {
+            host: s("a.org"),
+            url: s("https://a.org/config.js"),
+        },
+        DiscoveryError::HttpStatus {
+            host: s("a.org"),
+            status: 503,
+        },
+        DiscoveryError::TooManyRedirects { host: s("a.org") },
+        DiscoveryError::InsecureRedirect {
+            host: s("a.org"),
+            url: s("http://a.org"),
+        },
+        DiscoveryError::Timeout {
+            host: s("a.org"),
+            seconds: 10,
+        },
+        DiscoveryError::NotUtf8 { host: s("a.org") },
+        DiscoveryError::CaFile {
+            path: s("/ca.pem"),
+            detail: s("x"),
+        },
+        DiscoveryError::Http {
+            host: s("a.org"),
+            detail: s("x"),
+        },
+    ];
+    let french = I18n::new(Language::Fr);
+    for error in errors {
+        let phrase = error.phrase();
+        assert_eq!(phrase.to_string(), error.to_string());
+        let said = french.say(&phrase);
+        assert_ne!(said, error.to_string(), "{error:?} is not translated");
+        assert!(!said.starts_with("discovery-"), "{error:?}: {said}");
+    }
+}

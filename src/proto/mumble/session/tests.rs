@@ -742,9 +742,18 @@ fn refusals_and_registration() {
         })),
         now,
     );
-    assert!(drain_events(&mut session).contains(&SessionEvent::Denied(
-        "The channel “Lobby” is full.".to_owned()
-    )));
+    let denied = drain_events(&mut session)
+        .into_iter()
+        .find_map(|event| match event {
+            SessionEvent::Denied(phrase) => Some(phrase),
+            _ => None,
+        })
+        .expect("a refusal");
+    assert_eq!(denied.to_string(), "The channel “Lobby” is full.");
+    assert_eq!(
+        crate::i18n::I18n::new(crate::config::Language::Fr).say(&denied),
+        "Le salon «\u{a0}Lobby\u{a0}» est plein."
+    );
     session.register_self();
     let tcp = drain_tcp(&mut session);
     assert!(matches!(tcp.as_slice(), [ControlMessage::UserState(s)]
