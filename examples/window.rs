@@ -175,7 +175,7 @@ fn person(id: u32, name: &str, room: u32) -> Participant {
 }
 
 /// The screens `PALABRE_EXAMPLE_SCREEN` can show.
-const SCREENS: [&str; 9] = [
+const SCREENS: [&str; 10] = [
     "home",
     "before-join",
     "jitsi",
@@ -185,6 +185,7 @@ const SCREENS: [&str; 9] = [
     "call",
     "chat",
     "ended",
+    "video",
 ];
 
 /// The state for `screen`, reached through the same intents and events as in the app.
@@ -224,6 +225,9 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
     if screen == "jitsi" {
         state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
         return state;
+    }
+    if screen == "video" {
+        return video_call(state);
     }
     state.handle(Intent::OpenLink(
         "mumble://camille@mumble.example.org/Association/Weekly".into(),
@@ -309,6 +313,63 @@ fn example_state(screen: &str, settings: Settings) -> WindowState {
             failed: true,
         }));
     }
+    state
+}
+
+/// A Jitsi Meet call out of audio-only mode, with the camera on: alice's camera and the user's
+/// own as tiles (test pictures, as palabre draws them without a camera).
+fn video_call(mut state: WindowState) -> WindowState {
+    state.handle(Intent::OpenLink("https://meet.example.org/Standup".into()));
+    state.handle(Intent::AudioOnly(false));
+    state.handle(Intent::SelectCamera(Some("test-pattern".into())));
+    state.handle(Intent::Join {
+        name: "camille".into(),
+        password: String::new(),
+    });
+    let jitsi = |id: u32, name: &str| Participant {
+        room: None,
+        ..person(id, name, 0)
+    };
+    state.apply_conference(ConferenceEvent::Stage(Stage::Connected));
+    state.apply_conference(ConferenceEvent::Roster {
+        participants: vec![
+            Participant {
+                you: true,
+                ..jitsi(0, "camille")
+            },
+            jitsi(1, "alice"),
+            Participant {
+                muted: true,
+                ..jitsi(2, "bob")
+            },
+        ],
+        rooms: Vec::new(),
+    });
+    state.handle(Intent::Camera(true));
+    let mut pattern = palabre::video::TestPattern::new(640, 360);
+    for (id, skip) in [(1u32, 40), (0, 90)] {
+        for _ in 0..skip {
+            pattern.next_frame();
+        }
+        let tile = palabre::video::Rgba::from_i420(&pattern.next_frame(), palabre::video::TILE_WIDTH);
+        state.apply_conference(ConferenceEvent::Video {
+            participant: id,
+            picture: Some(Arc::new(tile)),
+        });
+    }
+    state.apply_conference(ConferenceEvent::Traffic(Traffic {
+        up_bps: 310_000.0,
+        down_bps: 330_000.0,
+        total_bytes: 24_600_000,
+        quality: palabre::conference::Quality {
+            rtt_ms: Some(35),
+            loss_percent: Some(0.0),
+        },
+    }));
+    state.apply(Event::Speaking {
+        speaker: 1,
+        on: true,
+    });
     state
 }
 

@@ -299,3 +299,65 @@ fn a_lost_device_is_reported_and_replaced_without_a_crash() {
     );
     assert_eq!(alloc_violations(&stderr), 0, "{stderr}");
 }
+
+/// The level meter wakes the window at most 30 times a second, and only while a meter is
+/// shown: the engine on the null sink, test sounds played into the room (the sink's monitor is
+/// the microphone), wake-ups counted apart from those that came with an event.
+#[test]
+fn meters_wake_the_window_at_most_thirty_times_a_second() {
+    use palabre::command::Command as EngineCommand;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    if !devices_available() {
+        return;
+    }
+    let wakes = Arc::new(AtomicU64::new(0));
+    let counter = wakes.clone();
+    let engine = palabre::audio::engine::spawn(
+        Default::default(),
+        None,
+        None,
+        Box::new(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }),
+    );
+    engine.commands.send(EngineCommand::SetActive(true)).ok();
+    // Wake-ups over `seconds` of test sounds, less one per event the engine sent.
+    let measure = |seconds: u64| -> u64 {
+        let before = wakes.load(Ordering::Relaxed);
+        let mut events = 0u64;
+        let start = Instant::now();
+        let mut next_sound = start;
+        while start.elapsed() < Duration::from_secs(seconds) {
+            if Instant::now() >= next_sound {
+                engine.commands.send(EngineCommand::PlayTestSound).ok();
+                next_sound += Duration::from_millis(700);
+            }
+            while engine.events.try_recv().is_ok() {
+                events += 1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        while engine.events.try_recv().is_ok() {
+            events += 1;
+        }
+        (wakes.load(Ordering::Relaxed) - before).saturating_sub(events)
+    };
+    // Devices open, nothing shown yet: let them settle.
+    std::thread::sleep(Duration::from_secs(1));
+    while engine.events.try_recv().is_ok() {}
+    engine.commands.send(EngineCommand::ShowMeters(true)).ok();
+    let shown = measure(3);
+    assert!(
+        shown <= 3 * 1000 / 33 + 2,
+        "{shown} wake-ups for the meter in 3 s: more than 30 a second"
+    );
+    assert!(shown >= 10, "only {shown} wake-ups for a meter that moved");
+    engine.commands.send(EngineCommand::ShowMeters(false)).ok();
+    std::thread::sleep(Duration::from_millis(200));
+    let hidden = measure(2);
+    assert_eq!(hidden, 0, "the hidden meter woke the window {hidden} times");
+    engine.commands.send(EngineCommand::Shutdown).ok();
+}
