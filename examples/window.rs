@@ -351,7 +351,8 @@ fn video_call(mut state: WindowState) -> WindowState {
         for _ in 0..skip {
             pattern.next_frame();
         }
-        let tile = palabre::video::Rgba::from_i420(&pattern.next_frame(), palabre::video::TILE_WIDTH);
+        let tile =
+            palabre::video::Rgba::from_i420(&pattern.next_frame(), palabre::video::TILE_WIDTH);
         state.apply_conference(ConferenceEvent::Video {
             participant: id,
             picture: Some(Arc::new(tile)),

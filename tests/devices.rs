@@ -301,8 +301,9 @@ fn a_lost_device_is_reported_and_replaced_without_a_crash() {
 }
 
 /// The level meter wakes the window at most 30 times a second, and only while a meter is
-/// shown: the engine on the null sink, test sounds played into the room (the sink's monitor is
-/// the microphone), wake-ups counted apart from those that came with an event.
+/// shown: the engine on the null sink, speech played into the room with `paplay` (the sink's
+/// monitor is the microphone, so the level moves all the time), wake-ups counted apart from
+/// those that came with an event.
 #[test]
 fn meters_wake_the_window_at_most_thirty_times_a_second() {
     use palabre::command::Command as EngineCommand;
@@ -323,33 +324,39 @@ fn meters_wake_the_window_at_most_thirty_times_a_second() {
         }),
     );
     engine.commands.send(EngineCommand::SetActive(true)).ok();
-    // Wake-ups over `seconds` of test sounds, less one per event the engine sent.
+    // Wake-ups over `seconds` of speech played into the room, less one per event the engine
+    // sent.
+    let speech = common::data("speech_en.wav");
     let measure = |seconds: u64| -> u64 {
+        let mut player = Command::new("paplay")
+            .arg(&speech)
+            .spawn()
+            .expect("paplay (pulseaudio-utils)");
+        // The first words, then the measurement.
+        std::thread::sleep(Duration::from_millis(500));
         let before = wakes.load(Ordering::Relaxed);
         let mut events = 0u64;
         let start = Instant::now();
-        let mut next_sound = start;
         while start.elapsed() < Duration::from_secs(seconds) {
-            if Instant::now() >= next_sound {
-                engine.commands.send(EngineCommand::PlayTestSound).ok();
-                next_sound += Duration::from_millis(700);
-            }
             while engine.events.try_recv().is_ok() {
                 events += 1;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let woken = wakes.load(Ordering::Relaxed) - before;
         while engine.events.try_recv().is_ok() {
             events += 1;
         }
-        (wakes.load(Ordering::Relaxed) - before).saturating_sub(events)
+        player.kill().ok();
+        player.wait().ok();
+        woken.saturating_sub(events)
     };
     // Devices open, nothing shown yet: let them settle.
     std::thread::sleep(Duration::from_secs(1));
     while engine.events.try_recv().is_ok() {}
     engine.commands.send(EngineCommand::ShowMeters(true)).ok();
     let shown = measure(3);
+    eprintln!("meter wake-ups in 3 s of speech: {shown}");
     assert!(
         shown <= 3 * 1000 / 33 + 2,
         "{shown} wake-ups for the meter in 3 s: more than 30 a second"
