@@ -1179,13 +1179,12 @@ fn call_controls_ui(ui: &mut Ui, state: &WindowState, i18n: &I18n, intents: &mut
         }
         // Jitsi Meet in a build with video: audio only, and the camera outside it.
         if call.video_possible {
-            let mut audio_only = call.audio_only;
             if ui
-                .toggle_value(&mut audio_only, i18n.tr("audio-only-checkbox"))
+                .add(egui::Button::new(i18n.tr("audio-only-checkbox")).selected(call.audio_only))
                 .on_hover_text(i18n.tr("audio-only-hint"))
                 .clicked()
             {
-                intents.push(Intent::AudioOnly(audio_only));
+                intents.push(Intent::AudioOnly(!call.audio_only));
             }
             let camera = if call.camera_on {
                 i18n.tr("camera-off")
