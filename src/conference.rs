@@ -837,6 +837,9 @@ const JITSI_OWN_ID: u32 = 0;
 const SELF_VIEW_EVERY: Duration = Duration::from_millis(200);
 /// Video packets waiting for the video thread at most (about 2 s of four cameras).
 const VIDEO_QUEUE: usize = 2000;
+/// A tile whose camera sent no picture for this long is taken away (turned off, left, or no
+/// longer among the cameras the bridge forwards).
+const TILE_STALE: Duration = Duration::from_secs(2);
 
 /// What the video thread of a Jitsi call is given.
 enum VideoWork {
@@ -866,7 +869,35 @@ fn spawn_video_thread(
         .spawn(move || {
             let mut video = crate::video::pipeline::VideoIn::new();
             let mut failed_once = false;
-            while let Ok(work) = rx.recv() {
+            // When each participant's tile was last refreshed.
+            let mut shown: std::collections::HashMap<u32, Instant> =
+                std::collections::HashMap::new();
+            loop {
+                let work = match rx.recv_timeout(TILE_STALE / 4) {
+                    Ok(work) => Some(work),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                let now = Instant::now();
+                let before = shown.len();
+                shown.retain(|participant, at| {
+                    let fresh = now.saturating_duration_since(*at) < TILE_STALE;
+                    if !fresh {
+                        events
+                            .send(ConferenceEvent::Video {
+                                participant: *participant,
+                                picture: None,
+                            })
+                            .ok();
+                    }
+                    fresh
+                });
+                if shown.len() != before {
+                    wake();
+                }
+                let Some(work) = work else {
+                    continue;
+                };
                 let VideoWork::Packet {
                     participant,
                     ssrc,
@@ -897,6 +928,7 @@ fn spawn_video_thread(
                     wake();
                 }
                 if let Some(picture) = received.picture {
+                    shown.insert(participant, now);
                     let tile = crate::video::Rgba::from_i420(&picture, crate::video::TILE_WIDTH);
                     events
                         .send(ConferenceEvent::Video {
@@ -1017,7 +1049,7 @@ impl JitsiAdapter {
                 if audio_only {
                     // No video at all: the camera goes off and every tile goes.
                     self.on_window_command(ConferenceCommand::Camera(None));
-                    self.video.send(VideoWork::Clear).ok();
+                    self.video.try_send(VideoWork::Clear).ok();
                     let ids: Vec<u32> = self.participants.iter().map(|(id, _)| *id).collect();
                     for participant in ids {
                         self.emit(ConferenceEvent::Video {
@@ -1161,6 +1193,8 @@ impl JitsiAdapter {
             }
             JitsiEvent::MediaConnected(up) => {
                 if !up {
+                    // A new session brings new streams.
+                    self.video.try_send(VideoWork::Clear).ok();
                     // The old session's figures say nothing of the next one.
                     self.quality = Quality::default();
                     self.loss_since_report = None;
@@ -1440,6 +1474,70 @@ mod tests {
     use super::*;
     use crate::config::Language;
     use crate::i18n::I18n;
+
+    /// The video thread shows a camera's pictures as tiles, asks for no key frame once one came,
+    /// and takes the tile away once the camera has been quiet for [`TILE_STALE`].
+    #[cfg(feature = "video")]
+    #[test]
+    fn the_video_thread_shows_a_camera_then_drops_its_tile() {
+        let (events_tx, events) = mpsc::channel();
+        let (keys_tx, keys) = mpsc::channel();
+        let video = spawn_video_thread(events_tx, Arc::new(|| {}), move |command| {
+            keys_tx.send(command).ok();
+        });
+        let mut out = crate::video::pipeline::VideoOut::new().expect("encoder");
+        let mut pattern = crate::video::TestPattern::new(320, 180);
+        let mut seq = 0u16;
+        let start = Instant::now();
+        for index in 0..5u64 {
+            let at = start + Duration::from_millis(index * 66);
+            for frame in out
+                .send(&pattern.next_frame(), index == 0, at)
+                .expect("encodes")
+            {
+                let count = frame.payloads.len();
+                for (n, payload) in frame.payloads.into_iter().enumerate() {
+                    seq = seq.wrapping_add(1);
+                    video
+                        .try_send(VideoWork::Packet {
+                            participant: 7,
+                            ssrc: 42,
+                            seq,
+                            timestamp: frame.timestamp,
+                            marker: n + 1 == count,
+                            payload,
+                        })
+                        .expect("room in the queue");
+                }
+            }
+        }
+        let mut pictures = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let gone = loop {
+            assert!(
+                Instant::now() < deadline,
+                "the tile never went ({pictures} pictures)"
+            );
+            match events.recv_timeout(Duration::from_secs(1)) {
+                Ok(ConferenceEvent::Video {
+                    participant: 7,
+                    picture: Some(tile),
+                }) => {
+                    assert_eq!((tile.width, tile.height), (320, 180));
+                    pictures += 1;
+                }
+                Ok(ConferenceEvent::Video {
+                    participant: 7,
+                    picture: None,
+                }) => break Instant::now(),
+                _ => {}
+            }
+        };
+        assert_eq!(pictures, 5);
+        assert!(gone.saturating_duration_since(start) >= TILE_STALE);
+        // The stream brought its key frame at once: none was asked for.
+        assert_eq!(keys.try_iter().count(), 0);
+    }
 
     /// Every phrase the adapters choose by variant exists in both languages, and the English is
     /// the terminal's sentence for the same event.

@@ -528,3 +528,4 @@ xmpp-login-refused = The server refused the login ({ $reason }).
 jitsi-answer-refused = The conference server refused palabre's media description ({ $detail }).
 jitsi-answer-unanswered = The conference server did not answer palabre's media description.
 jitsi-answer-connection-ended = The connection ended.
+codec-bad-picture = A picture of { $width }×{ $height } pixels cannot be encoded (odd, too small, too big or incomplete).

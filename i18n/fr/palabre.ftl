@@ -528,3 +528,4 @@ xmpp-login-refused = Le serveur a refusé la connexion ({ $reason }).
 jitsi-answer-refused = Le serveur de conférence a refusé la description des médias de palabre ({ $detail }).
 jitsi-answer-unanswered = Le serveur de conférence n’a pas répondu à la description des médias de palabre.
 jitsi-answer-connection-ended = La connexion s’est terminée.
+codec-bad-picture = Une image de { $width }×{ $height } pixels ne peut pas être encodée (impaire, trop petite, trop grande ou incomplète).

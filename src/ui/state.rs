@@ -610,8 +610,17 @@ impl WindowState {
                 participant,
                 picture,
             } => match picture {
-                // Late pictures after the user chose audio-only are not shown.
-                Some(picture) if !call.audio_only && !call.ended() => {
+                // Late pictures are not shown: after the user chose audio-only, and of their own
+                // camera once turned off.
+                Some(picture)
+                    if !call.audio_only
+                        && !call.ended()
+                        && (call.camera_on
+                            || !call
+                                .participants
+                                .iter()
+                                .any(|p| p.you && p.id == participant)) =>
+                {
                     call.videos.insert(participant, picture);
                 }
                 Some(_) => {}

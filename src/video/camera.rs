@@ -77,9 +77,17 @@ impl Drop for Capture {
 /// Starts capturing from `source`; `on_event` gets each picture and, at the end, a failure.
 pub fn start(
     source: Source,
+    on_event: impl FnMut(CameraEvent) + Send + 'static,
+) -> std::io::Result<Capture> {
+    start_with(source, Arc::new(AtomicBool::new(false)), on_event)
+}
+
+/// [`start`], stopped when `stop` is set (by the callback too, which may give up).
+pub fn start_with(
+    source: Source,
+    stop: Arc<AtomicBool>,
     mut on_event: impl FnMut(CameraEvent) + Send + 'static,
 ) -> std::io::Result<Capture> {
-    let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = stop.clone();
     std::thread::Builder::new()
         .name("palabre-camera".to_owned())
@@ -171,6 +179,10 @@ mod imp {
             let buffer = camera
                 .frame()
                 .map_err(|error| failed("camera-stopped", &error))?;
+            // Stopped while waiting for this frame: it is not given out.
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
             // A camera faster than SEND_FPS: frames in between are skipped.
             if last.is_some_and(|at| at.elapsed() < period.mul_f32(0.8)) {
                 continue;

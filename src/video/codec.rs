@@ -22,6 +22,11 @@ pub enum CodecError {
     /// The stream's pictures are bigger than palabre shows.
     #[error("A video stream is {0}×{1} pixels, more than palabre shows.")]
     TooBig(u32, u32),
+    /// A picture whose planes do not match its size, or a size the encoder cannot take.
+    #[error(
+        "A picture of {0}×{1} pixels cannot be encoded (odd, too small, too big or incomplete)."
+    )]
+    BadPicture(u32, u32),
 }
 
 /// One encoded frame.
@@ -40,18 +45,22 @@ impl CodecError {
         let code = |id: &'static str, code: &i32| {
             Phrase::tr_args(id, vec![("code", code.to_string().into())])
         };
+        let size = |id: &'static str, w: &u32, h: &u32| {
+            Phrase::tr_args(
+                id,
+                vec![
+                    ("width", w.to_string().into()),
+                    ("height", h.to_string().into()),
+                ],
+            )
+        };
         match self {
             CodecError::NotBuilt => Phrase::tr("video-not-built"),
             CodecError::Init(c) => code("codec-init", c),
             CodecError::Decode(c) => code("codec-decode", c),
             CodecError::Encode(c) => code("codec-encode", c),
-            CodecError::TooBig(w, h) => Phrase::tr_args(
-                "codec-too-big",
-                vec![
-                    ("width", w.to_string().into()),
-                    ("height", h.to_string().into()),
-                ],
-            ),
+            CodecError::TooBig(w, h) => size("codec-too-big", w, h),
+            CodecError::BadPicture(w, h) => size("codec-bad-picture", w, h),
         }
     }
 }
@@ -166,6 +175,13 @@ mod imp {
         /// Decodes one whole frame; the picture it shows, if any.
         pub fn decode(&mut self, frame: &[u8]) -> Result<Option<I420>, CodecError> {
             let len = u32::try_from(frame.len()).map_err(|_| CodecError::Decode(-1))?;
+            // A key frame announces its size, and libvpx allocates for it before decoding: a
+            // hostile sender could announce 16383×16383. Refused before libvpx sees it.
+            if let Some((width, height)) = crate::video::vp8::key_frame_size(frame)
+                && (width > MAX_FRAME_WIDTH || height > MAX_FRAME_HEIGHT)
+            {
+                return Err(CodecError::TooBig(width, height));
+            }
             // SAFETY: `frame` is valid for `len` bytes during the call; the context was
             // initialised in `new`. Images returned by get_frame stay valid until the next
             // decode call, and are copied out before returning; their planes are read within
@@ -267,6 +283,15 @@ mod imp {
     impl Encoder {
         /// An encoder for `width`×`height` pictures at `fps` frames a second and `kbps`.
         pub fn new(width: u32, height: u32, fps: u32, kbps: u32) -> Result<Encoder, CodecError> {
+            if width < 2
+                || height < 2
+                || !width.is_multiple_of(2)
+                || !height.is_multiple_of(2)
+                || width > MAX_FRAME_WIDTH
+                || height > MAX_FRAME_HEIGHT
+            {
+                return Err(CodecError::BadPicture(width, height));
+            }
             // SAFETY: the config is filled by libvpx's defaults then adjusted; the context (pointers,
             // and an error code whose zero is "OK") is zeroed before init and boxed so that it does not move.
             unsafe {
@@ -320,6 +345,9 @@ mod imp {
         /// Encodes one picture (scaled to the encoder's size when it differs); `key` forces a
         /// key frame (the bridge asked for one).
         pub fn encode(&mut self, picture: &I420, key: bool) -> Result<Vec<Encoded>, CodecError> {
+            if !picture.is_valid() {
+                return Err(CodecError::BadPicture(picture.width, picture.height));
+            }
             let scaled;
             let picture = if picture.width != self.width || picture.height != self.height {
                 scaled = fit_exactly(picture, self.width, self.height);
@@ -331,6 +359,11 @@ mod imp {
             data.extend_from_slice(&picture.y);
             data.extend_from_slice(&picture.u);
             data.extend_from_slice(&picture.v);
+            // What libvpx will read: the whole I420 picture of the encoder's (even) size.
+            let (w, h) = (self.width as usize, self.height as usize);
+            if data.len() != w * h + 2 * (w / 2) * (h / 2) {
+                return Err(CodecError::BadPicture(picture.width, picture.height));
+            }
             // SAFETY: `data` holds one I420 picture of the encoder's size, contiguous (stride
             // = width, as vpx_img_wrap with alignment 1 assumes) and outlives the encode call,
             // which copies what it needs. Packets from get_cx_data are copied out before the
@@ -390,25 +423,34 @@ mod imp {
         }
     }
 
-    /// Scales a picture to exactly `width`×`height` (nearest pixel; the aspect may change).
+    /// A picture of exactly `width`×`height` (even): `picture` (valid) scaled to fit, keeping
+    /// its aspect, centred on black (a 4:3 camera gets bars at its sides, not a stretched face).
     fn fit_exactly(picture: &I420, width: u32, height: u32) -> I420 {
         let mut out = I420::black(width, height);
-        let (sw, sh, dw, dh) = (
+        let scale = f64::min(
+            f64::from(width) / f64::from(picture.width),
+            f64::from(height) / f64::from(picture.height),
+        );
+        let fw = (((f64::from(picture.width) * scale) as u32) & !1).clamp(2, width) as usize;
+        let fh = (((f64::from(picture.height) * scale) as u32) & !1).clamp(2, height) as usize;
+        let (sw, sh, dw) = (
             picture.width as usize,
             picture.height as usize,
-            out.width as usize,
-            out.height as usize,
+            width as usize,
         );
-        for row in 0..dh {
-            for x in 0..dw {
-                out.y[row * dw + x] = picture.y[(row * sh / dh) * sw + x * sw / dw];
+        // Even offsets, so that chroma lines up.
+        let (ox, oy) = (((dw - fw) / 2) & !1, ((height as usize - fh) / 2) & !1);
+        for row in 0..fh {
+            for x in 0..fw {
+                out.y[(oy + row) * dw + ox + x] = picture.y[(row * sh / fh) * sw + x * sw / fw];
             }
         }
-        for row in 0..dh / 2 {
-            for x in 0..dw / 2 {
-                let s = (row * (sh / 2) / (dh / 2)) * (sw / 2) + x * (sw / 2) / (dw / 2);
-                out.u[row * (dw / 2) + x] = picture.u[s];
-                out.v[row * (dw / 2) + x] = picture.v[s];
+        for row in 0..fh / 2 {
+            for x in 0..fw / 2 {
+                let from = (row * (sh / 2) / (fh / 2)) * (sw / 2) + x * (sw / 2) / (fw / 2);
+                let to = (oy / 2 + row) * (dw / 2) + ox / 2 + x;
+                out.u[to] = picture.u[from];
+                out.v[to] = picture.v[from];
             }
         }
         out
@@ -437,6 +479,7 @@ mod phrase_tests {
             CodecError::Decode(2),
             CodecError::Encode(3),
             CodecError::TooBig(4000, 3000),
+            CodecError::BadPicture(3, 5),
         ] {
             let phrase = error.phrase();
             assert_eq!(phrase.to_string(), error.to_string());
@@ -484,6 +527,39 @@ mod tests {
     }
 
     #[test]
+    fn bad_pictures_and_sizes_are_refused_and_4_3_gets_bars() {
+        assert_eq!(
+            Encoder::new(269, 100, 15, 100).err(),
+            Some(CodecError::BadPicture(269, 100))
+        );
+        assert!(Encoder::new(4000, 360, 15, 100).is_err());
+        let mut encoder = Encoder::new(64, 36, 15, 100).expect("encoder");
+        let mut short = crate::video::I420::black(64, 36);
+        short.u.pop();
+        assert_eq!(
+            encoder.encode(&short, true),
+            Err(CodecError::BadPicture(64, 36))
+        );
+        // A white 4:3 picture into a 16:9 encoder: white in the middle, black at the sides.
+        let mut white = crate::video::I420::black(48, 36);
+        white.y.fill(235);
+        let encoded = encoder.encode(&white, true).expect("encodes");
+        let mut decoder = Decoder::new().expect("decoder");
+        let back = decoder
+            .decode(&encoded[0].data)
+            .expect("decodes")
+            .expect("a picture");
+        let at = |x: usize| back.y[18 * 64 + x];
+        assert!(
+            at(2) < 60 && at(32) > 180 && at(61) < 60,
+            "{} {} {}",
+            at(2),
+            at(32),
+            at(61)
+        );
+    }
+
+    #[test]
     fn garbage_is_refused_not_crashed_on() {
         let mut decoder = Decoder::new().expect("decoder");
         for garbage in [
@@ -494,6 +570,11 @@ mod tests {
         ] {
             let _ = decoder.decode(garbage);
         }
+        // A key frame announcing 16383×16383 is refused before libvpx allocates for it.
+        let huge = [
+            0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0xff, 0x3f, 0xff, 0x3f, 0, 0, 0, 0,
+        ];
+        assert_eq!(decoder.decode(&huge), Err(CodecError::TooBig(16383, 16383)));
         // Still decodes a real stream afterwards.
         let mut encoder = Encoder::new(64, 48, 15, 100).expect("encoder");
         let encoded = encoder

@@ -56,6 +56,19 @@ impl std::fmt::Debug for I420 {
 }
 
 impl I420 {
+    /// Whether the sizes are even (at least 2×2) and each plane holds exactly what they say.
+    pub fn is_valid(&self) -> bool {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let chroma = (w / 2) * (h / 2);
+        w >= 2
+            && h >= 2
+            && w.is_multiple_of(2)
+            && h.is_multiple_of(2)
+            && self.y.len() == w * h
+            && self.u.len() == chroma
+            && self.v.len() == chroma
+    }
+
     /// A black picture (sizes rounded down to even, at least 2×2).
     pub fn black(width: u32, height: u32) -> I420 {
         let width = (width & !1).max(2);

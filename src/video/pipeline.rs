@@ -20,7 +20,11 @@ struct Stream {
     depacketizer: Depacketizer,
     decoder: Option<Decoder>,
     last_request: Option<Instant>,
+    last_packet: Instant,
 }
+
+/// A camera whose packets stopped this long ago is forgotten (its decoder freed).
+pub const STREAM_IDLE: Duration = Duration::from_secs(5);
 
 /// What one packet gave.
 #[derive(Debug, Default)]
@@ -59,6 +63,10 @@ impl VideoIn {
     /// Takes one RTP packet of the camera `ssrc`.
     pub fn receive(&mut self, ssrc: u32, packet: Packet<'_>, now: Instant) -> Received {
         let mut out = Received::default();
+        // Cameras gone quiet (turned off, left, dropped by the bridge) make room for others.
+        self.streams.retain(|id, stream| {
+            *id == ssrc || now.saturating_duration_since(stream.last_packet) < STREAM_IDLE
+        });
         if !self.streams.contains_key(&ssrc) {
             if self.streams.len() >= MAX_STREAMS {
                 return out;
@@ -75,13 +83,17 @@ impl VideoIn {
                 Stream {
                     depacketizer: Depacketizer::new(),
                     decoder,
-                    last_request: None,
+                    // A new stream gets a second to bring its own key frame before one is
+                    // asked for (the bridge sends one when it starts forwarding).
+                    last_request: Some(now),
+                    last_packet: now,
                 },
             );
         }
         let Some(stream) = self.streams.get_mut(&ssrc) else {
             return out;
         };
+        stream.last_packet = now;
         let Some(decoder) = &mut stream.decoder else {
             return out;
         };
@@ -110,11 +122,6 @@ impl VideoIn {
             out.request_key_frame = true;
         }
         out
-    }
-
-    /// Forgets a camera that ended.
-    pub fn remove(&mut self, ssrc: u32) {
-        self.streams.remove(&ssrc);
     }
 
     /// Forgets every camera (a new media session).
@@ -197,7 +204,10 @@ pub fn start_camera(
 ) -> std::io::Result<super::camera::Capture> {
     let mut encoder: Option<VideoOut> = None;
     let mut failed = false;
-    super::camera::start(source, move |event| match event {
+    // An encoder that fails stops the capture too (the camera's light goes off).
+    let stop = Arc::new(AtomicBool::new(false));
+    let give_up = stop.clone();
+    super::camera::start_with(source, stop, move |event| match event {
         super::camera::CameraEvent::Frame(picture) => {
             if failed {
                 return;
@@ -207,6 +217,7 @@ pub fn start_camera(
                     Ok(new) => encoder = Some(new),
                     Err(error) => {
                         failed = true;
+                        give_up.store(true, Ordering::Relaxed);
                         output(CameraOutput::Failed(error.phrase()));
                         return;
                     }
@@ -224,6 +235,7 @@ pub fn start_camera(
                 }
                 Err(error) => {
                     failed = true;
+                    give_up.store(true, Ordering::Relaxed);
                     output(CameraOutput::Failed(error.phrase()));
                 }
             }

@@ -64,7 +64,7 @@ pub fn parse_descriptor(payload: &[u8]) -> Result<Descriptor, PayloadError> {
     }
     Ok(Descriptor {
         start: first & 0x10 != 0,
-        partition: first & 0x0f,
+        partition: first & 0x07,
         picture_id,
         len,
     })
@@ -73,6 +73,17 @@ pub fn parse_descriptor(payload: &[u8]) -> Result<Descriptor, PayloadError> {
 /// Whether a whole VP8 frame is a key frame (its first header bit is 0).
 pub fn is_key_frame(frame: &[u8]) -> bool {
     frame.first().is_some_and(|byte| byte & 0x01 == 0)
+}
+
+/// The size a key frame announces (its 14-bit width and height), or `None` for a delta frame
+/// or bytes too short to say.
+pub fn key_frame_size(frame: &[u8]) -> Option<(u32, u32)> {
+    if !is_key_frame(frame) || frame.len() < 10 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let width = u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff);
+    let height = u32::from(u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff);
+    Some((width, height))
 }
 
 /// Cuts one encoded frame into RTP payloads of at most [`MAX_PAYLOAD`] bytes, each with a
