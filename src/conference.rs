@@ -812,6 +812,7 @@ pub fn spawn_jitsi(
                 video,
                 camera: None,
                 key_wanted: Arc::default(),
+                video_epoch: Instant::now(),
                 handle,
                 engine,
                 events: event_tx,
@@ -972,6 +973,8 @@ struct JitsiAdapter {
     camera: Option<crate::video::camera::Capture>,
     /// The bridge asked for a key frame of the camera.
     key_wanted: Arc<std::sync::atomic::AtomicBool>,
+    /// What the camera's RTP timestamps count from, for the whole call.
+    video_epoch: Instant,
 }
 
 impl Adapter for JitsiAdapter {
@@ -1082,8 +1085,11 @@ impl JitsiAdapter {
         let events = self.events.clone();
         let wake = self.wake.clone();
         let mut last_tile: Option<Instant> = None;
-        let started =
-            crate::video::pipeline::start_camera(source, self.key_wanted.clone(), move |output| {
+        let started = crate::video::pipeline::start_camera(
+            source,
+            self.key_wanted.clone(),
+            self.video_epoch,
+            move |output| {
                 match output {
                     crate::video::pipeline::CameraOutput::Frame(frame, picture) => {
                         send(JitsiCommand::Video {
@@ -1116,7 +1122,8 @@ impl JitsiAdapter {
                         wake();
                     }
                 }
-            });
+            },
+        );
         match started {
             Ok(capture) => {
                 self.camera = Some(capture);

@@ -199,6 +199,7 @@ pub fn run(
             match crate::video::pipeline::start_camera(
                 source.clone(),
                 key_wanted.clone(),
+                started,
                 move |o| {
                     camera_tx.send(o).ok();
                 },

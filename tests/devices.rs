@@ -310,6 +310,8 @@ fn meters_wake_the_window_at_most_thirty_times_a_second() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};
+    // The sink is shared: no other test plays into it meanwhile.
+    let _sink = SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if !devices_available() {
         return;
     }

@@ -162,6 +162,14 @@ impl VideoOut {
         })
     }
 
+    /// [`VideoOut::new`] whose RTP timestamps count from `epoch`: a camera turned off and on
+    /// again in one call keeps its timestamps going forward on the same SSRC.
+    pub fn since(epoch: Instant) -> Result<VideoOut, CodecError> {
+        let mut out = VideoOut::new()?;
+        out.start = Some(epoch);
+        Ok(out)
+    }
+
     /// Encodes a picture taken at `now`; `key` forces a key frame.
     pub fn send(
         &mut self,
@@ -196,10 +204,12 @@ pub enum CameraOutput {
 }
 
 /// Starts the camera (or the test pattern) and encodes on its thread; `key_wanted` (set when
-/// the bridge asks for a key frame) is read and cleared before each picture.
+/// the bridge asks for a key frame) is read and cleared before each picture; RTP timestamps
+/// count from `epoch` (the call's, so that they go on where they were).
 pub fn start_camera(
     source: super::camera::Source,
     key_wanted: Arc<AtomicBool>,
+    epoch: Instant,
     mut output: impl FnMut(CameraOutput) + Send + 'static,
 ) -> std::io::Result<super::camera::Capture> {
     let mut encoder: Option<VideoOut> = None;
@@ -213,7 +223,7 @@ pub fn start_camera(
                 return;
             }
             if encoder.is_none() {
-                match VideoOut::new() {
+                match VideoOut::since(epoch) {
                     Ok(new) => encoder = Some(new),
                     Err(error) => {
                         failed = true;
