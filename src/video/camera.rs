@@ -53,6 +53,7 @@ pub enum CameraEvent {
 }
 
 /// A failure with what the system said.
+#[cfg(feature = "video")]
 fn failed(id: &'static str, error: &dyn std::fmt::Display) -> Phrase {
     Phrase::tr_args(id, vec![("error", error.to_string().into())])
 }
