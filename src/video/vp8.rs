@@ -138,6 +138,8 @@ struct Pending {
     bytes: usize,
     first: Option<u64>,
     last: Option<u64>,
+    /// The frame's picture id and whether it is the 15-bit form.
+    picture_id: Option<(u16, bool)>,
 }
 
 /// Puts one stream's frames back together, in order, dropping what cannot be completed: after
@@ -148,6 +150,8 @@ pub struct Depacketizer {
     pending: BTreeMap<u32, Pending>,
     highest_seq: Option<u64>,
     last_frame_end: Option<u64>,
+    /// The picture id of the last frame given out.
+    last_picture_id: Option<(u16, bool)>,
     need_key: bool,
     started: bool,
 }
@@ -218,6 +222,9 @@ impl Depacketizer {
         }
         if descriptor.start && descriptor.partition == 0 {
             pending.first = Some(seq);
+            pending.picture_id = descriptor
+                .picture_id
+                .map(|id| (id, packet.payload.get(2).is_some_and(|b| b & 0x80 != 0)));
         }
         if packet.marker {
             pending.last = Some(seq);
@@ -255,8 +262,21 @@ impl Depacketizer {
         if self.pending.len() != before {
             self.need_key = true;
         }
-        let gap = self.started && self.last_frame_end.is_some_and(|end| first != end + 1);
+        // A frame follows the last one when the picture ids say so (a bridge may leave gaps in
+        // the sequence numbers when it drops packets without pictures), else when the
+        // sequence numbers do.
+        let follows_by_id = match (self.last_picture_id, pending.picture_id) {
+            (Some((previous, wide)), Some((id, same_width))) if wide == same_width => {
+                let mask = if wide { 0x7fff } else { 0x7f };
+                id == (previous + 1) & mask
+            }
+            _ => false,
+        };
+        let gap = self.started
+            && !follows_by_id
+            && self.last_frame_end.is_some_and(|end| first != end + 1);
         self.last_frame_end = Some(last);
+        self.last_picture_id = pending.picture_id;
         self.started = true;
         let mut data = Vec::with_capacity(pending.bytes);
         for (_, (_, bytes)) in pending.packets {
@@ -407,6 +427,32 @@ mod tests {
         assert!(d.wants_key_frame());
         assert_eq!(feed(&mut d, 5, 9000, &packets(&key_frame(100), 3)).len(), 1);
         assert!(!d.wants_key_frame());
+    }
+
+    #[test]
+    fn picture_ids_bridge_gaps_in_sequence_numbers_but_not_lost_pictures() {
+        let mut d = Depacketizer::new();
+        assert_eq!(feed(&mut d, 0, 0, &packets(&key_frame(100), 7)).len(), 1);
+        // Picture 8 comes ten sequence numbers later (packets without pictures dropped on the
+        // way): it follows picture 7, so it is given out.
+        assert_eq!(
+            feed(&mut d, 11, 3000, &packets(&delta_frame(100), 8)).len(),
+            1
+        );
+        assert!(!d.wants_key_frame());
+        // Picture 10 after 8, with a gap: picture 9 was lost.
+        assert!(feed(&mut d, 20, 9000, &packets(&delta_frame(100), 10)).is_empty());
+        assert!(d.wants_key_frame());
+        // Across the 15-bit wrap.
+        let mut d = Depacketizer::new();
+        assert_eq!(
+            feed(&mut d, 0, 0, &packets(&key_frame(100), 0x7fff)).len(),
+            1
+        );
+        assert_eq!(
+            feed(&mut d, 5, 3000, &packets(&delta_frame(100), 0)).len(),
+            1
+        );
     }
 
     #[test]
