@@ -29,43 +29,11 @@ use palabre::config::{AudioSettings, Preset};
 const SECONDS: usize = 60;
 const REPEATS: usize = 5;
 
-/// CPU time consumed so far by the calling thread, when the kernel exposes it.
-fn thread_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
-}
+#[path = "common/cpu.rs"]
+mod cpu;
 
-/// Wall and thread-CPU time of one run of `f`.
-fn measure(mut f: impl FnMut()) -> (Duration, Option<Duration>) {
-    let cpu0 = thread_cpu();
-    let t0 = Instant::now();
-    f();
-    let wall = t0.elapsed();
-    let cpu = match (cpu0, thread_cpu()) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
-    (wall, cpu)
-}
-
-/// Minimum over [`REPEATS`] runs of each clock.
-fn best_of(mut f: impl FnMut()) -> (Duration, Option<Duration>) {
-    let mut best: Option<(Duration, Option<Duration>)> = None;
-    for _ in 0..REPEATS {
-        let (wall, cpu) = measure(&mut f);
-        best = Some(match best {
-            None => (wall, cpu),
-            Some((w, c)) => (
-                w.min(wall),
-                match (c, cpu) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    _ => None,
-                },
-            ),
-        });
-    }
-    best.expect("at least one run")
+fn best_of(f: impl FnMut()) -> (Duration, Option<Duration>) {
+    cpu::best_of(REPEATS, f)
 }
 
 fn speech_60s() -> Vec<f32> {
@@ -144,7 +112,7 @@ fn main() {
     let mut far = mic.clone();
     far.rotate_left(30 * SAMPLE_RATE as usize);
     let frames = mic.len() / FRAME_SAMPLES;
-    let cpu_clock = thread_cpu().is_some();
+    let cpu_clock = cpu::thread_cpu().is_some();
     println!(
         "chain_cpu: {SECONDS} s of speech, 48 kHz mono, 10 ms frames; min of {REPEATS} runs; {}",
         if cpu_clock {

@@ -21,27 +21,13 @@ use palabre::video::{I420, Rgba, SEND_FPS, SEND_HEIGHT, SEND_WIDTH, TILE_WIDTH, 
 const SECONDS: u32 = 30;
 const REPEATS: usize = 3;
 
-fn thread_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
-}
+#[path = "common/cpu.rs"]
+mod cpu;
 
-/// Minimum wall and thread-CPU time over [`REPEATS`] runs of `f`.
-fn best_of(mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut best = (Duration::MAX, Duration::MAX);
-    for _ in 0..REPEATS {
-        let cpu0 = thread_cpu();
-        let t0 = Instant::now();
-        f();
-        let wall = t0.elapsed();
-        let cpu = match (cpu0, thread_cpu()) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => wall,
-        };
-        best = (best.0.min(wall), best.1.min(cpu));
-    }
-    best
+/// Minimum wall and thread-CPU (wall where the kernel gives none) time over [`REPEATS`] runs.
+fn best_of(f: impl FnMut()) -> (Duration, Duration) {
+    let (wall, cpu) = cpu::best_of(REPEATS, f);
+    (wall, cpu.unwrap_or(wall))
 }
 
 /// A camera-like scene: a diagonal gradient drifting, fine texture, and sensor noise that

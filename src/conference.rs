@@ -848,10 +848,7 @@ enum VideoWork {
     Packet {
         participant: u32,
         ssrc: u32,
-        seq: u16,
-        timestamp: u32,
-        marker: bool,
-        payload: Vec<u8>,
+        packet: crate::video::vp8::RtpVideo,
     },
     /// Forget every stream (audio-only, or a new media session).
     Clear,
@@ -902,22 +899,13 @@ fn spawn_video_thread(
                 let VideoWork::Packet {
                     participant,
                     ssrc,
-                    seq,
-                    timestamp,
-                    marker,
-                    payload,
+                    packet,
                 } = work
                 else {
                     video.clear();
                     continue;
                 };
-                let packet = crate::video::vp8::Packet {
-                    seq,
-                    timestamp,
-                    marker,
-                    payload: &payload,
-                };
-                let received = video.receive(ssrc, packet, Instant::now());
+                let received = video.receive(ssrc, packet.as_packet(), now);
                 if received.request_key_frame {
                     send(JitsiCommand::KeyFrame(ssrc));
                 }
@@ -1050,16 +1038,10 @@ impl JitsiAdapter {
             ConferenceCommand::AudioOnly(audio_only) => {
                 self.handle.send(JitsiCommand::AudioOnly(audio_only));
                 if audio_only {
-                    // No video at all: the camera goes off and every tile goes.
+                    // No video at all: the camera goes off and the decoders go (the window
+                    // drops its tiles itself, and no picture is shown in audio-only mode).
                     self.on_window_command(ConferenceCommand::Camera(None));
                     self.video.try_send(VideoWork::Clear).ok();
-                    let ids: Vec<u32> = self.participants.iter().map(|(id, _)| *id).collect();
-                    for participant in ids {
-                        self.emit(ConferenceEvent::Video {
-                            participant,
-                            picture: None,
-                        });
-                    }
                 }
             }
             ConferenceCommand::Camera(source) => self.set_camera(source),
@@ -1074,11 +1056,8 @@ impl JitsiAdapter {
     fn set_camera(&mut self, source: Option<crate::video::camera::Source>) {
         self.camera = None;
         let Some(source) = source else {
+            // The window takes the user's tile away itself.
             self.handle.send(JitsiCommand::Camera(false));
-            self.emit(ConferenceEvent::Video {
-                participant: JITSI_OWN_ID,
-                picture: None,
-            });
             return;
         };
         let send = self.handle.sender();
@@ -1113,12 +1092,6 @@ impl JitsiAdapter {
                     crate::video::pipeline::CameraOutput::Failed(sentence) => {
                         send(JitsiCommand::Camera(false));
                         events.send(ConferenceEvent::CameraStopped(sentence)).ok();
-                        events
-                            .send(ConferenceEvent::Video {
-                                participant: JITSI_OWN_ID,
-                                picture: None,
-                            })
-                            .ok();
                         wake();
                     }
                 }
@@ -1210,10 +1183,7 @@ impl JitsiAdapter {
             JitsiEvent::Video {
                 ssrc,
                 endpoint,
-                seq,
-                timestamp,
-                marker,
-                payload,
+                packet,
             } => {
                 // Only the announced: a picture must belong to someone in the list.
                 if let Some(endpoint) = endpoint {
@@ -1222,10 +1192,7 @@ impl JitsiAdapter {
                         .try_send(VideoWork::Packet {
                             participant,
                             ssrc,
-                            seq,
-                            timestamp,
-                            marker,
-                            payload,
+                            packet,
                         })
                         .ok();
                 }
@@ -1509,10 +1476,12 @@ mod tests {
                         .try_send(VideoWork::Packet {
                             participant: 7,
                             ssrc: 42,
-                            seq,
-                            timestamp: frame.timestamp,
-                            marker: n + 1 == count,
-                            payload,
+                            packet: crate::video::vp8::RtpVideo {
+                                seq,
+                                timestamp: frame.timestamp,
+                                marker: n + 1 == count,
+                                payload,
+                            },
                         })
                         .expect("room in the queue");
                 }

@@ -382,6 +382,16 @@ fn bundle(locale: LanguageIdentifier, source: &'static str) -> FluentBundle<Flue
     bundle
 }
 
+/// For tests of errors put into words: `phrase` says `english` on the command line, and
+/// something else in the French window, not a message id of the family `prefix`.
+#[cfg(test)]
+pub(crate) fn assert_said_in_both_languages(phrase: &Phrase, english: &str, prefix: &str) {
+    assert_eq!(phrase.to_string(), english);
+    let said = I18n::new(Language::Fr).say(phrase);
+    assert_ne!(said, english, "{phrase:?} is not translated");
+    assert!(!said.starts_with(prefix), "{phrase:?}: {said}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,18 +217,9 @@ pub fn run(
                 Ok(JitsiEvent::Video {
                     ssrc,
                     endpoint,
-                    seq,
-                    timestamp,
-                    marker,
-                    payload,
+                    packet,
                 }) => {
-                    let packet = crate::video::vp8::Packet {
-                        seq,
-                        timestamp,
-                        marker,
-                        payload: &payload,
-                    };
-                    let received = video_in.receive(ssrc, packet, now);
+                    let received = video_in.receive(ssrc, packet.as_packet(), now);
                     if received.request_key_frame {
                         summary.key_frames_requested += 1;
                         handle.send(JitsiCommand::KeyFrame(ssrc));
@@ -238,14 +229,7 @@ pub fn run(
                         summary.video_error = Some(error.to_string());
                     }
                     if let Some(picture) = received.picture {
-                        let name = match &endpoint {
-                            Some(endpoint) => participants
-                                .get(endpoint)
-                                .map(|p| p.display_name.clone())
-                                .filter(|name| !name.is_empty())
-                                .unwrap_or_else(|| endpoint.clone()),
-                            None => format!("ssrc {ssrc}"),
-                        };
+                        let name = source_name(ssrc, endpoint.as_ref(), &participants);
                         if summary.video_received.len() < 64
                             || summary.video_received.contains_key(&name)
                         {
@@ -413,13 +397,23 @@ fn speaker_name(
     speakers: &BTreeMap<u32, String>,
     participants: &BTreeMap<String, Participant>,
 ) -> String {
-    match speakers.get(&speaker) {
+    source_name(speaker, speakers.get(&speaker), participants)
+}
+
+/// Who sends the source `ssrc` of `endpoint`, for the summary: their display name, else their
+/// endpoint id, else the SSRC.
+fn source_name(
+    ssrc: u32,
+    endpoint: Option<&String>,
+    participants: &BTreeMap<String, Participant>,
+) -> String {
+    match endpoint {
         Some(endpoint) => participants
             .get(endpoint)
             .map(|p| p.display_name.clone())
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| endpoint.clone()),
-        None => format!("ssrc {speaker}"),
+        None => format!("ssrc {ssrc}"),
     }
 }
 

@@ -276,12 +276,9 @@ fn two_palabres_talk_chat_and_receive_no_video_through_the_bridge() {
     }
     for run in [&alice, &bob] {
         let constraints = env
-            .events_named("bridge-message")
+            .bridge_messages(run.endpoint(), "ReceiverVideoConstraints")
             .into_iter()
-            .find(|e| {
-                e["endpoint"] == run.endpoint()
-                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
-            })
+            .next()
             .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
         assert_eq!(constraints["message"]["lastN"], 0);
         let media = env.media_counters(run.endpoint()).expect("media counters");
@@ -346,12 +343,9 @@ fn video_is_received_and_sent_out_of_audio_only_mode() {
         );
         assert!(run.json["video_error"].is_null(), "{}", run.describe());
         let constraints = env
-            .events_named("bridge-message")
+            .bridge_messages(run.endpoint(), "ReceiverVideoConstraints")
             .into_iter()
-            .find(|e| {
-                e["endpoint"] == run.endpoint()
-                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
-            })
+            .next()
             .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
         assert_eq!(constraints["message"]["lastN"], 4);
         assert_eq!(
@@ -467,12 +461,9 @@ fn without_sctp_the_bridge_channel_is_the_websocket_and_the_room_starts_muted() 
             env.log()
         );
         let constraints = env
-            .events_named("bridge-message")
+            .bridge_messages(run.endpoint(), "ReceiverVideoConstraints")
             .into_iter()
-            .find(|e| {
-                e["endpoint"] == run.endpoint()
-                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
-            })
+            .next()
             .unwrap_or_else(|| panic!("no ReceiverVideoConstraints from {}", run.endpoint()));
         assert_eq!(constraints["transport"], "websocket", "{constraints}");
         assert_eq!(constraints["message"]["lastN"], 0, "{constraints}");

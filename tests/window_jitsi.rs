@@ -51,6 +51,46 @@ fn step_until(
     harness.step();
 }
 
+/// A headless palabre named Peer in the meeting at `link` (settings in `config`), with
+/// `args`; its standard input takes control lines.
+fn headless_peer(link: &str, config: &std::path::Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_palabre"))
+        .args(["join", link, "--headless", "--name", "Peer"])
+        .args(args)
+        .env("PALABRE_CONFIG_DIR", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the peer")
+}
+
+/// The real window (engine on the sound server) opened on `link` with `settings`, saving into
+/// `config`, with Join clicked.
+fn window_joining(
+    link: &str,
+    settings: Settings,
+    config: std::path::PathBuf,
+) -> Harness<'static, PalabreApp> {
+    let link = link.to_owned();
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
+        .build_eframe(move |cc| {
+            PalabreApp::new(
+                &cc.egui_ctx,
+                settings,
+                Some(config),
+                None,
+                Some(link),
+                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
+            )
+        });
+    harness.step();
+    harness.step();
+    harness.get_by_label("Join").click();
+    harness
+}
+
 #[test]
 fn the_window_joins_a_jitsi_meeting_and_talks() {
     if !available() {
@@ -61,39 +101,27 @@ fn the_window_joins_a_jitsi_meeting_and_talks() {
     let link = env.link("Window");
     // The other participant: a headless palabre with the speech, who waits for the window.
     let speech = common::data("speech_en.wav");
-    let mut peer = Command::new(env!("CARGO_BIN_EXE_palabre"))
-        .args(["join", &link, "--headless", "--name", "Peer", "--no-gate"])
-        .arg("--input")
-        .arg(&speech)
-        .args(["--wait-for", "Anaïs", "--seconds", "20"])
-        .env("PALABRE_CONFIG_DIR", dir.path().join("peer"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the peer");
+    let speech = speech.to_str().expect("utf-8");
+    let mut peer = headless_peer(
+        &link,
+        &dir.path().join("peer"),
+        &[
+            "--no-gate",
+            "--input",
+            speech,
+            "--wait-for",
+            "Anaïs",
+            "--seconds",
+            "20",
+        ],
+    );
 
     let settings = Settings {
         language: Language::En,
         display_name: "Anaïs".to_owned(),
         ..Settings::default()
     };
-    let config = dir.path().join("config");
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
-        .build_eframe(|cc| {
-            PalabreApp::new(
-                &cc.egui_ctx,
-                settings,
-                Some(config.clone()),
-                None,
-                Some(link.clone()),
-                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
-            )
-        });
-    harness.step();
-    harness.step();
-    harness.get_by_label("Join").click();
+    let mut harness = window_joining(&link, settings, dir.path().join("config"));
     step_until(
         &mut harness,
         Duration::from_secs(30),
@@ -194,44 +222,14 @@ fn the_window_turns_video_on_and_off_in_a_meeting() {
     let dir = tempfile::tempdir().expect("tempdir");
     let link = env.link("Window-Video");
     // Jingle starts with two participants (the bot does not count): a headless peer.
-    let mut peer = Command::new(env!("CARGO_BIN_EXE_palabre"))
-        .args([
-            "join",
-            &link,
-            "--headless",
-            "--name",
-            "Peer",
-            "--seconds",
-            "40",
-        ])
-        .env("PALABRE_CONFIG_DIR", dir.path().join("peer"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the peer");
+    let mut peer = headless_peer(&link, &dir.path().join("peer"), &["--seconds", "40"]);
     let settings = Settings {
         language: Language::En,
         display_name: "Anaïs".to_owned(),
         camera: Some("test-pattern".to_owned()),
         ..Settings::default()
     };
-    let config = dir.path().join("config");
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::Vec2::new(900.0, 640.0))
-        .build_eframe(|cc| {
-            PalabreApp::new(
-                &cc.egui_ctx,
-                settings,
-                Some(config.clone()),
-                None,
-                Some(link.clone()),
-                |wake| palabre::audio::engine::spawn(Default::default(), None, None, wake),
-            )
-        });
-    harness.step();
-    harness.step();
-    harness.get_by_label("Join").click();
+    let mut harness = window_joining(&link, settings, dir.path().join("config"));
     step_until(
         &mut harness,
         Duration::from_secs(30),
@@ -316,12 +314,8 @@ fn the_window_turns_video_on_and_off_in_a_meeting() {
     );
     // What the window told the bridge, in order: nothing, then 4 cameras at 360, then nothing.
     let constraints = |env: &JitsiEnv| -> Vec<i64> {
-        env.events_named("bridge-message")
+        env.bridge_messages(&endpoint, "ReceiverVideoConstraints")
             .into_iter()
-            .filter(|e| {
-                e["endpoint"] == endpoint.as_str()
-                    && e["message"]["colibriClass"] == "ReceiverVideoConstraints"
-            })
             .filter_map(|e| e["message"]["lastN"].as_i64())
             .collect()
     };

@@ -453,7 +453,6 @@ jitsi-lookup-stopped = The settings lookup stopped unexpectedly.
 jitsi-no-udp = No UDP socket for the media: { $error }.
 jitsi-no-answer = { $host } did not answer within 15 seconds.
 jitsi-thread-stopped = The network thread stopped.
-jitsi-answer-not-built = { $error }
 jitsi-bridge-socket-closed = The bridge's WebSocket closed; connecting it again…
 jitsi-bridge-socket-no-answer = The bridge's WebSocket did not answer within 15 seconds.
 jitsi-socket-no-host = The WebSocket address has no host.

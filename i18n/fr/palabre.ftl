@@ -453,7 +453,6 @@ jitsi-lookup-stopped = La recherche des réglages s’est arrêtée de façon in
 jitsi-no-udp = Pas de socket UDP pour les médias : { $error }.
 jitsi-no-answer = { $host } n’a pas répondu en 15 secondes.
 jitsi-thread-stopped = Le fil d’exécution réseau s’est arrêté.
-jitsi-answer-not-built = { $error }
 jitsi-bridge-socket-closed = Le WebSocket du pont s’est fermé ; reconnexion…
 jitsi-bridge-socket-no-answer = Le WebSocket du pont n’a pas répondu en 15 secondes.
 jitsi-socket-no-host = L’adresse WebSocket n’a pas d’hôte.

@@ -97,6 +97,14 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// Whether a call there can carry video: Jitsi Meet, in a build with video (Mumble carries
+    /// sound only).
+    pub fn carries_video(&self) -> bool {
+        !matches!(self, Target::Mumble(_)) && cfg!(feature = "video")
+    }
+}
+
 /// The before-join form, as opened from a link.
 #[derive(Clone, PartialEq, Eq)]
 pub struct JoinForm {
@@ -220,6 +228,19 @@ impl Default for CallState {
 }
 
 impl CallState {
+    /// The user's own id in the roster, once it came.
+    pub fn own_id(&self) -> Option<u32> {
+        self.participants.iter().find(|p| p.you).map(|p| p.id)
+    }
+
+    /// The camera is off: the user's own tile goes with it (late pictures are not shown).
+    fn camera_off(&mut self) {
+        self.camera_on = false;
+        if let Some(own) = self.own_id() {
+            self.videos.remove(&own);
+        }
+    }
+
     /// Whether the conference is over.
     pub fn ended(&self) -> bool {
         matches!(self.stage, Stage::Ended { .. })
@@ -615,11 +636,7 @@ impl WindowState {
                 Some(picture)
                     if !call.audio_only
                         && !call.ended()
-                        && (call.camera_on
-                            || !call
-                                .participants
-                                .iter()
-                                .any(|p| p.you && p.id == participant)) =>
+                        && (call.camera_on || call.own_id() != Some(participant)) =>
                 {
                     call.videos.insert(participant, picture);
                 }
@@ -629,7 +646,7 @@ impl WindowState {
                 }
             },
             ConferenceEvent::CameraStopped(why) => {
-                call.camera_on = false;
+                call.camera_off();
                 call.notices.push(why);
                 if call.notices.len() > MAX_NOTICES {
                     call.notices.remove(0);
@@ -760,7 +777,7 @@ impl WindowState {
         effects.save = true;
         self.call = CallState {
             title: form.title.clone(),
-            video_possible: matches!(form.target, Target::Jitsi(_)) && cfg!(feature = "video"),
+            video_possible: form.target.carries_video(),
             audio_only: self.settings.audio_only,
             ..CallState::default()
         };
@@ -891,7 +908,11 @@ impl WindowState {
             Intent::Camera(on) => {
                 let allowed = !on || (self.call.video_possible && !self.call.audio_only);
                 if self.in_call() && allowed && self.call.camera_on != on {
-                    self.call.camera_on = on;
+                    if on {
+                        self.call.camera_on = true;
+                    } else {
+                        self.call.camera_off();
+                    }
                     let source = on.then(|| {
                         crate::video::camera::Source::parse(
                             self.settings.camera.as_deref().unwrap_or_default(),

@@ -811,8 +811,7 @@ fn join_form_ui(
             join |= response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             ui.end_row();
         });
-    // Mumble carries no video; a build without video has none either.
-    let video_possible = !matches!(form.target, Target::Mumble(_)) && cfg!(feature = "video");
+    let video_possible = form.target.carries_video();
     let mut audio_only = state.settings.audio_only || !video_possible;
     let checkbox = ui
         .add_enabled(

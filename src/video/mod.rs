@@ -86,10 +86,7 @@ impl I420 {
     /// From packed YUYV (4:2:2, what most webcams give uncompressed). `None` when `data` is too
     /// short for the size.
     pub fn from_yuyv(width: u32, height: u32, data: &[u8]) -> Option<I420> {
-        let (w, h) = ((width & !1) as usize, (height & !1) as usize);
-        if w == 0 || h == 0 || data.len() < width as usize * height as usize * 2 {
-            return None;
-        }
+        let (w, h) = packed_size(width, height, 2, data)?;
         let mut out = I420::black(w as u32, h as u32);
         let stride = width as usize * 2;
         for row in 0..h {
@@ -132,10 +129,7 @@ impl I420 {
 
     /// From packed RGB (3 bytes a pixel). `None` when `data` is too short for the size.
     pub fn from_rgb(width: u32, height: u32, data: &[u8]) -> Option<I420> {
-        let (w, h) = ((width & !1) as usize, (height & !1) as usize);
-        if w == 0 || h == 0 || data.len() < width as usize * height as usize * 3 {
-            return None;
-        }
+        let (w, h) = packed_size(width, height, 3, data)?;
         let mut out = I420::black(w as u32, h as u32);
         let stride = width as usize * 3;
         let luma = |p: &[u8]| -> u8 {
@@ -190,6 +184,15 @@ impl I420 {
         }
         out
     }
+}
+
+/// The even size of a packed picture of `bytes` bytes a pixel, when `data` holds it all.
+fn packed_size(width: u32, height: u32, bytes: usize, data: &[u8]) -> Option<(usize, usize)> {
+    let (w, h) = ((width & !1) as usize, (height & !1) as usize);
+    let whole = (width as usize)
+        .checked_mul(height as usize)?
+        .checked_mul(bytes)?;
+    (w > 0 && h > 0 && data.len() >= whole).then_some((w, h))
 }
 
 /// A picture ready for the window: RGBA, 4 bytes a pixel, unpremultiplied, opaque.

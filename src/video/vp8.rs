@@ -121,6 +121,31 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
 }
 
+/// One RTP packet of a VP8 stream as it travels from the media session to the decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtpVideo {
+    /// RTP sequence number.
+    pub seq: u16,
+    /// RTP timestamp (90 kHz).
+    pub timestamp: u32,
+    /// RTP marker: the last packet of a frame.
+    pub marker: bool,
+    /// The RTP payload (descriptor and VP8 data).
+    pub payload: Vec<u8>,
+}
+
+impl RtpVideo {
+    /// The packet as the [`Depacketizer`] takes it.
+    pub fn as_packet(&self) -> Packet<'_> {
+        Packet {
+            seq: self.seq,
+            timestamp: self.timestamp,
+            marker: self.marker,
+            payload: &self.payload,
+        }
+    }
+}
+
 /// A frame put back together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -134,7 +159,7 @@ pub struct Frame {
 
 #[derive(Default)]
 struct Pending {
-    packets: BTreeMap<u64, (bool, Vec<u8>)>,
+    packets: BTreeMap<u64, Vec<u8>>,
     bytes: usize,
     first: Option<u64>,
     last: Option<u64>,
@@ -153,7 +178,6 @@ pub struct Depacketizer {
     /// The picture id of the last frame given out.
     last_picture_id: Option<(u16, bool)>,
     need_key: bool,
-    started: bool,
 }
 
 impl std::fmt::Debug for Depacketizer {
@@ -229,7 +253,7 @@ impl Depacketizer {
         if packet.marker {
             pending.last = Some(seq);
         }
-        pending.packets.insert(seq, (descriptor.start, data));
+        pending.packets.insert(seq, data);
         while self.pending.len() > MAX_PENDING_FRAMES {
             self.drop_oldest();
         }
@@ -272,14 +296,11 @@ impl Depacketizer {
             }
             _ => false,
         };
-        let gap = self.started
-            && !follows_by_id
-            && self.last_frame_end.is_some_and(|end| first != end + 1);
+        let gap = !follows_by_id && self.last_frame_end.is_some_and(|end| first != end + 1);
         self.last_frame_end = Some(last);
         self.last_picture_id = pending.picture_id;
-        self.started = true;
         let mut data = Vec::with_capacity(pending.bytes);
-        for (_, (_, bytes)) in pending.packets {
+        for bytes in pending.packets.into_values() {
             data.extend_from_slice(&bytes);
         }
         let key = is_key_frame(&data);

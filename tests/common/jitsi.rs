@@ -173,6 +173,15 @@ impl JitsiEnv {
             .collect()
     }
 
+    /// The `bridge-message` events of class `class` (`colibriClass`) that `endpoint` sent, in
+    /// order (the whole event: `message`, `transport`…).
+    pub fn bridge_messages(&self, endpoint: &str, class: &str) -> Vec<Value> {
+        self.events_named("bridge-message")
+            .into_iter()
+            .filter(|e| e["endpoint"] == endpoint && e["message"]["colibriClass"] == class)
+            .collect()
+    }
+
     /// Waits for an event matching `matches`.
     pub fn wait_for(&self, timeout: Duration, matches: impl Fn(&Value) -> bool) -> Option<Value> {
         let deadline = Instant::now() + timeout;

@@ -208,14 +208,8 @@ pub enum JitsiEvent {
         ssrc: u32,
         /// Its endpoint id, when the focus announced it.
         endpoint: Option<String>,
-        /// RTP sequence number.
-        seq: u16,
-        /// RTP timestamp (90 kHz).
-        timestamp: u32,
-        /// RTP marker.
-        marker: bool,
-        /// RTP payload.
-        payload: Vec<u8>,
+        /// The packet.
+        packet: crate::video::vp8::RtpVideo,
     },
     /// The bridge asks for a key frame of palabre's camera.
     KeyFrameWanted,
@@ -942,12 +936,9 @@ impl Driver {
             codecs: jingle::AcceptedCodecs { vp8: true },
         };
         let responder = conference.jid().unwrap_or_default().to_owned();
-        let accept = jingle::session_accept(offer, &local_media, &responder).map_err(|error| {
-            Phrase::tr_args(
-                "jitsi-answer-not-built",
-                vec![("error", error.to_string().into())],
-            )
-        })?;
+        // The builder's own words (it refuses offers it cannot answer, in English).
+        let accept = jingle::session_accept(offer, &local_media, &responder)
+            .map_err(|error| Phrase::Text(error.to_string()))?;
         media.accept_id = conference.send_jingle(accept, now);
         media.session = Some(session);
         media.next_timeout = Some(now);
@@ -1163,22 +1154,13 @@ impl Driver {
                             level,
                         });
                     }
-                    MediaEvent::Video {
-                        ssrc,
-                        seq,
-                        timestamp,
-                        marker,
-                        payload,
-                    } => {
+                    MediaEvent::Video { ssrc, packet } => {
                         self.traffic.video_packets_received += 1;
                         let endpoint = session.video_owner_of(ssrc).map(str::to_owned);
                         self.emit(JitsiEvent::Video {
                             ssrc,
                             endpoint,
-                            seq,
-                            timestamp,
-                            marker,
-                            payload,
+                            packet,
                         });
                     }
                     MediaEvent::KeyFrameWanted => self.emit(JitsiEvent::KeyFrameWanted),

@@ -96,8 +96,6 @@ pub struct LocalDescription {
     pub audio_ssrc: u32,
     /// palabre's video SSRC, when the offer takes VP8 and palabre may send video.
     pub video_ssrc: Option<u32>,
-    /// The VP8 payload type, when the offer has one.
-    pub vp8_pt: Option<u8>,
 }
 
 /// What happened in the media session.
@@ -124,14 +122,8 @@ pub enum MediaEvent {
     Video {
         /// The RTP SSRC (one per camera).
         ssrc: u32,
-        /// The sequence number.
-        seq: u16,
-        /// The RTP timestamp (90 kHz).
-        timestamp: u32,
-        /// The RTP marker (the last packet of a frame).
-        marker: bool,
-        /// The RTP payload (VP8 descriptor and data).
-        payload: Vec<u8>,
+        /// The packet.
+        packet: crate::video::vp8::RtpVideo,
     },
     /// The bridge asks for a key frame of palabre's video.
     KeyFrameWanted,
@@ -190,7 +182,6 @@ pub struct MediaSession {
     remote: HashMap<u32, RemoteSource>,
     /// The video content's mid and VP8 payload type, when the offer has them.
     video: Option<(Mid, Pt)>,
-    video_ssrc: Option<Ssrc>,
     next_video_seq: u64,
     /// Remote video sources: their owner's endpoint id.
     remote_video: HashMap<u32, Option<String>>,
@@ -278,9 +269,9 @@ impl MediaSession {
                 .payload_types
                 .iter()
                 .find(|pt| pt.name.eq_ignore_ascii_case("vp8") && pt.clockrate == Some(90_000))?;
-            Some((Mid::from(content.name.as_str()), Pt::from(vp8.id), vp8.id))
+            Some((Mid::from(content.name.as_str()), Pt::from(vp8.id)))
         });
-        if let Some((_, pt, _)) = video_offer {
+        if let Some((_, pt)) = video_offer {
             rtc_config.codec_config().add_config(
                 pt,
                 None,
@@ -348,7 +339,7 @@ impl MediaSession {
                 api.enable_twcc_feedback();
             }
             api.declare_stream_tx(audio_ssrc, None, audio_mid, None);
-            if let Some((mid, _, _)) = video_offer {
+            if let Some((mid, _)) = video_offer {
                 api.declare_media(mid, StrMediaKind::Video);
                 if let Some(ssrc) = config.video_ssrc {
                     api.declare_stream_tx(Ssrc::from(ssrc), None, mid, None);
@@ -376,8 +367,7 @@ impl MediaSession {
             next_seq: u64::from(rand::random::<u16>() & 0x7fff),
             channel: None,
             remote: HashMap::new(),
-            video: video_offer.map(|(mid, pt, _)| (mid, pt)),
-            video_ssrc: video_offer.and(config.video_ssrc).map(Ssrc::from),
+            video: video_offer,
             next_video_seq: u64::from(rand::random::<u16>() & 0x7fff),
             remote_video: HashMap::new(),
             local: LocalDescription {
@@ -390,7 +380,6 @@ impl MediaSession {
                 header_extensions,
                 audio_ssrc: config.audio_ssrc,
                 video_ssrc: video_offer.and(config.video_ssrc),
-                vp8_pt: video_offer.map(|(_, _, id)| id),
             },
             allow_loopback: config.allow_loopback,
             failed: false,
@@ -505,7 +494,7 @@ impl MediaSession {
             .collect();
         for source in &description.sources {
             if source.is_bridge()
-                || Some(Ssrc::from(source.ssrc)) == self.video_ssrc
+                || Some(source.ssrc) == self.local.video_ssrc
                 || rtx.contains(&source.ssrc)
             {
                 continue;
@@ -620,7 +609,8 @@ impl MediaSession {
     /// Sends one RTP payload of palabre's video (VP8, 90 kHz `timestamp`); `marker` on the
     /// last packet of a frame. Nothing when the session takes no video from palabre.
     pub fn send_video(&mut self, now: Instant, payload: Vec<u8>, timestamp: u32, marker: bool) {
-        let (Some((_, pt)), Some(ssrc)) = (self.video, self.video_ssrc) else {
+        let (Some((_, pt)), Some(ssrc)) = (self.video, self.local.video_ssrc.map(Ssrc::from))
+        else {
             return;
         };
         if self.failed {
@@ -705,10 +695,12 @@ impl MediaSession {
                     }
                     return Some(MediaEvent::Video {
                         ssrc,
-                        seq: (*packet.seq_no & 0xffff) as u16,
-                        timestamp: packet.header.timestamp,
-                        marker: packet.header.marker,
-                        payload: packet.payload.to_vec(),
+                        packet: crate::video::vp8::RtpVideo {
+                            seq: (*packet.seq_no & 0xffff) as u16,
+                            timestamp: packet.header.timestamp,
+                            marker: packet.header.marker,
+                            payload: packet.payload.to_vec(),
+                        },
                     });
                 }
                 if packet.header.payload_type != self.opus_pt {
@@ -730,7 +722,7 @@ impl MediaSession {
                     level,
                 })
             }
-            Event::KeyframeRequest(_) if self.video_ssrc.is_some() => {
+            Event::KeyframeRequest(_) if self.local.video_ssrc.is_some() => {
                 Some(MediaEvent::KeyFrameWanted)
             }
             Event::ChannelOpen(id, _) if Some(id) == self.channel => {
